@@ -1,0 +1,75 @@
+# Clerkship — the two commands in the README: `make run` and `make test`.
+# Everything installs into .venv from this repository's own files.
+
+PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
+VENV   := .venv
+BIN    := $(VENV)/bin
+FLASK  := $(BIN)/flask --app clerkship
+HOST   ?= 127.0.0.1
+PORT   ?= 5000
+
+.PHONY: run test lint format bench venv dev chromium translations clean
+
+$(VENV)/.installed: pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e .
+	@touch $@
+
+$(VENV)/.installed-dev: pyproject.toml $(VENV)/.installed
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $@
+
+venv: $(VENV)/.installed
+
+dev: $(VENV)/.installed-dev
+
+# Compile message catalogues when there are any (Spanish arrives with the patient pages).
+translations: venv
+	@if ls translations/*/LC_MESSAGES/*.po >/dev/null 2>&1; then \
+		$(BIN)/pybabel compile --use-fuzzy -d translations -D messages --statistics; fi
+
+## run: install, migrate, load the demo year if the database is empty, serve on 127.0.0.1:5000
+run: venv translations
+	@export CLERKSHIP_ENV=$${CLERKSHIP_ENV:-development}; \
+	$(FLASK) db upgrade && \
+	$(FLASK) seed && \
+	$(FLASK) demo --if-empty && \
+	echo "" && \
+	echo "Clerkship is starting on http://$(HOST):$(PORT)/" && \
+	echo "Demo sign-ins: director@riverbend.example.org, admin@, student01@, preceptor01@, patient@ (same domain)" && \
+	echo "Demo password: clerkship-demo-2026" && \
+	echo "" && \
+	exec $(FLASK) run --host $(HOST) --port $(PORT)
+
+# Browser tests drive Debian's Chromium (never a downloaded browser).
+chromium:
+	@if [ ! -x /usr/bin/chromium ]; then \
+		if [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null; then \
+			echo "Installing Debian's chromium for the browser tests…"; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+		else \
+			echo "!!! /usr/bin/chromium is missing and cannot be installed here: browser tests will be SKIPPED."; \
+			echo "!!! Install it with: sudo apt-get install chromium"; \
+		fi; \
+	fi
+
+## test: install the dev extras and run the whole suite (SQLite; PostgreSQL with TEST_DATABASE_URL)
+test: dev chromium translations
+	$(BIN)/python -m pytest
+
+lint: dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: dev
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+## bench: performance measurements (benchmarks arrive with the dashboard and hardening issues)
+bench: dev
+	@if grep -rqs "mark.bench" tests; then $(BIN)/python -m pytest -m bench -p no:randomly; \
+	else echo "No benchmarks yet."; fi
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info test-artifacts

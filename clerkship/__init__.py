@@ -1,0 +1,65 @@
+"""Clerkship: coproduced learning for longitudinal integrated clerkships."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from flask import Flask
+
+from clerkship import config as config_layers
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """Build the application. ``config`` overrides every other layer (used by tests)."""
+    app = Flask(
+        __name__,
+        instance_relative_config=True,
+        # Deployments may keep config.py, the SQLite file and secrets outside the checkout.
+        instance_path=os.environ.get("CLERKSHIP_INSTANCE_PATH") or None,
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+    )
+    config_layers.load(app, config)
+
+    from clerkship import database, errors, jinja, mail, security  # noqa: F401 (mail: hooks)
+    from clerkship.extensions import (
+        babel,
+        csrf,
+        db,
+        limiter,
+        login_manager,
+        migrate,
+        select_locale,
+    )
+
+    db.init_app(app)
+    database.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"))
+    csrf.init_app(app)
+    limiter.init_app(app)
+    babel.init_app(
+        app,
+        locale_selector=select_locale,
+        default_translation_directories=str(ROOT / "translations"),
+    )
+    security.init_login(app, login_manager)
+    errors.init_app(app)
+    jinja.init_app(app)
+
+    from clerkship.auth import bp as auth_bp
+    from clerkship.directory import bp as directory_bp
+    from clerkship.goals import bp as goals_bp
+    from clerkship.home import bp as home_bp
+
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(home_bp)
+    app.register_blueprint(directory_bp)
+    app.register_blueprint(goals_bp)
+
+    from clerkship import cli
+
+    cli.init_app(app)
+    return app

@@ -1,0 +1,62 @@
+"""The audit log: one helper that services call for every change worth a trace."""
+
+from __future__ import annotations
+
+import enum
+import json
+from datetime import date, datetime
+from typing import Any
+
+from flask import has_request_context, request
+
+from clerkship.extensions import db
+from clerkship.models import AuditEvent, User
+
+
+def _object_ref(obj: Any) -> tuple[str | None, int | None]:
+    if obj is None:
+        return None, None
+    return getattr(obj, "__tablename__", type(obj).__name__.lower()), getattr(obj, "id", None)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, enum.Enum):
+        return value.value
+    raise TypeError(f"cannot audit a {type(value).__name__}")
+
+
+def _jsonable(data: dict | None) -> dict | None:
+    """Dates and enums as plain strings, so before/after store in a JSON column."""
+    return None if data is None else json.loads(json.dumps(data, default=_plain))
+
+
+def record(
+    actor: User | None,
+    action: str,
+    obj: Any = None,
+    *,
+    before: dict | None = None,
+    after: dict | None = None,
+) -> AuditEvent:
+    """Add an audit event to the current transaction (the caller's commit keeps it)."""
+    object_type, object_id = _object_ref(obj)
+    event = AuditEvent(
+        actor_id=actor.id if actor is not None and actor.is_authenticated else None,
+        action=action,
+        object_type=object_type,
+        object_id=object_id,
+        before=_jsonable(before),
+        after=_jsonable(after),
+        ip_address=request.remote_addr if has_request_context() else None,
+    )
+    db.session.add(event)
+    return event
+
+
+def record_view(viewer: User, obj: Any, *, owner_id: int | None) -> None:
+    """Log that someone opened another person's record; reading one's own is not logged."""
+    if owner_id is not None and owner_id == viewer.id:
+        return
+    record(viewer, "record.viewed", obj)

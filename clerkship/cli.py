@@ -1,0 +1,108 @@
+"""``flask --app clerkship …`` commands: seeds, framework import, demo year, users."""
+
+from __future__ import annotations
+
+import click
+from flask import Flask
+from flask.cli import with_appcontext
+from sqlalchemy import select
+
+from clerkship.extensions import db
+from clerkship.models import Role, User
+
+
+@click.command("seed")
+@with_appcontext
+def seed_command():
+    """Load the shipped frameworks, scale and patient-feedback instrument (idempotent)."""
+    from clerkship import seeds
+
+    summary = seeds.load_shipped()
+    db.session.commit()
+    click.echo(summary)
+
+
+@click.command("import-framework")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@with_appcontext
+def import_framework_command(path):
+    """Import a competency framework from a CSV or JSON file; all rows or none."""
+    from clerkship import seeds
+
+    try:
+        result = seeds.import_framework_file(path)
+    except seeds.ImportFailed as failure:
+        db.session.rollback()
+        click.echo(failure.report(), err=True)
+        raise SystemExit(1) from None
+    db.session.commit()
+    click.echo(result)
+
+
+@click.command("import-instrument")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@with_appcontext
+def import_instrument_command(path):
+    """Import a patient-feedback instrument from a JSON file; all of it or none."""
+    from clerkship import seeds
+
+    try:
+        result = seeds.import_instrument_file(path)
+    except seeds.ImportFailed as failure:
+        db.session.rollback()
+        click.echo(failure.report(), err=True)
+        raise SystemExit(1) from None
+    db.session.commit()
+    click.echo(result)
+
+
+@click.command("demo")
+@click.option("--students", default=12, show_default=True, type=click.IntRange(1, 2000))
+@click.option("--if-empty", is_flag=True, help="Do nothing if the database already has users.")
+@with_appcontext
+def demo_command(students: int, if_empty: bool):
+    """Build (or top up) a believable demo year and print its sign-ins."""
+    from clerkship import demo
+
+    if if_empty and db.session.scalar(select(User.id).limit(1)) is not None:
+        click.echo("The database already has people in it; demo data left as it is.")
+        return
+    sign_ins = demo.build_demo_year(students=students)
+    db.session.commit()
+    click.echo(demo.format_sign_ins(sign_ins))
+
+
+@click.command("create-user")
+@click.option("--email", required=True)
+@click.option("--name", required=True)
+@click.option("--role", type=click.Choice([r.value for r in Role]), required=True)
+@click.password_option()
+@with_appcontext
+def create_user_command(email: str, name: str, role: str, password: str):
+    """Create an account (for the first admin of a new instance)."""
+    from clerkship import audit
+    from clerkship.auth.service import find_by_email, normalise_email
+    from clerkship.security import set_password
+
+    if find_by_email(email) is not None:
+        raise click.ClickException(f"{email} already has an account.")
+    if len(password) < 12:
+        raise click.ClickException("Use a password of at least 12 characters.")
+    user = User(email=normalise_email(email), name=name.strip(), role=Role(role))
+    set_password(user, password)
+    db.session.add(user)
+    db.session.flush()
+    audit.record(None, "user.created", user, after={"email": user.email, "role": role})
+    db.session.commit()
+    click.echo(f"Created {role} {user.email}.")
+
+
+def init_app(app: Flask) -> None:
+    for command in (
+        seed_command,
+        import_framework_command,
+        import_instrument_command,
+        demo_command,
+        create_user_command,
+    ):
+        app.cli.add_command(command)

@@ -1,0 +1,156 @@
+"""Configuration layers: defaults here, then ``instance/config.py``, then the environment.
+
+Environment variables win so that a deployment never needs to edit files:
+``DATABASE_URL``, ``SECRET_KEY``, ``REDIS_URL`` and any ``CLERKSHIP_<NAME>`` (which sets
+``<NAME>``; values are parsed as JSON when they look like it, so ``CLERKSHIP_FOO=30`` is an int).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from datetime import timedelta
+from pathlib import Path
+
+
+class ConfigError(RuntimeError):
+    """The configuration cannot be used; the message says what to set."""
+
+
+class Defaults:
+    # "production" unless told otherwise: a forgotten setting must fail safe.
+    ENV = "production"
+    SECRET_KEY: str | None = None
+    SQLALCHEMY_DATABASE_URI: str | None = (
+        None  # filled in with a SQLite file in the instance folder
+    )
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
+    REDIS_URL: str | None = None
+
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = True
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SECURE = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    PERMANENT_SESSION_LIFETIME = timedelta(hours=12)
+    SESSION_PROTECTION = "strong"
+
+    WTF_CSRF_ENABLED = True
+    WTF_CSRF_TIME_LIMIT = 8 * 3600
+
+    RATELIMIT_ENABLED = True
+    RATELIMIT_STORAGE_URI = "memory://"
+    RATELIMIT_KEY_PREFIX = "clerkship"
+    RATELIMIT_HEADERS_ENABLED = True
+    SIGN_IN_RATE_LIMIT = "10 per minute;50 per hour"  # per client address
+    SIGN_IN_ACCOUNT_RATE_LIMIT = "5 per minute;20 per hour"  # per e-mail address tried
+
+    # argon2id parameters (RFC 9106 "second recommended" profile is argon2-cffi's default).
+    ARGON2_TIME_COST = 3
+    ARGON2_MEMORY_COST = 65536
+    ARGON2_PARALLELISM = 4
+    PASSWORD_MIN_LENGTH = 12
+
+    BABEL_DEFAULT_LOCALE = "en"
+    BABEL_DEFAULT_TIMEZONE = "UTC"
+    LANGUAGES = ("en",)
+
+    PROGRAM_NAME = "Clerkship"
+    # Where people reach this instance, for links in e-mails (e.g. https://lic.example.edu).
+    BASE_URL: str | None = None
+
+    MAIL_BACKEND = "console"  # console | file | smtp | memory — see clerkship/mail.py
+    MAIL_FROM = "Clerkship <no-reply@localhost>"
+    MAIL_FILE_DIR: str | None = None
+    MAIL_SMTP_HOST = "localhost"
+    MAIL_SMTP_PORT = 25
+    MAIL_SMTP_USERNAME: str | None = None
+    MAIL_SMTP_PASSWORD: str | None = None
+    MAIL_SMTP_STARTTLS = True
+
+
+def _parse(value: str):
+    try:
+        return json.loads(value)
+    except ValueError:
+        return value
+
+
+def _normalise_database_url(url: str) -> str:
+    # Heroku-style and bare postgresql URLs mean "PostgreSQL with psycopg 3" here.
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url.removeprefix("postgres://")
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    return url
+
+
+def load(app, overrides: dict | None = None) -> None:
+    """Fill ``app.config`` layer by layer; raise ConfigError for an unsafe result."""
+    app.config.from_object(Defaults)
+    app.config.from_pyfile("config.py", silent=True)
+
+    env = os.environ
+    for key, value in env.items():
+        if key.startswith("CLERKSHIP_"):
+            app.config[key.removeprefix("CLERKSHIP_")] = _parse(value)
+    if env.get("DATABASE_URL"):
+        app.config["SQLALCHEMY_DATABASE_URI"] = env["DATABASE_URL"]
+    if env.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = env["SECRET_KEY"]
+    if env.get("REDIS_URL"):
+        app.config["REDIS_URL"] = env["REDIS_URL"]
+
+    if overrides:
+        app.config.update(overrides)
+
+    _derive(app)
+
+
+def _derive(app) -> None:
+    config = app.config
+    if config["ENV"] not in ("production", "development", "testing"):
+        raise ConfigError(
+            f"CLERKSHIP_ENV must be production, development or testing, not {config['ENV']!r}."
+        )
+    relaxed = config["ENV"] in ("development", "testing")
+    if config["ENV"] == "testing":
+        config["TESTING"] = True
+
+    if not config.get("SQLALCHEMY_DATABASE_URI"):
+        Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+        config["SQLALCHEMY_DATABASE_URI"] = "sqlite:///" + str(
+            Path(app.instance_path) / "clerkship.sqlite3"
+        )
+    config["SQLALCHEMY_DATABASE_URI"] = _normalise_database_url(config["SQLALCHEMY_DATABASE_URI"])
+
+    if config.get("REDIS_URL") and config["RATELIMIT_STORAGE_URI"] == "memory://":
+        config["RATELIMIT_STORAGE_URI"] = config["REDIS_URL"]
+
+    if not config.get("SECRET_KEY"):
+        if not relaxed:
+            raise ConfigError(
+                "SECRET_KEY is not set. Set the SECRET_KEY environment variable (for example "
+                "`python -c 'import secrets; print(secrets.token_hex(32))'`) or put SECRET_KEY "
+                "in instance/config.py. Only development and testing may run without one."
+            )
+        config["SECRET_KEY"] = _development_secret(app)
+
+    if relaxed:
+        # Served over plain http://127.0.0.1 in development; production keeps Secure cookies.
+        config["SESSION_COOKIE_SECURE"] = False
+        config["REMEMBER_COOKIE_SECURE"] = False
+
+
+def _development_secret(app) -> str:
+    """A random key kept in the instance folder, so development sessions survive restarts."""
+    if app.config["ENV"] == "testing":
+        return secrets.token_hex(32)
+    path = Path(app.instance_path) / "secret_key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    return path.read_text().strip()

@@ -1,0 +1,121 @@
+"""Data for the directory pages, eager-loaded so a page costs a fixed number of queries."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
+
+from clerkship.extensions import db
+from clerkship.models import (
+    Assignment,
+    Cohort,
+    Enrollment,
+    EntrustmentScale,
+    FeedbackInstrument,
+    Framework,
+    PanelEntry,
+    Role,
+    User,
+)
+from clerkship.permissions import today
+
+
+def _visible_goals(viewer: User, student: User) -> list:
+    from clerkship.goals import queries as goals
+
+    if viewer.id == student.id or viewer.role is Role.DIRECTOR:
+        return goals.goals_of_student(student.id)
+    if viewer.role in (Role.PRECEPTOR, Role.PATIENT):
+        return [g for g in goals.goals_shared_with(viewer) if g.student_id == student.id]
+    return []
+
+
+def student_overview(student: User, viewer: User) -> dict:
+    now = today()
+    enrollments = db.session.scalars(
+        select(Enrollment)
+        .where(Enrollment.student_id == student.id)
+        .options(selectinload(Enrollment.cohort).selectinload(Cohort.program))
+    ).all()
+    assignments = db.session.scalars(
+        select(Assignment)
+        .where(Assignment.student_id == student.id)
+        .options(selectinload(Assignment.preceptor))
+        .order_by(Assignment.discipline, Assignment.start_date)
+    ).all()
+    panel = db.session.scalars(
+        select(PanelEntry)
+        .where(PanelEntry.student_id == student.id)
+        .options(selectinload(PanelEntry.patient))
+        .order_by(PanelEntry.consent_date)
+    ).all()
+    return {
+        "enrollments": enrollments,
+        "assignments": assignments,
+        "panel": [p for p in panel if p.is_active_on(now)],
+        "today": now,
+        "goals": _visible_goals(viewer, student),
+    }
+
+
+def cohort_roster(cohort: Cohort) -> list[dict]:
+    """One row per enrolled student: name, active preceptors and panel size."""
+    now = today()
+    enrollments = db.session.scalars(
+        select(Enrollment)
+        .where(Enrollment.cohort_id == cohort.id)
+        .options(selectinload(Enrollment.student))
+    ).all()
+    student_ids = [e.student_id for e in enrollments] or [0]
+    preceptors = dict(
+        db.session.execute(
+            select(Assignment.student_id, func.count())
+            .where(
+                Assignment.student_id.in_(student_ids),
+                Assignment.start_date <= now,
+                Assignment.end_date.is_(None) | (Assignment.end_date >= now),
+            )
+            .group_by(Assignment.student_id)
+        ).all()
+    )
+    panel = dict(
+        db.session.execute(
+            select(PanelEntry.student_id, func.count())
+            .where(
+                PanelEntry.student_id.in_(student_ids),
+                PanelEntry.consent_date <= now,
+                PanelEntry.end_date.is_(None) | (PanelEntry.end_date >= now),
+            )
+            .group_by(PanelEntry.student_id)
+        ).all()
+    )
+    rows = [
+        {
+            "enrollment": e,
+            "student": e.student,
+            "preceptors": preceptors.get(e.student_id, 0),
+            "panel": panel.get(e.student_id, 0),
+        }
+        for e in enrollments
+    ]
+    return sorted(rows, key=lambda row: row["student"].name)
+
+
+def frameworks_overview() -> dict:
+    return {
+        "frameworks": db.session.scalars(
+            select(Framework)
+            .options(selectinload(Framework.competencies))
+            .order_by(Framework.name)
+        ).all(),
+        "scales": db.session.scalars(
+            select(EntrustmentScale)
+            .options(selectinload(EntrustmentScale.levels))
+            .order_by(EntrustmentScale.name)
+        ).all(),
+        "instruments": db.session.scalars(
+            select(FeedbackInstrument)
+            .options(selectinload(FeedbackInstrument.items))
+            .order_by(FeedbackInstrument.code, FeedbackInstrument.version)
+        ).all(),
+    }

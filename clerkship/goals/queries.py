@@ -1,0 +1,211 @@
+"""Goal lists and pages, eager-loaded so their cost does not grow with the records shown."""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+from wtforms import SelectChoice
+
+from clerkship.extensions import db
+from clerkship.goals.service import CLOSED, FIELD_LABELS
+from clerkship.models import (
+    Assignment,
+    Competency,
+    ContributionKind,
+    Framework,
+    GoalContribution,
+    GoalShare,
+    GoalStatus,
+    GoalVersion,
+    LearningGoal,
+    PanelEntry,
+    Role,
+    SuggestionState,
+    User,
+)
+from clerkship.permissions import today
+
+PAGE_OPTIONS = (
+    selectinload(LearningGoal.student),
+    selectinload(LearningGoal.versions).selectinload(GoalVersion.author),
+    selectinload(LearningGoal.shares).selectinload(GoalShare.user),
+    selectinload(LearningGoal.competencies),
+    selectinload(LearningGoal.contributions).selectinload(GoalContribution.author),
+    selectinload(LearningGoal.contributions).selectinload(GoalContribution.signature),
+)
+
+LIST_OPTIONS = (
+    selectinload(LearningGoal.student),
+    selectinload(LearningGoal.versions),
+    selectinload(LearningGoal.shares),
+    selectinload(LearningGoal.contributions),
+)
+
+STATUS_ORDER = list(GoalStatus)
+
+
+def goals_of_student(student_id: int) -> list[LearningGoal]:
+    return list(
+        db.session.scalars(
+            select(LearningGoal)
+            .where(LearningGoal.student_id == student_id)
+            .options(*LIST_OPTIONS)
+            .order_by(LearningGoal.updated_at.desc())
+        )
+    )
+
+
+def goals_shared_with(user: User) -> list[LearningGoal]:
+    """Goals shared with a preceptor (of that student) or a patient (on that panel)."""
+    query = (
+        select(LearningGoal)
+        .join(GoalShare, GoalShare.goal_id == LearningGoal.id)
+        .where(GoalShare.user_id == user.id)
+        .options(*LIST_OPTIONS)
+        .order_by(LearningGoal.updated_at.desc())
+    )
+    now = today()
+    if user.role is Role.PRECEPTOR:
+        query = query.where(
+            select(Assignment.id)
+            .where(
+                Assignment.preceptor_id == user.id,
+                Assignment.student_id == LearningGoal.student_id,
+                Assignment.start_date <= now,
+            )
+            .exists()
+        )
+    elif user.role is Role.PATIENT:
+        query = query.where(
+            select(PanelEntry.id)
+            .where(
+                PanelEntry.patient_id == user.id,
+                PanelEntry.student_id == LearningGoal.student_id,
+                PanelEntry.consent_date <= now,
+                PanelEntry.end_date.is_(None) | (PanelEntry.end_date >= now),
+            )
+            .exists()
+        )
+    else:
+        return []
+    return list(db.session.scalars(query))
+
+
+def by_status(goals: list[LearningGoal]) -> list[tuple[GoalStatus, list[LearningGoal]]]:
+    groups = {status: [] for status in STATUS_ORDER}
+    for goal in goals:
+        groups[goal.status].append(goal)
+    return [(status, items) for status, items in groups.items() if items]
+
+
+def pending_suggestions(goal: LearningGoal) -> list[GoalContribution]:
+    return [
+        c
+        for c in goal.contributions
+        if c.kind is ContributionKind.SUGGESTION and c.suggestion_state is SuggestionState.PENDING
+    ]
+
+
+def awaiting_student(goals: list[LearningGoal]) -> list[tuple[LearningGoal, int]]:
+    """Open goals with suggestions the student has not answered yet."""
+    rows = [(goal, len(pending_suggestions(goal))) for goal in goals if goal.status not in CLOSED]
+    return [(goal, n) for goal, n in rows if n]
+
+
+def agreed_by(goal: LearningGoal, user: User) -> bool:
+    return any(
+        c.kind is ContributionKind.AGREEMENT
+        and c.author_id == user.id
+        and c.version_number == goal.current_version
+        for c in goal.contributions
+    )
+
+
+def awaiting_agreement(goals: list[LearningGoal], preceptor: User) -> list[LearningGoal]:
+    return [g for g in goals if g.status is GoalStatus.SHARED and not agreed_by(g, preceptor)]
+
+
+def competency_choices(student_id: int) -> list[SelectChoice]:
+    """Competencies from the shipped/imported frameworks, grouped by framework order."""
+    del student_id  # every program uses the instance's frameworks for now
+    rows = db.session.execute(
+        select(Competency.id, Competency.code, Competency.title, Framework.name)
+        .join(Framework)
+        .order_by(Framework.name, Competency.position)
+    ).all()
+    return [SelectChoice(row.id, f"{row.code} · {row.title}", optgroup=row.name) for row in rows]
+
+
+def competencies_by_id(ids: list[int]) -> list[Competency]:
+    if not ids:
+        return []
+    return list(db.session.scalars(select(Competency).where(Competency.id.in_(ids))))
+
+
+# --- differences between versions ------------------------------------------------------------
+
+
+@dataclass
+class FieldChange:
+    field: str
+    label: str
+    old: str
+    new: str
+    segments: list[tuple[str, str]]  # ("same" | "removed" | "added", text)
+
+
+_TOKENS = re.compile(r"\s+|[^\s]+")
+
+
+def _segments(old: str, new: str) -> list[tuple[str, str]]:
+    a, b = _TOKENS.findall(old), _TOKENS.findall(new)
+    segments: list[tuple[str, str]] = []
+    for op, i1, i2, j1, j2 in difflib.SequenceMatcher(a=a, b=b, autojunk=False).get_opcodes():
+        if op == "equal":
+            segments.append(("same", "".join(a[i1:i2])))
+            continue
+        if i2 > i1:
+            segments.append(("removed", "".join(a[i1:i2])))
+        if j2 > j1:
+            segments.append(("added", "".join(b[j1:j2])))
+    return segments
+
+
+def _as_text(version: GoalVersion, field: str) -> str:
+    value = getattr(version, field)
+    if field == "competencies":
+        return "; ".join(value)
+    if field == "target_date":
+        return value.isoformat() if value else ""
+    return value or ""
+
+
+def changes(old: GoalVersion | None, new: GoalVersion) -> list[FieldChange]:
+    """Field-by-field difference between two versions (all fields for the first)."""
+    result = []
+    for field in ("title", "specific", "measure", "actions", "target_date", "competencies"):
+        before = _as_text(old, field) if old is not None else ""
+        after = _as_text(new, field)
+        if before != after:
+            # The first version is shown as written, not as one long insertion.
+            segments = _segments(before, after) if old is not None else [("same", after)]
+            result.append(FieldChange(field, str(FIELD_LABELS[field]), before, after, segments))
+    return result
+
+
+def history(goal: LearningGoal) -> list[tuple[GoalVersion, list[FieldChange], list]]:
+    """Each version (newest first) with what changed and the agreements given to it."""
+    rows = []
+    previous = None
+    by_number = {}
+    for contribution in goal.contributions:
+        if contribution.kind is ContributionKind.AGREEMENT:
+            by_number.setdefault(contribution.version_number, []).append(contribution)
+    for version in goal.versions:
+        rows.append((version, changes(previous, version), by_number.get(version.number, [])))
+        previous = version
+    return list(reversed(rows))

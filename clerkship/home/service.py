@@ -1,0 +1,142 @@
+"""What each role's home page lists. One query function per role, eager-loaded."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
+
+from clerkship.extensions import db
+from clerkship.models import (
+    Assignment,
+    Cohort,
+    Enrollment,
+    EntrustmentScale,
+    FeedbackInstrument,
+    Framework,
+    PanelEntry,
+    Program,
+    Role,
+    User,
+)
+from clerkship.permissions import today
+
+
+def _current(model):
+    now = today()
+    start = model.start_date if model is Assignment else model.consent_date
+    return (start <= now) & (model.end_date.is_(None) | (model.end_date >= now))
+
+
+def student_home(user: User) -> dict:
+    enrollments = db.session.scalars(
+        select(Enrollment)
+        .where(Enrollment.student_id == user.id)
+        .options(selectinload(Enrollment.cohort).selectinload(Cohort.program))
+    ).all()
+    assignments = db.session.scalars(
+        select(Assignment)
+        .where(Assignment.student_id == user.id, _current(Assignment))
+        .options(selectinload(Assignment.preceptor))
+        .order_by(Assignment.discipline)
+    ).all()
+    panel = db.session.scalars(
+        select(PanelEntry)
+        .where(PanelEntry.student_id == user.id, _current(PanelEntry))
+        .options(selectinload(PanelEntry.patient))
+        .order_by(PanelEntry.consent_date)
+    ).all()
+    from clerkship.goals import queries as goals
+
+    own_goals = goals.goals_of_student(user.id)
+    return {
+        "enrollments": enrollments,
+        "assignments": assignments,
+        "panel": panel,
+        "goal_groups": goals.by_status(own_goals),
+        "goals_awaiting": goals.awaiting_student(own_goals),
+    }
+
+
+def preceptor_home(user: User) -> dict:
+    assignments = db.session.scalars(
+        select(Assignment)
+        .where(Assignment.preceptor_id == user.id)
+        .options(selectinload(Assignment.student), selectinload(Assignment.cohort))
+        .order_by(Assignment.start_date.desc())
+    ).all()
+    now = today()
+    current = [a for a in assignments if a.is_active_on(now)]
+    past = [a for a in assignments if a.end_date is not None and a.end_date < now]
+    upcoming = [a for a in assignments if a.start_date > now]
+    from clerkship.goals import queries as goals
+
+    shared = goals.goals_shared_with(user)
+    return {
+        "current": current,
+        "past": past,
+        "upcoming": upcoming,
+        "goals_awaiting": goals.awaiting_agreement(
+            [g for g in shared if any(a.student_id == g.student_id for a in current)], user
+        ),
+    }
+
+
+def patient_home(user: User) -> dict:
+    panel = db.session.scalars(
+        select(PanelEntry)
+        .where(PanelEntry.patient_id == user.id, _current(PanelEntry))
+        .options(selectinload(PanelEntry.student))
+    ).all()
+    from clerkship.goals import queries as goals
+
+    return {"panel": panel, "shared_goals": goals.goals_shared_with(user)}
+
+
+def director_home(user: User) -> dict:
+    programs = db.session.scalars(
+        select(Program)
+        .where(Program.id.in_(user.directed_program_ids or {0}))
+        .options(selectinload(Program.cohorts))
+        .order_by(Program.name)
+    ).all()
+    counts = dict(
+        db.session.execute(
+            select(Enrollment.cohort_id, func.count())
+            .join(Cohort)
+            .where(Cohort.program_id.in_([p.id for p in programs] or [0]))
+            .group_by(Enrollment.cohort_id)
+        ).all()
+    )
+    return {"programs": programs, "student_counts": counts}
+
+
+def admin_home(user: User) -> dict:
+    role_counts = dict(
+        db.session.execute(select(User.role, func.count()).group_by(User.role)).all()
+    )
+    return {
+        "role_counts": {role: role_counts.get(role, 0) for role in Role},
+        "programs": db.session.scalars(select(Program).order_by(Program.name)).all(),
+        "frameworks": db.session.scalars(select(Framework).order_by(Framework.name)).all(),
+        "scales": db.session.scalars(
+            select(EntrustmentScale).order_by(EntrustmentScale.name)
+        ).all(),
+        "instruments": db.session.scalars(
+            select(FeedbackInstrument).order_by(
+                FeedbackInstrument.code, FeedbackInstrument.version
+            )
+        ).all(),
+    }
+
+
+_BY_ROLE = {
+    Role.STUDENT: student_home,
+    Role.PRECEPTOR: preceptor_home,
+    Role.PATIENT: patient_home,
+    Role.DIRECTOR: director_home,
+    Role.ADMIN: admin_home,
+}
+
+
+def home_for(user: User) -> dict:
+    return _BY_ROLE[user.role](user)

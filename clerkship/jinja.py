@@ -1,0 +1,31 @@
+"""Template globals: the permission predicates, roles and small formatting helpers."""
+
+from __future__ import annotations
+
+from flask import Flask
+from flask_babel import format_date, format_datetime, get_locale
+
+from clerkship import permissions
+from clerkship.models import Role
+
+
+def init_app(app: Flask) -> None:
+    app.jinja_env.globals.update(permissions.PREDICATES)
+    app.jinja_env.globals["Role"] = Role
+    app.jinja_env.globals["get_locale"] = get_locale
+
+    from clerkship.goals import service as goals
+
+    app.jinja_env.globals["status_label"] = goals.status_label
+    app.jinja_env.globals["field_labels"] = goals.FIELD_LABELS
+    app.jinja_env.globals["kind_labels"] = goals.CONTRIBUTION_LABELS
+    app.jinja_env.globals["agreement_is_valid"] = goals.agreement_is_valid
+    app.jinja_env.filters["date"] = lambda value, fmt="medium": (
+        format_date(value, fmt) if value else ""
+    )
+    app.jinja_env.filters["datetime"] = lambda value, fmt="medium": (
+        format_datetime(value, fmt) if value else ""
+    )
+    app.jinja_env.add_extension("jinja2.ext.do")
+    app.jinja_env.trim_blocks = True
+    app.jinja_env.lstrip_blocks = True

@@ -1,0 +1,107 @@
+"""Assessment cycles: blind self and preceptor ratings, co-signature, addenda."""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from clerkship.models.base import Base, TimestampMixin, enum_column, utcnow
+from clerkship.models.frameworks import Competency, EntrustmentLevel
+from clerkship.models.users import User
+
+
+class CycleStatus(enum.StrEnum):
+    OPEN = "open"  # waiting for one or both ratings
+    REVEALED = "revealed"  # both rated; waiting for the student's reaction and plan
+    AWAITING_SIGNATURE = "awaiting_signature"
+    RETURNED = "returned"  # sent back to the student with a comment
+    SIGNED = "signed"  # locked
+
+
+class AssessmentCycle(TimestampMixin, Base):
+    __tablename__ = "assessment_cycle"
+    __table_args__ = (
+        sa.CheckConstraint(
+            "period_end IS NULL OR period_start IS NULL OR period_end >= period_start",
+            name="period_ordered",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    student_id: Mapped[int] = mapped_column(sa.ForeignKey("user.id"), index=True)
+    preceptor_id: Mapped[int] = mapped_column(sa.ForeignKey("user.id"), index=True)
+    competency_id: Mapped[int] = mapped_column(sa.ForeignKey("competency.id"))
+    requested_by_id: Mapped[int] = mapped_column(sa.ForeignKey("user.id"))
+    period_start: Mapped[date | None]
+    period_end: Mapped[date | None]
+    encounter: Mapped[str] = mapped_column(sa.String(300), default="")
+    status: Mapped[CycleStatus] = mapped_column(
+        enum_column(CycleStatus), default=CycleStatus.OPEN, index=True
+    )
+    return_comment: Mapped[str | None] = mapped_column(sa.Text)
+    signature_id: Mapped[int | None] = mapped_column(sa.ForeignKey("signature.id"))
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    version_id: Mapped[int] = mapped_column(default=1)
+
+    __mapper_args__ = {"version_id_col": version_id}
+
+    student: Mapped[User] = relationship(foreign_keys=[student_id])
+    preceptor: Mapped[User] = relationship(foreign_keys=[preceptor_id])
+    competency: Mapped[Competency] = relationship()
+    self_assessment: Mapped[SelfAssessment | None] = relationship(back_populates="cycle")
+    preceptor_assessment: Mapped[PreceptorAssessment | None] = relationship(back_populates="cycle")
+    signature: Mapped[Signature | None] = relationship()  # noqa: F821
+    addenda: Mapped[list[AssessmentAddendum]] = relationship(
+        back_populates="cycle", order_by="AssessmentAddendum.created_at"
+    )
+
+
+class SelfAssessment(TimestampMixin, Base):
+    __tablename__ = "self_assessment"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    cycle_id: Mapped[int] = mapped_column(sa.ForeignKey("assessment_cycle.id"), unique=True)
+    level_id: Mapped[int | None] = mapped_column(sa.ForeignKey("entrustment_level.id"))
+    evidence: Mapped[str] = mapped_column(sa.Text, default="")
+    interpretation: Mapped[str] = mapped_column(sa.Text, default="")
+    reaction: Mapped[str] = mapped_column(sa.Text, default="")
+    plan: Mapped[str] = mapped_column(sa.Text, default="")
+    submitted_at: Mapped[datetime | None]
+
+    cycle: Mapped[AssessmentCycle] = relationship(back_populates="self_assessment")
+    level: Mapped[EntrustmentLevel | None] = relationship()
+
+
+class PreceptorAssessment(TimestampMixin, Base):
+    __tablename__ = "preceptor_assessment"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    cycle_id: Mapped[int] = mapped_column(sa.ForeignKey("assessment_cycle.id"), unique=True)
+    assessor_id: Mapped[int] = mapped_column(sa.ForeignKey("user.id"))
+    level_id: Mapped[int | None] = mapped_column(sa.ForeignKey("entrustment_level.id"))
+    went_well: Mapped[str] = mapped_column(sa.Text, default="")
+    work_on: Mapped[str] = mapped_column(sa.Text, default="")
+    submitted_at: Mapped[datetime | None]
+
+    cycle: Mapped[AssessmentCycle] = relationship(back_populates="preceptor_assessment")
+    assessor: Mapped[User] = relationship()
+    level: Mapped[EntrustmentLevel | None] = relationship()
+
+
+class AssessmentAddendum(TimestampMixin, Base):
+    """A correction written after signing; signed itself, shown beneath the original."""
+
+    __tablename__ = "assessment_addendum"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    cycle_id: Mapped[int] = mapped_column(sa.ForeignKey("assessment_cycle.id"), index=True)
+    author_id: Mapped[int] = mapped_column(sa.ForeignKey("user.id"))
+    body: Mapped[str] = mapped_column(sa.Text)
+    signature_id: Mapped[int | None] = mapped_column(sa.ForeignKey("signature.id"))
+
+    cycle: Mapped[AssessmentCycle] = relationship(back_populates="addenda")
+    author: Mapped[User] = relationship()
+    signature: Mapped[Signature | None] = relationship()  # noqa: F821

@@ -1,0 +1,141 @@
+"""Programs, cohorts and the relationships that decide who may see whom."""
+
+from __future__ import annotations
+
+import enum
+from datetime import date
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from clerkship.models.base import Base, TimestampMixin, enum_column
+from clerkship.models.users import User
+
+program_director = sa.Table(
+    "program_director",
+    Base.metadata,
+    sa.Column("program_id", sa.ForeignKey("program.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("user_id", sa.ForeignKey("user.id", ondelete="CASCADE"), primary_key=True),
+)
+
+DISCIPLINES = (
+    "Family medicine",
+    "Internal medicine",
+    "Paediatrics",
+    "Obstetrics & gynaecology",
+    "Psychiatry",
+    "Surgery",
+    "Neurology",
+)
+
+
+class Program(TimestampMixin, Base):
+    __tablename__ = "program"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(200))
+    slug: Mapped[str] = mapped_column(sa.String(80), unique=True)
+    institution: Mapped[str] = mapped_column(sa.String(200), default="")
+    scale_id: Mapped[int | None] = mapped_column(sa.ForeignKey("entrustment_scale.id"))
+    feedback_instrument_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("feedback_instrument.id")
+    )
+
+    directors: Mapped[list[User]] = relationship(
+        secondary=program_director, back_populates="directed_programs"
+    )
+    cohorts: Mapped[list[Cohort]] = relationship(
+        back_populates="program", order_by="Cohort.start_date.desc()"
+    )
+    scale: Mapped[EntrustmentScale | None] = relationship()  # noqa: F821
+    feedback_instrument: Mapped[FeedbackInstrument | None] = relationship()  # noqa: F821
+
+
+class Cohort(TimestampMixin, Base):
+    """An academic year of a program."""
+
+    __tablename__ = "cohort"
+    __table_args__ = (sa.UniqueConstraint("program_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    program_id: Mapped[int] = mapped_column(sa.ForeignKey("program.id"), index=True)
+    name: Mapped[str] = mapped_column(sa.String(100))
+    start_date: Mapped[date]
+    end_date: Mapped[date]
+
+    program: Mapped[Program] = relationship(back_populates="cohorts")
+    enrollments: Mapped[list[Enrollment]] = relationship(back_populates="cohort")
+
+
+class EnrollmentStatus(enum.StrEnum):
+    ACTIVE = "active"
+    COMPLETED = "completed"
+    WITHDRAWN = "withdrawn"
+
+
+class Enrollment(TimestampMixin, Base):
+    __tablename__ = "enrollment"
+    __table_args__ = (sa.UniqueConstraint("cohort_id", "student_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    cohort_id: Mapped[int] = mapped_column(sa.ForeignKey("cohort.id"), index=True)
+    student_id: Mapped[int] = mapped_column(sa.ForeignKey("user.id"), index=True)
+    status: Mapped[EnrollmentStatus] = mapped_column(
+        enum_column(EnrollmentStatus), default=EnrollmentStatus.ACTIVE
+    )
+
+    cohort: Mapped[Cohort] = relationship(back_populates="enrollments")
+    student: Mapped[User] = relationship()
+
+
+def _is_current(start: date, end: date | None, today: date) -> bool:
+    return start <= today and (end is None or today <= end)
+
+
+class Assignment(TimestampMixin, Base):
+    """A student paired with a preceptor for one discipline, between two dates."""
+
+    __tablename__ = "assignment"
+    __table_args__ = (
+        sa.UniqueConstraint("student_id", "preceptor_id", "discipline", "start_date"),
+        sa.CheckConstraint("end_date IS NULL OR end_date >= start_date", name="dates_ordered"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    cohort_id: Mapped[int] = mapped_column(sa.ForeignKey("cohort.id"), index=True)
+    student_id: Mapped[int] = mapped_column(sa.ForeignKey("user.id"), index=True)
+    preceptor_id: Mapped[int] = mapped_column(sa.ForeignKey("user.id"), index=True)
+    discipline: Mapped[str] = mapped_column(sa.String(100))
+    start_date: Mapped[date]
+    end_date: Mapped[date | None]
+
+    cohort: Mapped[Cohort] = relationship()
+    student: Mapped[User] = relationship(foreign_keys=[student_id])
+    preceptor: Mapped[User] = relationship(foreign_keys=[preceptor_id])
+
+    def is_active_on(self, today: date) -> bool:
+        return _is_current(self.start_date, self.end_date, today)
+
+
+class PanelEntry(TimestampMixin, Base):
+    """A continuity patient on a student's panel. Consent comes before anything else."""
+
+    __tablename__ = "panel_entry"
+    __table_args__ = (
+        sa.UniqueConstraint("student_id", "patient_id", "cohort_id"),
+        sa.CheckConstraint("end_date IS NULL OR end_date >= consent_date", name="dates_ordered"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    cohort_id: Mapped[int] = mapped_column(sa.ForeignKey("cohort.id"), index=True)
+    student_id: Mapped[int] = mapped_column(sa.ForeignKey("user.id"), index=True)
+    patient_id: Mapped[int] = mapped_column(sa.ForeignKey("user.id"), index=True)
+    consent_date: Mapped[date]
+    end_date: Mapped[date | None]
+
+    cohort: Mapped[Cohort] = relationship()
+    student: Mapped[User] = relationship(foreign_keys=[student_id])
+    patient: Mapped[User] = relationship(foreign_keys=[patient_id])
+
+    def is_active_on(self, today: date) -> bool:
+        return _is_current(self.consent_date, self.end_date, today)

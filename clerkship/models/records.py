@@ -1,0 +1,114 @@
+"""Signatures, reflections, export jobs and the audit log."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from clerkship.models.base import Base, TimestampMixin, enum_column, utcnow
+from clerkship.models.users import User
+
+
+class SignatureMeaning(enum.StrEnum):
+    AGREED_GOAL = "agreed_goal"
+    REVIEWED_AND_AGREED = "reviewed_and_agreed"
+    COSIGNED_SUPERVISOR = "cosigned_supervisor"
+    ADDENDUM = "addendum"
+
+
+class Signature(Base):
+    """Who signed what, meaning what, and a hash of exactly the content signed."""
+
+    __tablename__ = "signature"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    signer_id: Mapped[int] = mapped_column(sa.ForeignKey("user.id"), index=True)
+    printed_name: Mapped[str] = mapped_column(sa.String(200))
+    meaning: Mapped[SignatureMeaning] = mapped_column(enum_column(SignatureMeaning))
+    signed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    subject_type: Mapped[str] = mapped_column(sa.String(50))
+    subject_id: Mapped[int]
+    hash_algorithm: Mapped[str] = mapped_column(sa.String(20), default="sha256")
+    content_hash: Mapped[str] = mapped_column(sa.String(128))
+
+    signer: Mapped[User] = relationship()
+
+
+reflection_goal = sa.Table(
+    "reflection_goal",
+    Base.metadata,
+    sa.Column(
+        "reflection_id", sa.ForeignKey("reflection.id", ondelete="CASCADE"), primary_key=True
+    ),
+    sa.Column("goal_id", sa.ForeignKey("learning_goal.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class Reflection(TimestampMixin, Base):
+    __tablename__ = "reflection"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    student_id: Mapped[int] = mapped_column(sa.ForeignKey("user.id"), index=True)
+    title: Mapped[str] = mapped_column(sa.String(300))
+    body: Mapped[str] = mapped_column(sa.Text)
+    in_portfolio: Mapped[bool] = mapped_column(default=False)
+    feedback_id: Mapped[int | None] = mapped_column(sa.ForeignKey("patient_feedback.id"))
+    cycle_id: Mapped[int | None] = mapped_column(sa.ForeignKey("assessment_cycle.id"))
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    version_id: Mapped[int] = mapped_column(default=1)
+
+    __mapper_args__ = {"version_id_col": version_id}
+
+    student: Mapped[User] = relationship()
+    goals: Mapped[list[LearningGoal]] = relationship(secondary=reflection_goal)  # noqa: F821
+
+
+class ExportStatus(enum.StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+
+
+class ExportJob(TimestampMixin, Base):
+    __tablename__ = "export_job"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    requested_by_id: Mapped[int] = mapped_column(sa.ForeignKey("user.id"))
+    program_id: Mapped[int] = mapped_column(sa.ForeignKey("program.id"), index=True)
+    cohort_id: Mapped[int | None] = mapped_column(sa.ForeignKey("cohort.id"))
+    student_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id"))
+    status: Mapped[ExportStatus] = mapped_column(
+        enum_column(ExportStatus), default=ExportStatus.QUEUED
+    )
+    total: Mapped[int] = mapped_column(default=0)
+    done: Mapped[int] = mapped_column(default=0)
+    error: Mapped[str | None] = mapped_column(sa.Text)
+    result_path: Mapped[str | None] = mapped_column(sa.String(500))
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+
+    requested_by: Mapped[User] = relationship(foreign_keys=[requested_by_id])
+
+
+class AuditEvent(Base):
+    """Append-only: who did what to which record, with the before and after."""
+
+    __tablename__ = "audit_event"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    occurred_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    actor_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id"), index=True)
+    action: Mapped[str] = mapped_column(sa.String(80), index=True)
+    object_type: Mapped[str | None] = mapped_column(sa.String(50))
+    object_id: Mapped[int | None]
+    before: Mapped[dict | None] = mapped_column(sa.JSON)
+    after: Mapped[dict | None] = mapped_column(sa.JSON)
+    ip_address: Mapped[str | None] = mapped_column(sa.String(45))
+
+    actor: Mapped[User | None] = relationship()
+
+    __table_args__ = (sa.Index("ix_audit_event_object", "object_type", "object_id"),)

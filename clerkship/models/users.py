@@ -1,0 +1,92 @@
+"""People and their roles."""
+
+from __future__ import annotations
+
+import enum
+import secrets
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from clerkship.models.base import Base, TimestampMixin, enum_column
+
+
+class Role(enum.StrEnum):
+    STUDENT = "student"
+    PRECEPTOR = "preceptor"
+    PATIENT = "patient"
+    DIRECTOR = "director"
+    ADMIN = "admin"
+
+    @property
+    def label(self) -> str:
+        from flask_babel import gettext
+
+        labels = {
+            Role.STUDENT: gettext("Student"),
+            Role.PRECEPTOR: gettext("Preceptor"),
+            Role.PATIENT: gettext("Patient"),
+            Role.DIRECTOR: gettext("Program director"),
+            Role.ADMIN: gettext("Administrator"),
+        }
+        return labels[self]
+
+
+def new_session_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+class User(TimestampMixin, Base):
+    """Anyone who takes part. Patients may have no e-mail and no password."""
+
+    __tablename__ = "user"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str | None] = mapped_column(sa.String(254), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(200))
+    role: Mapped[Role] = mapped_column(enum_column(Role), index=True)
+    password_hash: Mapped[str | None] = mapped_column(sa.String(255))
+    active: Mapped[bool] = mapped_column(default=True)
+    preferred_language: Mapped[str] = mapped_column(sa.String(8), default="en")
+    external_id: Mapped[str | None] = mapped_column(sa.String(100), unique=True)
+    # Flask-Login's id for this user; rotating it ends every session they hold.
+    session_token: Mapped[str] = mapped_column(
+        sa.String(64), unique=True, default=new_session_token
+    )
+    last_sign_in_at: Mapped[datetime | None]
+    password_changed_at: Mapped[datetime | None]
+
+    directed_programs: Mapped[list[Program]] = relationship(  # noqa: F821
+        secondary="program_director", back_populates="directors"
+    )
+
+    # Flask-Login protocol -------------------------------------------------
+    @property
+    def is_active(self) -> bool:
+        return self.active
+
+    @property
+    def is_authenticated(self) -> bool:
+        return True
+
+    @property
+    def is_anonymous(self) -> bool:
+        return False
+
+    def get_id(self) -> str:
+        return self.session_token
+
+    def rotate_session_token(self) -> None:
+        self.session_token = new_session_token()
+
+    # Convenience --------------------------------------------------------
+    def has_role(self, *roles: Role) -> bool:
+        return self.role in roles
+
+    @property
+    def directed_program_ids(self) -> set[int]:
+        return {program.id for program in self.directed_programs}
+
+    def __repr__(self) -> str:
+        return f"<User {self.id} {self.role}>"

@@ -1,0 +1,341 @@
+"""Every access rule, as named predicates over (user, object).
+
+DESIGN.md's access rules, in one place:
+
+- Students: their own records only; they choose which goals a patient can see.
+- Preceptors: students with an assignment to them — full access while the assignment is
+  active, read-only once it has ended.
+- Patients: only the students whose panel they are on, only goals shared with them and forms
+  addressed to them; never assessments, never other patients' feedback.
+- Directors: everything in their own programs; they never sign in anyone's name.
+- Admins: instance set-up (frameworks, scales, users).
+
+Anything a predicate refuses is a 404 (see :func:`load_or_404`), so nobody learns that a
+record they may not see exists. The predicates are also Jinja globals, so templates only
+offer what the views will allow.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+from typing import Any, TypeVar
+
+from flask import abort
+from flask_login import current_user
+from sqlalchemy import exists, select
+
+from clerkship import audit
+from clerkship.extensions import db
+from clerkship.models import (
+    AssessmentCycle,
+    Assignment,
+    Cohort,
+    Enrollment,
+    ExportJob,
+    Framework,
+    GoalShare,
+    LearningGoal,
+    PanelEntry,
+    PatientFeedback,
+    Program,
+    Reflection,
+    Role,
+    User,
+    utcnow,
+)
+
+T = TypeVar("T")
+
+
+def today() -> date:
+    return utcnow().date()
+
+
+def _signed_in(user) -> bool:
+    return user is not None and getattr(user, "is_authenticated", False) and user.is_active
+
+
+# --- relationships ---------------------------------------------------------------------------
+
+
+def student_program_ids(student_id: int) -> set[int]:
+    rows = db.session.scalars(
+        select(Cohort.program_id)
+        .join(Enrollment, Enrollment.cohort_id == Cohort.id)
+        .where(Enrollment.student_id == student_id)
+    )
+    return set(rows)
+
+
+def directs_student(user: User, student_id: int) -> bool:
+    return user.role is Role.DIRECTOR and bool(
+        user.directed_program_ids & student_program_ids(student_id)
+    )
+
+
+def _assignment_clause(preceptor_id: int, student_id: int, *, active_only: bool):
+    clause = (Assignment.preceptor_id == preceptor_id) & (Assignment.student_id == student_id)
+    if active_only:
+        now = today()
+        clause &= (Assignment.start_date <= now) & (
+            Assignment.end_date.is_(None) | (Assignment.end_date >= now)
+        )
+    else:
+        clause &= Assignment.start_date <= today()
+    return clause
+
+
+def precepts(user: User, student_id: int, *, active_only: bool = True) -> bool:
+    """The user is (or, with ``active_only=False``, has been) this student's preceptor."""
+    if user.role is not Role.PRECEPTOR:
+        return False
+    return bool(
+        db.session.scalar(
+            select(
+                exists().where(_assignment_clause(user.id, student_id, active_only=active_only))
+            )
+        )
+    )
+
+
+def on_panel_of(user: User, student_id: int) -> bool:
+    """The user is a patient on this student's panel today."""
+    if user.role is not Role.PATIENT:
+        return False
+    now = today()
+    return bool(
+        db.session.scalar(
+            select(
+                exists().where(
+                    (PanelEntry.patient_id == user.id)
+                    & (PanelEntry.student_id == student_id)
+                    & (PanelEntry.consent_date <= now)
+                    & (PanelEntry.end_date.is_(None) | (PanelEntry.end_date >= now))
+                )
+            )
+        )
+    )
+
+
+def _shared_with(goal: LearningGoal, user: User) -> bool:
+    return bool(
+        db.session.scalar(
+            select(exists().where((GoalShare.goal_id == goal.id) & (GoalShare.user_id == user.id)))
+        )
+    )
+
+
+# --- people and programs ---------------------------------------------------------------------
+
+
+def is_admin(user) -> bool:
+    return _signed_in(user) and user.role is Role.ADMIN
+
+
+def can_manage_program(user, program: Program) -> bool:
+    if not _signed_in(user):
+        return False
+    if user.role is Role.ADMIN:
+        return True
+    return user.role is Role.DIRECTOR and program.id in user.directed_program_ids
+
+
+def can_view_framework(user, framework: Framework) -> bool:
+    """Frameworks and scales are set-up data for the people who run programs."""
+    return _signed_in(user) and user.role in (Role.ADMIN, Role.DIRECTOR)
+
+
+def can_view_cohort(user, cohort: Cohort) -> bool:
+    return can_manage_program(user, cohort.program)
+
+
+def can_view_student(user, student: User) -> bool:
+    """See a student's record: self, their preceptors (also after the end), their director."""
+    if not _signed_in(user) or student.role is not Role.STUDENT:
+        return False
+    if user.id == student.id or user.role is Role.ADMIN:
+        return True
+    if user.role is Role.PRECEPTOR:
+        return precepts(user, student.id, active_only=False)
+    if user.role is Role.DIRECTOR:
+        return directs_student(user, student.id)
+    if user.role is Role.PATIENT:
+        return on_panel_of(user, student.id)
+    return False
+
+
+def can_supervise_student(user, student: User) -> bool:
+    """Act on a student's records as their preceptor: only while an assignment is active."""
+    return _signed_in(user) and precepts(user, student.id, active_only=True)
+
+
+def can_view_portfolio(user, student: User) -> bool:
+    if not _signed_in(user) or user.role is Role.PATIENT:
+        return False
+    return can_view_student(user, student)
+
+
+# --- goals -----------------------------------------------------------------------------------
+
+
+def can_view_goal(user, goal: LearningGoal) -> bool:
+    if not _signed_in(user):
+        return False
+    if user.id == goal.student_id:
+        return True
+    if user.role is Role.DIRECTOR:
+        return directs_student(user, goal.student_id)
+    if user.role is Role.PRECEPTOR:
+        return _shared_with(goal, user) and precepts(user, goal.student_id, active_only=False)
+    if user.role is Role.PATIENT:
+        return _shared_with(goal, user) and on_panel_of(user, goal.student_id)
+    return False
+
+
+def can_edit_goal(user, goal: LearningGoal) -> bool:
+    return _signed_in(user) and user.id == goal.student_id
+
+
+def can_contribute_to_goal(user, goal: LearningGoal) -> bool:
+    """Suggest, comment or add progress: the owner, or a shared party whose link is current."""
+    if not _signed_in(user):
+        return False
+    if user.id == goal.student_id:
+        return True
+    if user.role is Role.PRECEPTOR:
+        return _shared_with(goal, user) and precepts(user, goal.student_id)
+    if user.role is Role.PATIENT:
+        return _shared_with(goal, user) and on_panel_of(user, goal.student_id)
+    return False
+
+
+def can_agree_goal(user, goal: LearningGoal) -> bool:
+    return (
+        _signed_in(user)
+        and user.role is Role.PRECEPTOR
+        and _shared_with(goal, user)
+        and precepts(user, goal.student_id)
+    )
+
+
+def can_endorse_goal(user, goal: LearningGoal) -> bool:
+    """Patients say "this matters to me"; only those the goal is shared with."""
+    return (
+        _signed_in(user)
+        and user.role is Role.PATIENT
+        and _shared_with(goal, user)
+        and on_panel_of(user, goal.student_id)
+    )
+
+
+# --- assessments -----------------------------------------------------------------------------
+
+
+def can_view_assessment(user, cycle: AssessmentCycle) -> bool:
+    """Patients never see assessments; other preceptors of the student do not either."""
+    if not _signed_in(user):
+        return False
+    if user.id == cycle.student_id:
+        return True
+    if user.role is Role.PRECEPTOR:
+        return user.id == cycle.preceptor_id and precepts(
+            user, cycle.student_id, active_only=False
+        )
+    if user.role is Role.DIRECTOR:
+        return directs_student(user, cycle.student_id)
+    return False
+
+
+def can_rate_assessment(user, cycle: AssessmentCycle) -> bool:
+    return (
+        _signed_in(user)
+        and user.id == cycle.preceptor_id
+        and precepts(user, cycle.student_id, active_only=True)
+    )
+
+
+def can_sign_assessment(user, cycle: AssessmentCycle) -> bool:
+    """Only the cycle's own preceptor signs; a director can never sign in their name."""
+    return can_rate_assessment(user, cycle)
+
+
+# --- feedback, reflections, exports ----------------------------------------------------------
+
+
+def can_view_feedback(user, feedback: PatientFeedback) -> bool:
+    if not _signed_in(user):
+        return False
+    if user.id in (feedback.student_id, feedback.patient_id):
+        return True
+    if user.role is Role.PRECEPTOR:
+        return precepts(user, feedback.student_id, active_only=False)
+    if user.role is Role.DIRECTOR:
+        return directs_student(user, feedback.student_id)
+    return False
+
+
+def can_view_reflection(user, reflection: Reflection) -> bool:
+    """Reflections are the student's; others read only those chosen for the portfolio."""
+    if not _signed_in(user):
+        return False
+    if user.id == reflection.student_id:
+        return True
+    return reflection.in_portfolio and can_view_portfolio(
+        user, db.session.get(User, reflection.student_id)
+    )
+
+
+def can_edit_reflection(user, reflection: Reflection) -> bool:
+    return _signed_in(user) and user.id == reflection.student_id
+
+
+def can_export_portfolios(user, program: Program) -> bool:
+    return _signed_in(user) and user.role is Role.DIRECTOR and can_manage_program(user, program)
+
+
+def can_view_export_job(user, job: ExportJob) -> bool:
+    if not _signed_in(user):
+        return False
+    if user.id == job.requested_by_id:
+        return True
+    program = db.session.get(Program, job.program_id)
+    return program is not None and can_export_portfolios(user, program)
+
+
+PREDICATES: dict[str, Callable[..., bool]] = {
+    name: obj
+    for name, obj in dict(globals()).items()
+    if (name.startswith("can_") or name.startswith("is_")) and callable(obj)
+}
+
+
+# --- loading ---------------------------------------------------------------------------------
+
+
+def load_or_404(
+    model: type[T],
+    ident: Any,
+    predicate: Callable[[Any, T], bool],
+    *,
+    owner: Callable[[T], int | None] | None = None,
+    options: tuple = (),
+) -> T:
+    """Fetch ``model`` by primary key and authorize it in one step.
+
+    Missing and forbidden look the same (404). With ``owner`` given, opening someone
+    else's record is written to the audit log.
+    """
+    obj = db.session.get(model, ident, options=options)
+    if obj is None or not predicate(current_user, obj):
+        abort(404)
+    if owner is not None and owner(obj) != current_user.id:
+        audit.record_view(current_user, obj, owner_id=owner(obj))
+        db.session.commit()
+    return obj
+
+
+def require_role(*roles: Role) -> None:
+    """Refuse (404) a signed-in user whose role has no business on this page."""
+    if not _signed_in(current_user) or current_user.role not in roles:
+        abort(404)

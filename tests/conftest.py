@@ -1,0 +1,265 @@
+"""Fixtures in the house shape: app, db (one rolled-back transaction per test), client,
+make_user, role fixtures, login(), count_queries."""
+
+from __future__ import annotations
+
+import os
+from datetime import date, timedelta
+
+import flask_migrate
+import pytest
+from flask.testing import FlaskClient
+from sqlalchemy import event
+
+from clerkship import create_app
+from clerkship.extensions import db as _db
+from clerkship.extensions import limiter
+from clerkship.models import (
+    Assignment,
+    Cohort,
+    Enrollment,
+    PanelEntry,
+    Program,
+    Role,
+    User,
+)
+from clerkship.security import set_password
+from tests.databases import fresh_database
+
+TEST_PASSWORD = "correct horse battery staple"
+
+
+def test_config(database_url: str, **overrides) -> dict:
+    config = {
+        "ENV": "testing",
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "WTF_CSRF_ENABLED": False,
+        # Cheap hashes: argon2's real cost would make the suite minutes slower.
+        "ARGON2_TIME_COST": 1,
+        "ARGON2_MEMORY_COST": 1024,
+        "ARGON2_PARALLELISM": 1,
+        "SERVER_NAME": None,
+        "MAIL_BACKEND": "memory",
+    }
+    if os.environ.get("REDIS_URL"):
+        config["RATELIMIT_STORAGE_URI"] = os.environ["REDIS_URL"]
+        config["RATELIMIT_KEY_PREFIX"] = "clerkship-test"
+    config.update(overrides)
+    return config
+
+
+test_config.__test__ = False  # a helper, not a test, when imported into test modules
+
+
+@pytest.fixture(scope="session")
+def database_url():
+    with fresh_database("suite") as url:
+        yield url
+
+
+class IsolatedClient(FlaskClient):
+    """Each request runs in its own application context, as in production.
+
+    Without this, Flask reuses the test's app context for requests, so ``g`` (and
+    Flask-Login's cached user) and the SQLAlchemy session would leak between requests.
+    """
+
+    def open(self, *args, **kwargs):
+        with self.application.app_context():
+            return super().open(*args, **kwargs)
+
+
+@pytest.fixture(scope="session")
+def app(database_url):
+    app = create_app(test_config(database_url))
+    app.test_client_class = IsolatedClient
+    with app.app_context():
+        flask_migrate.upgrade()
+    yield app
+    with app.app_context():
+        _db.session.remove()
+        _db.engine.dispose()
+
+
+@pytest.fixture
+def db(app):
+    """The database inside one transaction that is rolled back after the test.
+
+    Application code may commit freely: with ``join_transaction_mode="create_savepoint"`` its
+    commits release savepoints inside our outer transaction (SQLAlchemy 2's recipe for
+    joining a session into an external transaction).
+    """
+    with app.app_context():
+        engine = _db.engine
+        connection = engine.connect()
+        outer = connection.begin()
+        engines = _db.engines
+        engines[None] = connection
+        original_session = _db.session
+        _db.session = _db._make_scoped_session({"join_transaction_mode": "create_savepoint"})
+        try:
+            yield _db
+        finally:
+            _db.session.remove()
+            _db.session = original_session
+            engines[None] = engine
+            outer.rollback()
+            connection.close()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_rate_limits(app):
+    with app.app_context():
+        limiter.reset()
+
+
+@pytest.fixture
+def client(app, db):
+    return app.test_client()
+
+
+@pytest.fixture
+def make_user(db):
+    counter = iter(range(1, 10_000))
+
+    def make(role: Role | str = Role.STUDENT, *, password: str | None = TEST_PASSWORD, **fields):
+        role = Role(role)
+        n = next(counter)
+        fields.setdefault("email", f"{role.value}{n}@example.org")
+        fields.setdefault("name", f"{role.value.title()} {n}")
+        user = User(role=role, **fields)
+        if password:
+            set_password(user, password)
+        db.session.add(user)
+        db.session.flush()
+        return user
+
+    return make
+
+
+@pytest.fixture
+def student(make_user):
+    return make_user(Role.STUDENT)
+
+
+@pytest.fixture
+def preceptor(make_user):
+    return make_user(Role.PRECEPTOR)
+
+
+@pytest.fixture
+def patient(make_user):
+    return make_user(Role.PATIENT)
+
+
+@pytest.fixture
+def director(make_user):
+    return make_user(Role.DIRECTOR)
+
+
+@pytest.fixture
+def admin(make_user):
+    return make_user(Role.ADMIN)
+
+
+def login(client, user: User, password: str = TEST_PASSWORD):
+    """Sign in through the real form, as a person would."""
+    response = client.post("/sign-in", data={"email": user.email, "password": password})
+    assert response.status_code == 302, response.get_data(as_text=True)[:500]
+    return response
+
+
+@pytest.fixture
+def world(db, make_user):
+    """One program as DESIGN.md sees it: a director, a student with a preceptor and a panel
+    patient — and a second program whose people must stay invisible to the first."""
+    today = date.today()
+
+    def program(slug: str):
+        p = Program(name=f"Program {slug}", slug=slug, institution="Test School")
+        db.session.add(p)
+        director = make_user(Role.DIRECTOR)
+        p.directors.append(director)
+        cohort = Cohort(
+            program=p,
+            name="2026–27",
+            start_date=today - timedelta(days=90),
+            end_date=today + timedelta(days=270),
+        )
+        db.session.add(cohort)
+        student = make_user(Role.STUDENT)
+        preceptor = make_user(Role.PRECEPTOR)
+        patient = make_user(Role.PATIENT)
+        db.session.add_all([p, cohort])
+        db.session.flush()
+        db.session.add_all(
+            [
+                Enrollment(cohort_id=cohort.id, student_id=student.id),
+                Assignment(
+                    cohort_id=cohort.id,
+                    student_id=student.id,
+                    preceptor_id=preceptor.id,
+                    discipline="Family medicine",
+                    start_date=today - timedelta(days=60),
+                ),
+                PanelEntry(
+                    cohort_id=cohort.id,
+                    student_id=student.id,
+                    patient_id=patient.id,
+                    consent_date=today - timedelta(days=30),
+                ),
+            ]
+        )
+        db.session.flush()
+        return {
+            "program": p,
+            "cohort": cohort,
+            "director": director,
+            "student": student,
+            "preceptor": preceptor,
+            "patient": patient,
+        }
+
+    mine = program("mine")
+    other = program("other")
+    admin = make_user(Role.ADMIN)
+    db.session.commit()
+    return {"mine": mine, "other": other, "admin": admin}
+
+
+@pytest.fixture
+def count_queries(app, db):
+    """Count SQL statements run inside the ``with`` block: ``with count_queries() as n: ...``."""
+    import contextlib
+
+    @contextlib.contextmanager
+    def counter():
+        statements: list[str] = []
+
+        def before(conn, cursor, statement, *args):
+            if not statement.lstrip().upper().startswith(("SAVEPOINT", "RELEASE", "ROLLBACK")):
+                statements.append(statement)
+
+        engine = _db.engine
+        event.listen(engine, "before_cursor_execute", before)
+        try:
+            yield statements
+        finally:
+            event.remove(engine, "before_cursor_execute", before)
+
+    return counter
+
+
+@pytest.fixture
+def make_goal(db):
+    """A goal made through the services, as a student would: drafted, then shared."""
+    from clerkship.goals import service
+
+    def make(student, *, title="Lead a family meeting", share_with=(), **text):
+        goal = service.create_goal(student, service.GoalText(title=title, **text), [])
+        if share_with:
+            service.share_goal(student, goal, list(share_with))
+        db.session.commit()
+        return goal
+
+    return make

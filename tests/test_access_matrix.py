@@ -1,0 +1,246 @@
+"""Every route × every role × own/other record → the expected status.
+
+Every endpoint in ``app.url_map`` must be classified here, or ``test_every_route_is_classified``
+fails: no future route can escape the matrix.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pytest
+from sqlalchemy import select
+
+from clerkship.models import AuditEvent, Framework
+from tests.conftest import login
+
+ROLES = ("student", "preceptor", "patient", "director", "admin")
+ALL = frozenset(ROLES)
+
+
+@dataclass(frozen=True)
+class Route:
+    """How to reach an endpoint and who may.
+
+    ``own``: roles that get ``ok`` on a record of their own program/relationship;
+    ``other``: roles that get ``ok`` on the other program's record (everyone else gets 404).
+    Routes without a record use ``own`` only.
+    """
+
+    path: str  # format string filled from the target record's ids
+    own: frozenset = field(default_factory=frozenset)
+    other: frozenset | None = None  # None: the route has no record to be "other"
+    method: str = "GET"
+    ok: int = 200
+    public: bool = False
+
+
+GOAL_VOICES = frozenset({"student", "preceptor", "patient"})
+GOAL_READERS = GOAL_VOICES | {"director"}
+
+MATRIX: dict[str, Route] = {
+    "static": Route("/static/css/app.css", public=True),
+    "auth.sign_in": Route("/sign-in", public=True),
+    "auth.sign_out": Route("/sign-out", own=ALL, method="POST", ok=302),
+    "auth.change_password": Route("/account/password", own=ALL),
+    "home.index": Route("/", own=ALL),
+    "directory.student": Route(
+        "/students/{student}",
+        own=ALL,  # self, their preceptor, their patient, their director, admin
+        other=frozenset({"admin"}),
+    ),
+    "directory.program": Route(
+        "/programs/{program}", own=frozenset({"director", "admin"}), other=frozenset({"admin"})
+    ),
+    "directory.cohort": Route(
+        "/cohorts/{cohort}", own=frozenset({"director", "admin"}), other=frozenset({"admin"})
+    ),
+    "directory.frameworks": Route("/frameworks", own=frozenset({"director", "admin"})),
+    # Goals: the "own" goal is shared with the student's preceptor and panel patient.
+    "goals.index": Route("/goals/", own=frozenset({"student", "preceptor", "patient"})),
+    "goals.new": Route("/goals/new", own=frozenset({"student"})),
+    "goals.show": Route("/goals/{goal}", own=GOAL_READERS, other=frozenset()),
+    "goals.history": Route("/goals/{goal}/history", own=GOAL_READERS, other=frozenset()),
+    "goals.edit": Route("/goals/{goal}/edit", own=frozenset({"student"}), other=frozenset()),
+    "goals.share": Route("/goals/{goal}/share", own=frozenset({"student"}), other=frozenset()),
+    "goals.close": Route("/goals/{goal}/close", own=frozenset({"student"}), other=frozenset()),
+    # Empty POSTs: those allowed in get their form back (400); everyone else 404.
+    "goals.add_note": Route(
+        "/goals/{goal}/notes", own=GOAL_VOICES, other=frozenset(), method="POST", ok=400
+    ),
+    "goals.suggest": Route(
+        "/goals/{goal}/suggestions", own=GOAL_VOICES, other=frozenset(), method="POST", ok=400
+    ),
+    "goals.accept_suggestion": Route(
+        "/goals/{goal}/suggestions/{suggestion}/accept",
+        own=frozenset({"student"}),
+        other=frozenset(),
+        method="POST",
+        ok=302,
+    ),
+    "goals.decline_suggestion": Route(
+        "/goals/{goal}/suggestions/{suggestion}/decline",
+        own=frozenset({"student"}),
+        other=frozenset(),
+        method="POST",
+        ok=400,
+    ),
+    "goals.agree": Route(
+        "/goals/{goal}/agree",
+        own=frozenset({"preceptor"}),
+        other=frozenset(),
+        method="POST",
+        ok=302,
+    ),
+    "goals.endorse": Route(
+        "/goals/{goal}/endorse",
+        own=frozenset({"patient"}),
+        other=frozenset(),
+        method="POST",
+        ok=302,
+    ),
+    "directory.framework": Route(
+        "/frameworks/{framework}",
+        own=frozenset({"director", "admin"}),
+        other=frozenset({"director", "admin"}),  # frameworks are shared set-up data
+    ),
+}
+
+
+def test_every_route_is_classified(app):
+    endpoints = {rule.endpoint for rule in app.url_map.iter_rules()}
+    unclassified = endpoints - MATRIX.keys()
+    assert not unclassified, f"add these endpoints to the access matrix: {sorted(unclassified)}"
+    stale = MATRIX.keys() - endpoints
+    assert not stale, f"these matrix entries no longer exist: {sorted(stale)}"
+
+
+def _goal(world, side: str, db):
+    from clerkship.goals import service
+    from clerkship.models import LearningGoal
+
+    part = world[side]
+    goal = db.session.scalar(
+        select(LearningGoal).where(LearningGoal.student_id == part["student"].id)
+    )
+    if goal is None:
+        goal = service.create_goal(part["student"], service.GoalText(title=f"Goal {side}"), [])
+        service.share_goal(part["student"], goal, [part["preceptor"], part["patient"]])
+        service.suggest(part["preceptor"], goal, "title", f"Better goal {side}")
+        db.session.commit()
+    return goal
+
+
+def _ids(world, side: str, db) -> dict:
+    part = world[side]
+    goal = _goal(world, side, db)
+    framework = db.session.scalar(select(Framework).where(Framework.code == f"fw-{side}"))
+    if framework is None:
+        framework = Framework(code=f"fw-{side}", name=f"Framework {side}")
+        db.session.add(framework)
+        db.session.commit()
+    return {
+        "student": part["student"].id,
+        "program": part["program"].id,
+        "cohort": part["cohort"].id,
+        "framework": framework.id,
+        "goal": goal.id,
+        "suggestion": goal.contributions[0].id,
+    }
+
+
+def _cases():
+    for endpoint, route in sorted(MATRIX.items()):
+        if route.public:
+            yield pytest.param(endpoint, None, "own", id=f"{endpoint}-anonymous")
+            continue
+        yield pytest.param(endpoint, None, "own", id=f"{endpoint}-anonymous")
+        for role in ROLES:
+            yield pytest.param(endpoint, role, "own", id=f"{endpoint}-{role}-own")
+            if route.other is not None:
+                yield pytest.param(endpoint, role, "other", id=f"{endpoint}-{role}-other")
+
+
+@pytest.mark.parametrize(("endpoint", "role", "relation"), list(_cases()))
+def test_access(client, db, world, endpoint, role, relation):
+    route = MATRIX[endpoint]
+    path = route.path.format(**_ids(world, "mine" if relation == "own" else "other", db))
+    if role is not None:
+        user = world["admin"] if role == "admin" else world["mine"][role]
+        login(client, user)
+    response = client.open(path, method=route.method)
+    response.close()  # static files are streamed from an open file
+
+    if route.public:
+        expected = route.ok
+    elif role is None:
+        expected = 302  # to the sign-in page
+    else:
+        allowed = route.own if relation == "own" else route.other
+        expected = route.ok if role in allowed else 404
+    assert response.status_code == expected, f"{role} {relation} {route.method} {path}"
+    if role is None and not route.public:
+        assert response.headers["Location"].startswith("/sign-in")
+
+
+def test_preceptor_keeps_read_only_access_after_the_assignment_ends(client, db, world):
+    from datetime import date, timedelta
+
+    from clerkship.models import Assignment
+    from clerkship.permissions import can_supervise_student, can_view_student
+
+    mine = world["mine"]
+    assignment = db.session.scalar(
+        select(Assignment).where(Assignment.preceptor_id == mine["preceptor"].id)
+    )
+    assignment.end_date = date.today() - timedelta(days=1)
+    db.session.commit()
+    assert can_view_student(mine["preceptor"], mine["student"])
+    assert not can_supervise_student(mine["preceptor"], mine["student"])
+    login(client, mine["preceptor"])
+    assert client.get(f"/students/{mine['student'].id}").status_code == 200
+
+
+def test_patient_loses_access_when_the_panel_entry_ends(client, db, world):
+    from datetime import date, timedelta
+
+    from clerkship.models import PanelEntry
+
+    mine = world["mine"]
+    entry = db.session.scalar(
+        select(PanelEntry).where(PanelEntry.patient_id == mine["patient"].id)
+    )
+    entry.end_date = date.today() - timedelta(days=1)
+    db.session.commit()
+    login(client, mine["patient"])
+    assert client.get(f"/students/{mine['student'].id}").status_code == 404
+
+
+def test_opening_another_persons_record_is_audited(client, db, world):
+    mine = world["mine"]
+    student_id = mine["student"].id
+
+    def views():
+        return db.session.scalars(
+            select(AuditEvent.actor_id).where(
+                AuditEvent.action == "record.viewed",
+                AuditEvent.object_type == "user",
+                AuditEvent.object_id == student_id,
+            )
+        ).all()
+
+    login(client, mine["student"])
+    client.get(f"/students/{student_id}")
+    assert views() == []  # reading one's own record is not logged
+    client.post("/sign-out")
+
+    for viewer in ("director", "preceptor"):
+        login(client, mine[viewer])
+        assert client.get(f"/students/{student_id}").status_code == 200
+        client.post("/sign-out")
+    assert views() == [mine["director"].id, mine["preceptor"].id]
+
+    # A refused look is a 404 and leaves no "viewed" record.
+    login(client, world["other"]["director"])
+    assert client.get(f"/students/{student_id}").status_code == 404
+    assert len(views()) == 2

@@ -1,0 +1,69 @@
+import pytest
+
+from clerkship import create_app
+from clerkship.config import ConfigError
+
+
+@pytest.fixture
+def clean_env(monkeypatch, tmp_path):
+    for key in ("DATABASE_URL", "SECRET_KEY", "REDIS_URL", "CLERKSHIP_ENV"):
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("CLERKSHIP_INSTANCE_PATH", str(tmp_path))
+    return tmp_path
+
+
+def test_production_without_secret_key_refuses_to_start(clean_env):
+    with pytest.raises(ConfigError, match="SECRET_KEY is not set"):
+        create_app()
+
+
+def test_no_configuration_means_sqlite_in_the_instance_folder(clean_env):
+    app = create_app({"ENV": "development"})
+    expected = "sqlite:///" + str(clean_env / "clerkship.sqlite3")
+    assert app.config["SQLALCHEMY_DATABASE_URI"] == expected
+    # The development key is random, kept in the instance folder, and reused on restart.
+    assert (clean_env / "secret_key").read_text() == app.config["SECRET_KEY"]
+    assert create_app({"ENV": "development"}).config["SECRET_KEY"] == app.config["SECRET_KEY"]
+
+
+def test_environment_overrides_instance_config(clean_env, monkeypatch):
+    (clean_env / "config.py").write_text(
+        "SECRET_KEY = 'from-instance-file'\n"
+        "PROGRAM_NAME = 'Instance LIC'\n"
+        "PASSWORD_MIN_LENGTH = 13\n"
+    )
+    app = create_app()
+    assert app.config["SECRET_KEY"] == "from-instance-file"
+    assert app.config["PROGRAM_NAME"] == "Instance LIC"
+
+    monkeypatch.setenv("SECRET_KEY", "from-environment")
+    monkeypatch.setenv("CLERKSHIP_PASSWORD_MIN_LENGTH", "14")
+    monkeypatch.setenv("DATABASE_URL", "postgres://u@db.example.org:5432/lic")
+    app = create_app()
+    assert app.config["SECRET_KEY"] == "from-environment"
+    assert app.config["PASSWORD_MIN_LENGTH"] == 14
+    assert app.config["PROGRAM_NAME"] == "Instance LIC"
+    assert (
+        app.config["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg://u@db.example.org:5432/lic"
+    )
+
+
+def test_redis_url_moves_rate_limits_to_redis(clean_env, monkeypatch):
+    monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:6379/0")
+    app = create_app({"ENV": "development"})
+    assert app.config["RATELIMIT_STORAGE_URI"] == "redis://127.0.0.1:6379/0"
+
+
+def test_unknown_environment_name_is_an_error(clean_env, monkeypatch):
+    monkeypatch.setenv("CLERKSHIP_ENV", "staging")
+    with pytest.raises(ConfigError, match="CLERKSHIP_ENV"):
+        create_app()
+
+
+def test_cookies_are_secure_outside_development(clean_env):
+    production = create_app({"SECRET_KEY": "x" * 32})
+    development = create_app({"ENV": "development"})
+    assert production.config["SESSION_COOKIE_SECURE"] is True
+    assert production.config["SESSION_COOKIE_HTTPONLY"] is True
+    assert production.config["SESSION_COOKIE_SAMESITE"] == "Lax"
+    assert development.config["SESSION_COOKIE_SECURE"] is False

@@ -1,0 +1,130 @@
+"""The demo year: believable, complete for every role, idempotent, and its sign-ins work."""
+
+from sqlalchemy import func, select
+
+from clerkship import demo
+from clerkship.models import (
+    DISCIPLINES,
+    Assignment,
+    Enrollment,
+    GoalContribution,
+    GoalStatus,
+    LearningGoal,
+    PanelEntry,
+    Program,
+    Role,
+    Signature,
+    User,
+)
+from clerkship.permissions import today
+
+TABLES = (User, Enrollment, Assignment, PanelEntry, LearningGoal, GoalContribution, Signature)
+
+
+def counts(db) -> dict:
+    return {m.__name__: db.session.scalar(select(func.count()).select_from(m)) for m in TABLES}
+
+
+def role_count(db, role) -> int:
+    return db.session.scalar(select(func.count()).select_from(User).where(User.role == role))
+
+
+def test_demo_year_has_every_role_and_relationship(app, db):
+    result = app.test_cli_runner().invoke(args=["demo"])
+    assert result.exit_code == 0, result.output
+    assert "password for all: clerkship-demo-2026" in result.output
+    assert "director@riverbend.example.org" in result.output
+
+    assert role_count(db, Role.STUDENT) == 12
+    assert role_count(db, Role.PRECEPTOR) == 8  # 7 disciplines + one who replaced a leaver
+    assert role_count(db, Role.PATIENT) == 60
+    assert role_count(db, Role.ADMIN) == 1
+    program = db.session.scalar(select(Program))
+    assert [d.email for d in program.directors] == ["director@riverbend.example.org"]
+    assert program.scale is not None and program.feedback_instrument is not None
+
+    now = today()
+    for student in db.session.scalars(select(User).where(User.role == Role.STUDENT)):
+        active = db.session.scalars(
+            select(Assignment.discipline).where(
+                Assignment.student_id == student.id,
+                Assignment.start_date <= now,
+                Assignment.end_date.is_(None) | (Assignment.end_date >= now),
+            )
+        ).all()
+        assert sorted(active) == sorted(DISCIPLINES)
+    ended = db.session.scalars(select(Assignment).where(Assignment.end_date.is_not(None))).all()
+    assert len(ended) == 1 and ended[0].end_date < now
+    assert db.session.scalar(select(func.count()).select_from(PanelEntry)) == 60
+    spanish = role_count_lang(db, "es")
+    assert 0 < spanish < 60
+    patients_without_email = db.session.scalar(
+        select(func.count())
+        .select_from(User)
+        .where(User.role == Role.PATIENT, User.email.is_(None))
+    )
+    assert patients_without_email == 59  # one patient can sign in, for the demo
+
+
+def role_count_lang(db, language) -> int:
+    return db.session.scalar(
+        select(func.count())
+        .select_from(User)
+        .where(User.role == Role.PATIENT, User.preferred_language == language)
+    )
+
+
+def test_demo_goals_cover_every_status_and_all_three_voices(app, db):
+    demo.build_demo_year(students=4)
+    db.session.commit()
+    statuses = set(db.session.scalars(select(LearningGoal.status)))
+    assert statuses == set(GoalStatus)
+    roles = set(db.session.scalars(select(GoalContribution.author_role)))
+    assert roles == {Role.STUDENT, Role.PRECEPTOR, Role.PATIENT}
+    closed = db.session.scalars(
+        select(LearningGoal).where(LearningGoal.status == GoalStatus.ACHIEVED)
+    ).all()
+    assert all(goal.closing_reflection for goal in closed)
+    first, last = db.session.execute(
+        select(func.min(GoalContribution.created_at), func.max(GoalContribution.created_at))
+    ).one()
+    assert (last - first).days >= 14  # spread over the year, not all stamped today
+
+
+def test_running_it_again_adds_nothing_and_more_students_top_up(app, db):
+    runner = app.test_cli_runner()
+    runner.invoke(args=["demo", "--students", "3"])
+    before = counts(db)
+    assert runner.invoke(args=["demo", "--students", "3"]).exit_code == 0
+    assert counts(db) == before
+
+    assert runner.invoke(args=["demo", "--students", "14"]).exit_code == 0
+    assert role_count(db, Role.STUDENT) == 14
+    assert role_count(db, Role.PRECEPTOR) == 15  # two sets of seven, plus the replacement
+    assert db.session.scalar(select(func.count()).select_from(PanelEntry)) == 70
+    # No preceptor carries more than twelve students in a discipline.
+    loads = db.session.execute(
+        select(Assignment.preceptor_id, func.count())
+        .where(Assignment.end_date.is_(None))
+        .group_by(Assignment.preceptor_id)
+    ).all()
+    assert max(n for _, n in loads) <= 12
+
+
+def test_if_empty_leaves_an_existing_database_alone(app, db, student):
+    result = app.test_cli_runner().invoke(args=["demo", "--if-empty"])
+    assert "left as it is" in result.output
+    assert role_count(db, Role.DIRECTOR) == 0
+
+
+def test_printed_sign_ins_work(app, db, client):
+    sign_ins = demo.build_demo_year(students=2)
+    db.session.commit()
+    assert {s.role for s in sign_ins} == {"director", "admin", "student", "preceptor", "patient"}
+    for sign_in in sign_ins:
+        response = client.post(
+            "/sign-in", data={"email": sign_in.email, "password": demo.DEMO_PASSWORD}
+        )
+        assert response.status_code == 302, sign_in
+        assert client.get("/").status_code == 200
+        client.post("/sign-out")

@@ -49,6 +49,7 @@ def create_app(config: dict | None = None) -> Flask:
     errors.init_app(app)
     jinja.init_app(app)
 
+    from clerkship.assessments import bp as assessments_bp
     from clerkship.auth import bp as auth_bp
     from clerkship.directory import bp as directory_bp
     from clerkship.goals import bp as goals_bp
@@ -58,6 +59,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(home_bp)
     app.register_blueprint(directory_bp)
     app.register_blueprint(goals_bp)
+    app.register_blueprint(assessments_bp)
 
     from clerkship import cli
 

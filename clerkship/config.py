@@ -46,6 +46,7 @@ class Defaults:
     RATELIMIT_HEADERS_ENABLED = True
     SIGN_IN_RATE_LIMIT = "10 per minute;50 per hour"  # per client address
     SIGN_IN_ACCOUNT_RATE_LIMIT = "5 per minute;20 per hour"  # per e-mail address tried
+    SIGNATURE_RATE_LIMIT = "5 per 15 minutes"  # wrong passwords when signing, per user
 
     # argon2id parameters (RFC 9106 "second recommended" profile is argon2-cffi's default).
     ARGON2_TIME_COST = 3

@@ -20,6 +20,10 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals["field_labels"] = goals.FIELD_LABELS
     app.jinja_env.globals["kind_labels"] = goals.CONTRIBUTION_LABELS
     app.jinja_env.globals["agreement_is_valid"] = goals.agreement_is_valid
+    from clerkship.assessments import service as assessments
+
+    app.jinja_env.globals["cycle_status_label"] = assessments.STATUS_LABELS.__getitem__
+    app.jinja_env.globals["waiting_labels"] = assessments.WAITING_LABELS
     app.jinja_env.filters["date"] = lambda value, fmt="medium": (
         format_date(value, fmt) if value else ""
     )

@@ -260,6 +260,13 @@ def can_sign_assessment(user, cycle: AssessmentCycle) -> bool:
     return can_rate_assessment(user, cycle)
 
 
+def can_view_calibration(user, student: User) -> bool:
+    """Self vs preceptor levels: the student, their preceptors and their director."""
+    if not _signed_in(user) or user.role in (Role.PATIENT, Role.ADMIN):
+        return False
+    return can_view_student(user, student)
+
+
 # --- feedback, reflections, exports ----------------------------------------------------------
 
 

@@ -45,10 +45,12 @@ def student_home(user: User) -> dict:
         .options(selectinload(PanelEntry.patient))
         .order_by(PanelEntry.consent_date)
     ).all()
+    from clerkship.assessments import queries as assessments
     from clerkship.goals import queries as goals
 
     own_goals = goals.goals_of_student(user.id)
     return {
+        "assessments_waiting": assessments.student_queue(user.id),
         "enrollments": enrollments,
         "assignments": assignments,
         "panel": panel,
@@ -68,10 +70,12 @@ def preceptor_home(user: User) -> dict:
     current = [a for a in assignments if a.is_active_on(now)]
     past = [a for a in assignments if a.end_date is not None and a.end_date < now]
     upcoming = [a for a in assignments if a.start_date > now]
+    from clerkship.assessments import queries as assessments
     from clerkship.goals import queries as goals
 
     shared = goals.goals_shared_with(user)
     return {
+        "assessments_waiting": assessments.preceptor_queue(user.id),
         "current": current,
         "past": past,
         "upcoming": upcoming,

@@ -6,6 +6,9 @@ from clerkship.models.assessments import (
     CycleStatus,
     PreceptorAssessment,
     SelfAssessment,
+    self_assessment_feedback,
+    self_assessment_goal,
+    self_assessment_reflection,
 )
 from clerkship.models.base import Base, utcnow
 from clerkship.models.feedback import (
@@ -36,6 +39,7 @@ from clerkship.models.programs import (
     PanelEntry,
     Program,
     program_director,
+    program_framework,
 )
 from clerkship.models.records import (
     AuditEvent,
@@ -89,6 +93,10 @@ __all__ = [
     "User",
     "goal_competency",
     "program_director",
+    "program_framework",
     "reflection_goal",
+    "self_assessment_feedback",
+    "self_assessment_goal",
+    "self_assessment_reflection",
     "utcnow",
 ]

@@ -12,6 +12,42 @@ from clerkship.models.base import Base, TimestampMixin, enum_column, utcnow
 from clerkship.models.frameworks import Competency, EntrustmentLevel
 from clerkship.models.users import User
 
+# What a student drew on for a self-assessment: their goals, patient feedback and reflections.
+self_assessment_goal = sa.Table(
+    "self_assessment_goal",
+    Base.metadata,
+    sa.Column(
+        "self_assessment_id",
+        sa.ForeignKey("self_assessment.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("goal_id", sa.ForeignKey("learning_goal.id", ondelete="CASCADE"), primary_key=True),
+)
+self_assessment_feedback = sa.Table(
+    "self_assessment_feedback",
+    Base.metadata,
+    sa.Column(
+        "self_assessment_id",
+        sa.ForeignKey("self_assessment.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column(
+        "feedback_id", sa.ForeignKey("patient_feedback.id", ondelete="CASCADE"), primary_key=True
+    ),
+)
+self_assessment_reflection = sa.Table(
+    "self_assessment_reflection",
+    Base.metadata,
+    sa.Column(
+        "self_assessment_id",
+        sa.ForeignKey("self_assessment.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column(
+        "reflection_id", sa.ForeignKey("reflection.id", ondelete="CASCADE"), primary_key=True
+    ),
+)
+
 
 class CycleStatus(enum.StrEnum):
     OPEN = "open"  # waiting for one or both ratings
@@ -43,6 +79,8 @@ class AssessmentCycle(TimestampMixin, Base):
     )
     return_comment: Mapped[str | None] = mapped_column(sa.Text)
     signature_id: Mapped[int | None] = mapped_column(sa.ForeignKey("signature.id"))
+    # When the cycle entered its current status: the age shown in the waiting queues.
+    status_changed_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     version_id: Mapped[int] = mapped_column(default=1)
 
@@ -50,6 +88,7 @@ class AssessmentCycle(TimestampMixin, Base):
 
     student: Mapped[User] = relationship(foreign_keys=[student_id])
     preceptor: Mapped[User] = relationship(foreign_keys=[preceptor_id])
+    requested_by: Mapped[User] = relationship(foreign_keys=[requested_by_id])
     competency: Mapped[Competency] = relationship()
     self_assessment: Mapped[SelfAssessment | None] = relationship(back_populates="cycle")
     preceptor_assessment: Mapped[PreceptorAssessment | None] = relationship(back_populates="cycle")
@@ -57,6 +96,19 @@ class AssessmentCycle(TimestampMixin, Base):
     addenda: Mapped[list[AssessmentAddendum]] = relationship(
         back_populates="cycle", order_by="AssessmentAddendum.created_at"
     )
+    plan_goals: Mapped[list[LearningGoal]] = relationship(  # noqa: F821
+        back_populates="from_assessment", order_by="LearningGoal.id"
+    )
+
+    @property
+    def both_submitted(self) -> bool:
+        """The blind phase is over: both ratings are in and may be shown side by side."""
+        return bool(
+            self.self_assessment
+            and self.self_assessment.submitted_at
+            and self.preceptor_assessment
+            and self.preceptor_assessment.submitted_at
+        )
 
 
 class SelfAssessment(TimestampMixin, Base):
@@ -73,6 +125,15 @@ class SelfAssessment(TimestampMixin, Base):
 
     cycle: Mapped[AssessmentCycle] = relationship(back_populates="self_assessment")
     level: Mapped[EntrustmentLevel | None] = relationship()
+    goals: Mapped[list[LearningGoal]] = relationship(  # noqa: F821
+        secondary=self_assessment_goal, order_by="LearningGoal.id"
+    )
+    feedback: Mapped[list[PatientFeedback]] = relationship(  # noqa: F821
+        secondary=self_assessment_feedback, order_by="PatientFeedback.id"
+    )
+    reflections: Mapped[list[Reflection]] = relationship(  # noqa: F821
+        secondary=self_assessment_reflection, order_by="Reflection.id"
+    )
 
 
 class PreceptorAssessment(TimestampMixin, Base):

@@ -40,12 +40,19 @@ class LearningGoal(TimestampMixin, Base):
     current_version: Mapped[int] = mapped_column(default=1)
     closing_reflection: Mapped[str | None] = mapped_column(sa.Text)
     closed_at: Mapped[datetime | None]
+    # A goal made from the plan of an assessment cycle (the cycle lists it in plan_goals).
+    from_assessment_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("assessment_cycle.id"), index=True
+    )
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     version_id: Mapped[int] = mapped_column(default=1)
 
     __mapper_args__ = {"version_id_col": version_id}
 
     student: Mapped[User] = relationship()
+    from_assessment: Mapped[AssessmentCycle | None] = relationship(  # noqa: F821
+        back_populates="plan_goals"
+    )
     competencies: Mapped[list[Competency]] = relationship(
         secondary=goal_competency,
         order_by="[Competency.framework_id, Competency.position]",

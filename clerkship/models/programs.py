@@ -18,6 +18,14 @@ program_director = sa.Table(
     sa.Column("user_id", sa.ForeignKey("user.id", ondelete="CASCADE"), primary_key=True),
 )
 
+# The competency frameworks a program assesses against (goals and assessments use these).
+program_framework = sa.Table(
+    "program_framework",
+    Base.metadata,
+    sa.Column("program_id", sa.ForeignKey("program.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("framework_id", sa.ForeignKey("framework.id", ondelete="CASCADE"), primary_key=True),
+)
+
 DISCIPLINES = (
     "Family medicine",
     "Internal medicine",
@@ -46,6 +54,9 @@ class Program(TimestampMixin, Base):
     )
     cohorts: Mapped[list[Cohort]] = relationship(
         back_populates="program", order_by="Cohort.start_date.desc()"
+    )
+    frameworks: Mapped[list[Framework]] = relationship(  # noqa: F821
+        secondary=program_framework, order_by="Framework.name"
     )
     scale: Mapped[EntrustmentScale | None] = relationship()  # noqa: F821
     feedback_instrument: Mapped[FeedbackInstrument | None] = relationship()  # noqa: F821

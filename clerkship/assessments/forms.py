@@ -1,0 +1,133 @@
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    DateField,
+    PasswordField,
+    RadioField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import InputRequired, Length, Optional
+
+from clerkship.assessments.service import COSIGN_MEANINGS
+from clerkship.goals.forms import MultiCheckboxField
+
+LONG_TEXT = 6000
+
+
+def _strip(value):
+    return value.strip() if isinstance(value, str) else value
+
+
+def _text(label, message=None, description=None, required=True):
+    validators = [Length(max=LONG_TEXT)]
+    if required:
+        validators.insert(0, InputRequired(message))
+    return TextAreaField(label, validators=validators, filters=[_strip], description=description)
+
+
+class StartForm(FlaskForm):
+    person = SelectField(coerce=int, validators=[InputRequired(_l("Choose who."))])
+    competency = SelectField(
+        _l("Competency"), coerce=int, validators=[InputRequired(_l("Choose a competency."))]
+    )
+    period_start = DateField(_l("Period from"), validators=[Optional()])
+    period_end = DateField(_l("Period to"), validators=[Optional()])
+    encounter = StringField(
+        _l("Or a named encounter"),
+        validators=[Length(max=300)],
+        filters=[_strip],
+        description=_l("e.g. “Home visit with Mrs. A., 12 March”. Leave empty for a period."),
+    )
+
+
+class SelfAssessmentForm(FlaskForm):
+    level = RadioField(
+        _l("Where are you on this competency?"),
+        coerce=int,
+        validators=[InputRequired(_l("Choose one of the levels on the scale."))],
+    )
+    evidence = _text(
+        _l("What did you base this on?"),
+        _l("Say what you based your rating on."),
+        _l("Encounters, feedback you received, things you noticed about your own work."),
+    )
+    goals = MultiCheckboxField(_l("Your learning goals"), coerce=int)
+    feedback = MultiCheckboxField(_l("Patient feedback"), coerce=int)
+    reflections = MultiCheckboxField(_l("Your reflections"), coerce=int)
+    interpretation = _text(
+        _l("What do you think it means?"),
+        description=_l("What this says about where you are and what comes next."),
+        required=False,
+    )
+
+
+class PreceptorAssessmentForm(FlaskForm):
+    went_well = _text(_l("What went well"), _l("Say what went well."))
+    work_on = _text(_l("What to work on"), _l("Say what to work on next."))
+    level = RadioField(
+        _l("Your rating"),
+        coerce=int,
+        validators=[InputRequired(_l("Choose one of the levels on the scale."))],
+    )
+
+
+class ReactionForm(FlaskForm):
+    reaction = _text(
+        _l("How does the feedback compare with your own view?"),
+        _l("Say how the feedback compares with your own view."),
+    )
+    plan = _text(
+        _l("What will you do next?"),
+        _l("Say what you will do next."),
+        _l("Concrete steps: what, with whom, by when."),
+    )
+    make_goal = BooleanField(_l("Also make this plan a learning goal"))
+    goal_title = StringField(
+        _l("Title of the new goal"),
+        validators=[Length(max=300)],
+        filters=[_strip],
+        description=_l("One line. The plan becomes the goal’s actions; you can edit it later."),
+    )
+
+
+class GoalFromPlanForm(FlaskForm):
+    goal_title = StringField(
+        _l("Title of the new goal"),
+        validators=[InputRequired(_l("Give the goal a short title.")), Length(max=300)],
+        filters=[_strip],
+    )
+
+
+class SignForm(FlaskForm):
+    meaning = RadioField(
+        _l("What your signature means"),
+        choices=[(meaning.value, label) for meaning, label in COSIGN_MEANINGS.items()],
+        validators=[InputRequired(_l("Choose what your signature means."))],
+    )
+    password = PasswordField(
+        _l("Your password"),
+        validators=[InputRequired(_l("Enter your password to sign.")), Length(max=1024)],
+        description=_l("Signing needs your password again, even though you are signed in."),
+    )
+
+
+class ReturnForm(FlaskForm):
+    comment = _text(
+        _l("What should the student look at again?"),
+        _l("Say what the student should look at again."),
+    )
+
+
+class AddendumForm(FlaskForm):
+    body = _text(
+        _l("Correction or addition"),
+        _l("Write the correction or addition."),
+        _l("The signed record stays as it was; this is shown beneath it, signed by you."),
+    )
+    password = PasswordField(
+        _l("Your password"),
+        validators=[InputRequired(_l("Enter your password to sign.")), Length(max=1024)],
+    )

@@ -1,0 +1,258 @@
+"""Assessment lists, queues and calibration data, eager-loaded so their cost does not grow
+with the number of records."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+from wtforms import SelectChoice
+
+from clerkship.extensions import db
+from clerkship.models import (
+    AssessmentAddendum,
+    AssessmentCycle,
+    Assignment,
+    CycleStatus,
+    EntrustmentLevel,
+    LearningGoal,
+    PatientFeedback,
+    PreceptorAssessment,
+    Reflection,
+    SelfAssessment,
+    User,
+    utcnow,
+)
+from clerkship.permissions import today
+
+PAGE_OPTIONS = (
+    selectinload(AssessmentCycle.student),
+    selectinload(AssessmentCycle.preceptor),
+    selectinload(AssessmentCycle.requested_by),
+    selectinload(AssessmentCycle.competency),
+    selectinload(AssessmentCycle.self_assessment).selectinload(SelfAssessment.level),
+    selectinload(AssessmentCycle.self_assessment).selectinload(SelfAssessment.goals),
+    selectinload(AssessmentCycle.self_assessment).selectinload(SelfAssessment.feedback),
+    selectinload(AssessmentCycle.self_assessment).selectinload(SelfAssessment.reflections),
+    selectinload(AssessmentCycle.preceptor_assessment).selectinload(PreceptorAssessment.level),
+    selectinload(AssessmentCycle.signature),
+    selectinload(AssessmentCycle.addenda).selectinload(AssessmentAddendum.author),
+    selectinload(AssessmentCycle.addenda).selectinload(AssessmentAddendum.signature),
+    selectinload(AssessmentCycle.plan_goals).selectinload(LearningGoal.versions),
+)
+
+LIST_OPTIONS = (
+    selectinload(AssessmentCycle.student),
+    selectinload(AssessmentCycle.preceptor),
+    selectinload(AssessmentCycle.competency),
+    selectinload(AssessmentCycle.self_assessment),
+    selectinload(AssessmentCycle.preceptor_assessment),
+)
+
+
+def cycles_of_student(student_id: int) -> list[AssessmentCycle]:
+    return list(
+        db.session.scalars(
+            select(AssessmentCycle)
+            .where(AssessmentCycle.student_id == student_id)
+            .options(*LIST_OPTIONS)
+            .order_by(AssessmentCycle.status_changed_at.desc())
+        )
+    )
+
+
+def cycles_of_preceptor(preceptor_id: int) -> list[AssessmentCycle]:
+    return list(
+        db.session.scalars(
+            select(AssessmentCycle)
+            .where(AssessmentCycle.preceptor_id == preceptor_id)
+            .options(*LIST_OPTIONS)
+            .order_by(AssessmentCycle.status_changed_at.desc())
+        )
+    )
+
+
+# --- what waits for whom ---------------------------------------------------------------------
+
+
+@dataclass
+class Waiting:
+    cycle: AssessmentCycle
+    action: str  # "self_assess" | "rate" | "react" | "revise" | "sign"
+    since: datetime
+
+    @property
+    def days(self) -> int:
+        return max(0, (utcnow() - self.since).days)
+
+
+def _submitted(entry) -> bool:
+    return entry is not None and entry.submitted_at is not None
+
+
+def student_queue(student_id: int) -> list[Waiting]:
+    rows = []
+    for cycle in cycles_of_student(student_id):
+        if cycle.status is CycleStatus.OPEN and not _submitted(cycle.self_assessment):
+            rows.append(Waiting(cycle, "self_assess", cycle.status_changed_at))
+        elif cycle.status is CycleStatus.REVEALED:
+            rows.append(Waiting(cycle, "react", cycle.status_changed_at))
+        elif cycle.status is CycleStatus.RETURNED:
+            rows.append(Waiting(cycle, "revise", cycle.status_changed_at))
+    return sorted(rows, key=lambda row: row.since)
+
+
+def preceptor_queue(preceptor_id: int) -> list[Waiting]:
+    """Ratings and signatures owed, oldest first; only for students currently assigned."""
+    now = today()
+    current = (
+        select(Assignment.id)
+        .where(
+            Assignment.preceptor_id == preceptor_id,
+            Assignment.student_id == AssessmentCycle.student_id,
+            Assignment.start_date <= now,
+            Assignment.end_date.is_(None) | (Assignment.end_date >= now),
+        )
+        .exists()
+    )
+    cycles = db.session.scalars(
+        select(AssessmentCycle)
+        .where(
+            AssessmentCycle.preceptor_id == preceptor_id,
+            AssessmentCycle.status.in_([CycleStatus.OPEN, CycleStatus.AWAITING_SIGNATURE]),
+            current,
+        )
+        .options(*LIST_OPTIONS)
+        .order_by(AssessmentCycle.status_changed_at)
+    )
+    rows = []
+    for cycle in cycles:
+        if cycle.status is CycleStatus.AWAITING_SIGNATURE:
+            rows.append(Waiting(cycle, "sign", cycle.status_changed_at))
+        elif not _submitted(cycle.preceptor_assessment):
+            rows.append(Waiting(cycle, "rate", cycle.status_changed_at))
+    return rows
+
+
+# --- form choices ----------------------------------------------------------------------------
+
+
+def level_choices(levels: list[EntrustmentLevel]) -> list[tuple[int, str]]:
+    return [(level.id, level.label) for level in levels]
+
+
+def competency_choices(competencies) -> list[SelectChoice]:
+    return [SelectChoice(c.id, c.label, optgroup=c.framework.name) for c in competencies]
+
+
+def evidence_choices(student_id: int) -> dict[str, list[tuple[int, str]]]:
+    goals = db.session.scalars(
+        select(LearningGoal)
+        .where(LearningGoal.student_id == student_id)
+        .options(selectinload(LearningGoal.versions))
+        .order_by(LearningGoal.id.desc())
+    )
+    feedback = db.session.scalars(
+        select(PatientFeedback)
+        .where(PatientFeedback.student_id == student_id)
+        .order_by(PatientFeedback.id.desc())
+    )
+    reflections = db.session.scalars(
+        select(Reflection)
+        .where(Reflection.student_id == student_id)
+        .order_by(Reflection.id.desc())
+    )
+    return {
+        "goals": [(g.id, g.latest.title) for g in goals],
+        "feedback": [(f.id, feedback_label(f)) for f in feedback],
+        "reflections": [(r.id, r.title) for r in reflections],
+    }
+
+
+def feedback_label(item: PatientFeedback) -> str:
+    return f"Patient feedback, {item.created_at:%d %b %Y}"
+
+
+def people_to_assess_with(user: User) -> list[User]:
+    """A student picks one of their current preceptors; a preceptor one of their students."""
+    from clerkship.models import Role
+
+    now = today()
+    active = (Assignment.start_date <= now) & (
+        Assignment.end_date.is_(None) | (Assignment.end_date >= now)
+    )
+    if user.role is Role.STUDENT:
+        join, where = Assignment.preceptor_id == User.id, Assignment.student_id == user.id
+    else:
+        join, where = Assignment.student_id == User.id, Assignment.preceptor_id == user.id
+    return list(
+        db.session.scalars(
+            select(User)
+            .join(Assignment, join)
+            .where(where, active, User.active.is_(True))
+            .distinct()
+            .order_by(User.name)
+        )
+    )
+
+
+# --- calibration -----------------------------------------------------------------------------
+
+
+@dataclass
+class CalibrationPoint:
+    cycle: AssessmentCycle
+    on: date
+    self_level: EntrustmentLevel
+    preceptor_level: EntrustmentLevel
+
+    @property
+    def gap(self) -> int:
+        return self.self_level.value - self.preceptor_level.value
+
+
+def assessed_on(cycle: AssessmentCycle) -> date:
+    """The date a cycle is charted at: the end of its period, else when both were in."""
+    if cycle.period_end:
+        return cycle.period_end
+    times = [
+        entry.submitted_at
+        for entry in (cycle.self_assessment, cycle.preceptor_assessment)
+        if entry is not None and entry.submitted_at
+    ]
+    return max(times).date() if times else cycle.created_at.date()
+
+
+def calibration(student_id: int) -> list[tuple[object, list[CalibrationPoint]]]:
+    """Per competency, the revealed cycles (never blind ones) in date order."""
+    cycles = db.session.scalars(
+        select(AssessmentCycle)
+        .where(
+            AssessmentCycle.student_id == student_id,
+            AssessmentCycle.status != CycleStatus.OPEN,
+        )
+        .options(
+            selectinload(AssessmentCycle.competency),
+            selectinload(AssessmentCycle.self_assessment).selectinload(SelfAssessment.level),
+            selectinload(AssessmentCycle.preceptor_assessment).selectinload(
+                PreceptorAssessment.level
+            ),
+        )
+    )
+    by_competency: dict[int, tuple[object, list[CalibrationPoint]]] = {}
+    for cycle in cycles:
+        if not cycle.both_submitted:
+            continue
+        point = CalibrationPoint(
+            cycle,
+            assessed_on(cycle),
+            cycle.self_assessment.level,
+            cycle.preceptor_assessment.level,
+        )
+        by_competency.setdefault(cycle.competency_id, (cycle.competency, []))[1].append(point)
+    rows = sorted(by_competency.values(), key=lambda row: (row[0].framework_id, row[0].position))
+    for _competency, points in rows:
+        points.sort(key=lambda p: (p.on, p.cycle.id))
+    return rows

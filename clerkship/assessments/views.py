@@ -1,0 +1,460 @@
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from flask import current_app, flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
+
+from clerkship.assessments import bp, queries, service
+from clerkship.assessments.forms import (
+    AddendumForm,
+    GoalFromPlanForm,
+    PreceptorAssessmentForm,
+    ReactionForm,
+    ReturnForm,
+    SelfAssessmentForm,
+    SignForm,
+    StartForm,
+)
+from clerkship.charts import level_chart
+from clerkship.extensions import db, limiter
+from clerkship.models import AssessmentCycle, CycleStatus, Role, User
+from clerkship.permissions import (
+    can_rate_assessment,
+    can_sign_assessment,
+    can_view_assessment,
+    can_view_calibration,
+    load_or_404,
+    require_role,
+)
+
+
+def _user() -> User:
+    return current_user._get_current_object()
+
+
+def _load(cycle_id: int, predicate=can_view_assessment) -> AssessmentCycle:
+    return load_or_404(
+        AssessmentCycle,
+        cycle_id,
+        predicate,
+        owner=lambda cycle: cycle.student_id,
+        options=queries.PAGE_OPTIONS,
+    )
+
+
+def _is_student(user, cycle) -> bool:
+    return user.id == cycle.student_id
+
+
+def _put_error(form, error: service.AssessmentError) -> None:
+    field = getattr(form, error.field, None) if error.field else None
+    if field is not None:
+        field.errors = [*field.errors, error.message]
+    else:
+        flash(error.message, "error")
+
+
+def _act(form, render: Callable[[int], object], action: Callable[[], object], done: str):
+    """Run one service action in one transaction; on any refusal the form comes back as typed."""
+    try:
+        action()
+        db.session.commit()
+    except service.WrongPassword as error:
+        db.session.commit()  # keeps only the audit event of the failed attempt
+        g.wrong_password = True
+        _put_error(form, error)
+        return render(error.status)
+    except service.AssessmentError as error:
+        db.session.rollback()
+        _put_error(form, error)
+        return render(error.status)
+    except (StaleDataError, IntegrityError):
+        # Someone else acted on this assessment at the same moment; theirs was saved first.
+        db.session.rollback()
+        flash(
+            _(
+                "Someone else changed this assessment while you were working on it. Nothing "
+                "of yours was saved; your text is below. Check the assessment and try again."
+            ),
+            "error",
+        )
+        return render(409)
+    flash(done, "success")
+    return None
+
+
+# --- lists -----------------------------------------------------------------------------------
+
+
+@bp.route("/")
+@login_required
+def index():
+    require_role(Role.STUDENT, Role.PRECEPTOR)
+    user = _user()
+    if user.role is Role.STUDENT:
+        cycles = queries.cycles_of_student(user.id)
+        waiting = queries.student_queue(user.id)
+    else:
+        cycles = queries.cycles_of_preceptor(user.id)
+        waiting = queries.preceptor_queue(user.id)
+    waiting_ids = {row.cycle.id for row in waiting}
+    return render_template(
+        "assessments/index.html",
+        waiting=waiting,
+        others=[c for c in cycles if c.id not in waiting_ids],
+    )
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@login_required
+def new():
+    require_role(Role.STUDENT, Role.PRECEPTOR)
+    user = _user()
+    people = queries.people_to_assess_with(user)
+    form = StartForm()
+    form.person.label.text = _("Preceptor") if user.role is Role.STUDENT else _("Student")
+    form.person.choices = [(p.id, p.name) for p in people]
+    if request.method == "GET" and request.args.get("student", type=int):
+        form.person.data = request.args.get("student", type=int)
+    chosen_student = user if user.role is Role.STUDENT else None
+    if chosen_student is None and people:
+        wanted = form.person.data if form.person.data else people[0].id
+        chosen_student = next((p for p in people if p.id == wanted), people[0])
+    competencies = service.competencies_for(chosen_student.id) if chosen_student else []
+    form.competency.choices = queries.competency_choices(competencies)
+
+    def render(status=200):
+        return render_template("assessments/new.html", form=form, people=people), status
+
+    if not form.validate_on_submit():
+        return render(400 if request.method == "POST" else 200)
+    person = next(p for p in people if p.id == form.person.data)
+    student, preceptor = (user, person) if user.role is Role.STUDENT else (person, user)
+    created = []
+    failed = _act(
+        form,
+        render,
+        lambda: created.append(
+            service.start_cycle(
+                user,
+                student=student,
+                preceptor=preceptor,
+                competency_id=form.competency.data,
+                period_start=form.period_start.data,
+                period_end=form.period_end.data,
+                encounter=form.encounter.data or "",
+            )
+        ),
+        _("Assessment started. %(name)s has been told.", name=person.name),
+    )
+    return failed or redirect(url_for("assessments.show", cycle_id=created[0].id))
+
+
+# --- one cycle -------------------------------------------------------------------------------
+
+
+def _visibility(user: User, cycle: AssessmentCycle) -> dict:
+    """Blind until both are in: each side sees only their own rating before the reveal."""
+    revealed = cycle.both_submitted
+    return {
+        "self": revealed or _is_student(user, cycle),
+        "preceptor": revealed or user.id == cycle.preceptor_id,
+    }
+
+
+@bp.route("/<int:cycle_id>")
+@login_required
+def show(cycle_id: int):
+    return _show(_load(cycle_id))
+
+
+def _show(cycle: AssessmentCycle, goal_form: GoalFromPlanForm | None = None, status: int = 200):
+    user = _user()
+    may_supervise = can_sign_assessment(user, cycle)
+    own_self = cycle.self_assessment
+    own_rating = cycle.preceptor_assessment
+    may = {
+        "self_assess": _is_student(user, cycle)
+        and cycle.status is CycleStatus.OPEN
+        and not (own_self and own_self.submitted_at),
+        "rate": may_supervise
+        and cycle.status is CycleStatus.OPEN
+        and not (own_rating and own_rating.submitted_at),
+        "react": _is_student(user, cycle)
+        and cycle.status in (CycleStatus.REVEALED, CycleStatus.RETURNED),
+        "make_goal": _is_student(user, cycle)
+        and cycle.both_submitted
+        and bool(own_self and own_self.plan),
+        "sign": may_supervise and cycle.status is CycleStatus.AWAITING_SIGNATURE,
+        "addendum": service.can_add_addendum(user, cycle),
+    }
+    return render_template(
+        "assessments/show.html",
+        cycle=cycle,
+        may=may,
+        see=_visibility(user, cycle),
+        gap_sentence=service.gap_sentence(cycle, user),
+        signature_valid=service.signature_valid(cycle),
+        addenda=[(a, service.addendum_valid(a, cycle)) for a in cycle.addenda],
+        goal_form=goal_form or GoalFromPlanForm(formdata=None),
+        status_label=service.STATUS_LABELS[cycle.status],
+        meanings=service.COSIGN_MEANINGS,
+    ), status
+
+
+def _levels(cycle: AssessmentCycle):
+    scale = service.scale_for(cycle.student_id)
+    return scale.levels if scale else []
+
+
+@bp.route("/<int:cycle_id>/self", methods=["GET", "POST"])
+@login_required
+def self_assess(cycle_id: int):
+    cycle = _load(cycle_id, lambda user, c: _is_student(user, c))
+    levels = _levels(cycle)
+    form = SelfAssessmentForm()
+    form.level.choices = queries.level_choices(levels)
+    choices = queries.evidence_choices(cycle.student_id)
+    form.goals.choices = choices["goals"]
+    form.feedback.choices = choices["feedback"]
+    form.reflections.choices = choices["reflections"]
+
+    def render(status=200):
+        return render_template(
+            "assessments/self.html", cycle=cycle, form=form, levels=levels
+        ), status
+
+    if not form.validate_on_submit():
+        return render(400 if request.method == "POST" else 200)
+    rating = service.SelfRating(
+        level_id=form.level.data,
+        evidence=form.evidence.data or "",
+        interpretation=form.interpretation.data or "",
+        goal_ids=tuple(form.goals.data or ()),
+        feedback_ids=tuple(form.feedback.data or ()),
+        reflection_ids=tuple(form.reflections.data or ()),
+    )
+    failed = _act(
+        form,
+        render,
+        lambda: service.submit_self_assessment(_user(), cycle, rating),
+        _("Self-assessment submitted."),
+    )
+    return failed or redirect(url_for("assessments.show", cycle_id=cycle.id))
+
+
+@bp.route("/<int:cycle_id>/rate", methods=["GET", "POST"])
+@login_required
+def rate(cycle_id: int):
+    cycle = _load(cycle_id, can_rate_assessment)
+    levels = _levels(cycle)
+    form = PreceptorAssessmentForm()
+    form.level.choices = queries.level_choices(levels)
+
+    def render(status=200):
+        return render_template(
+            "assessments/rate.html", cycle=cycle, form=form, levels=levels
+        ), status
+
+    if not form.validate_on_submit():
+        return render(400 if request.method == "POST" else 200)
+    failed = _act(
+        form,
+        render,
+        lambda: service.submit_preceptor_assessment(
+            _user(),
+            cycle,
+            level_id=form.level.data,
+            went_well=form.went_well.data or "",
+            work_on=form.work_on.data or "",
+        ),
+        _("Rating submitted."),
+    )
+    return failed or redirect(url_for("assessments.show", cycle_id=cycle.id))
+
+
+@bp.route("/<int:cycle_id>/reaction", methods=["GET", "POST"])
+@login_required
+def react(cycle_id: int):
+    cycle = _load(cycle_id, lambda user, c: _is_student(user, c))
+    if request.method == "GET" and cycle.self_assessment is not None:
+        form = ReactionForm(
+            data={"reaction": cycle.self_assessment.reaction, "plan": cycle.self_assessment.plan}
+        )
+    else:
+        form = ReactionForm()
+    user = _user()
+
+    def render(status=200):
+        return render_template(
+            "assessments/reaction.html",
+            cycle=cycle,
+            form=form,
+            gap_sentence=service.gap_sentence(cycle, user),
+        ), status
+
+    if not form.validate_on_submit():
+        return render(400 if request.method == "POST" else 200)
+    if form.make_goal.data and not form.goal_title.data:
+        form.goal_title.errors = [_("Give the goal a short title.")]
+        return render(400)
+
+    def react_and_maybe_plan():
+        service.record_reaction(user, cycle, reaction=form.reaction.data, plan=form.plan.data)
+        if form.make_goal.data:
+            service.goal_from_plan(user, cycle, form.goal_title.data)
+
+    failed = _act(
+        form,
+        render,
+        react_and_maybe_plan,
+        _("Sent to %(name)s for signature.", name=cycle.preceptor.name)
+        + (" " + _("Your plan is now a draft learning goal.") if form.make_goal.data else ""),
+    )
+    return failed or redirect(url_for("assessments.show", cycle_id=cycle.id))
+
+
+@bp.route("/<int:cycle_id>/goal", methods=["POST"])
+@login_required
+def goal_from_plan(cycle_id: int):
+    cycle = _load(cycle_id, lambda user, c: _is_student(user, c))
+    form = GoalFromPlanForm()
+    made = []
+
+    def render(status=200):
+        return _show(cycle, goal_form=form, status=status)
+
+    if not form.validate_on_submit():
+        return render(400)
+    failed = _act(
+        form,
+        render,
+        lambda: made.append(service.goal_from_plan(_user(), cycle, form.goal_title.data)),
+        _("Your plan is now a draft learning goal. Share it when you are ready."),
+    )
+    return failed or redirect(url_for("goals.show", goal_id=made[0].id))
+
+
+def _wrong_password(response) -> bool:
+    # Only failed re-authentications count towards the limit; signing is never throttled.
+    return bool(g.get("wrong_password"))
+
+
+def _signer_key() -> str:
+    return f"signature:{current_user.get_id() or request.remote_addr}"
+
+
+signature_limit = limiter.limit(
+    lambda: current_app.config["SIGNATURE_RATE_LIMIT"],
+    methods=["POST"],
+    key_func=_signer_key,
+    deduct_when=_wrong_password,
+)
+
+
+@bp.route("/<int:cycle_id>/sign", methods=["GET", "POST"])
+@login_required
+@signature_limit
+def sign(cycle_id: int):
+    cycle = _load(cycle_id, can_sign_assessment)
+    form = SignForm()
+    return_form = ReturnForm(formdata=None)
+    user = _user()
+
+    def render(status=200):
+        return render_template(
+            "assessments/sign.html",
+            cycle=cycle,
+            form=form,
+            return_form=return_form,
+            gap_sentence=service.gap_sentence(cycle, user),
+        ), status
+
+    if not form.validate_on_submit():
+        return render(400 if request.method == "POST" else 200)
+    failed = _act(
+        form,
+        render,
+        lambda: service.sign(user, cycle, password=form.password.data, meaning=form.meaning.data),
+        _("Signed. The assessment is now part of %(name)s’s portfolio.", name=cycle.student.name),
+    )
+    return failed or redirect(url_for("assessments.show", cycle_id=cycle.id))
+
+
+@bp.route("/<int:cycle_id>/return", methods=["POST"])
+@login_required
+def return_to_student(cycle_id: int):
+    cycle = _load(cycle_id, can_sign_assessment)
+    form = SignForm(formdata=None)
+    return_form = ReturnForm()
+    user = _user()
+
+    def render(status=200):
+        return render_template(
+            "assessments/sign.html",
+            cycle=cycle,
+            form=form,
+            return_form=return_form,
+            gap_sentence=service.gap_sentence(cycle, user),
+        ), status
+
+    if not return_form.validate_on_submit():
+        return render(400)
+    failed = _act(
+        return_form,
+        render,
+        lambda: service.return_to_student(user, cycle, return_form.comment.data),
+        _("Returned to %(name)s with your comment.", name=cycle.student.name),
+    )
+    return failed or redirect(url_for("assessments.show", cycle_id=cycle.id))
+
+
+@bp.route("/<int:cycle_id>/addenda", methods=["GET", "POST"])
+@login_required
+@signature_limit
+def addendum(cycle_id: int):
+    cycle = _load(cycle_id, service.can_add_addendum)
+    form = AddendumForm()
+
+    def render(status=200):
+        return render_template("assessments/addendum.html", cycle=cycle, form=form), status
+
+    if not form.validate_on_submit():
+        return render(400 if request.method == "POST" else 200)
+    failed = _act(
+        form,
+        render,
+        lambda: service.add_addendum(
+            _user(), cycle, body=form.body.data, password=form.password.data
+        ),
+        _("Addendum signed and added beneath the record."),
+    )
+    return failed or redirect(url_for("assessments.show", cycle_id=cycle.id))
+
+
+# --- calibration -----------------------------------------------------------------------------
+
+
+@bp.route("/calibration/<int:student_id>")
+@login_required
+def calibration(student_id: int):
+    student = load_or_404(User, student_id, can_view_calibration, owner=lambda s: s.id)
+    scale = service.scale_for(student.id)
+    levels = [(level.value, level.label) for level in scale.levels] if scale else []
+    rows = []
+    for competency, points in queries.calibration(student.id):
+        chart = level_chart(
+            competency.label,
+            levels,
+            [p.on for p in points],
+            [
+                (_("Self"), "self", "circle", [p.self_level.value for p in points]),
+                (_("Preceptor"), "preceptor", "square", [p.preceptor_level.value for p in points]),
+            ],
+        )
+        rows.append((competency, points, chart))
+    return render_template("assessments/calibration.html", student=student, rows=rows)

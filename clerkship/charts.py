@@ -1,0 +1,100 @@
+"""Server-rendered SVG line charts of levels over time: no JavaScript, prints in PDFs.
+
+This module only computes geometry; ``templates/_macros/charts.html`` draws it, so every
+label goes through Jinja's escaping. Each series has its own marker shape and line style as
+well as colour, so the chart reads without colour too.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+WIDTH = 560
+ROW = 34  # vertical space per level
+LEFT = 16
+RIGHT = 16
+TOP = 14
+BOTTOM = 34
+
+
+@dataclass
+class Point:
+    x: float
+    y: float
+    label: str  # the accessible title of the marker, e.g. "12 Mar 2027: Self — Level 3"
+
+
+@dataclass
+class Series:
+    name: str
+    css: str  # "self" | "preceptor" | "patient": colour, marker and dash come from CSS
+    marker: str  # "circle" | "square" | "diamond"
+    points: list[Point] = field(default_factory=list)
+
+    @property
+    def path(self) -> str:
+        return " ".join(
+            f"{'M' if i == 0 else 'L'}{p.x:.1f},{p.y:.1f}" for i, p in enumerate(self.points)
+        )
+
+
+@dataclass
+class Chart:
+    width: int
+    height: int
+    plot_left: float
+    plot_right: float
+    gridlines: list[tuple[float, str]]  # (y, level label)
+    ticks: list[tuple[float, str]]  # (x, date label)
+    series: list[Series]
+    title: str
+
+
+def level_chart(
+    title: str,
+    levels: list[tuple[int, str]],
+    dates: list[date],
+    series: list[tuple[str, str, str, list[int | None]]],
+) -> Chart:
+    """``levels``: (value, label) lowest first; ``series``: (name, css, marker, values by date).
+
+    Dates are spaced evenly in order: the chart is about the sequence of assessments, and
+    evenly spaced points stay readable when several fall in one week.
+    """
+    values = [value for value, _label in levels]
+    low, high = min(values), max(values)
+    height = TOP + ROW * (len(levels) - 1) + BOTTOM
+    plot_left, plot_right = LEFT, WIDTH - RIGHT
+
+    def y_of(value: int) -> float:
+        if high == low:
+            return TOP
+        return TOP + (high - value) * ROW * (len(levels) - 1) / (high - low)
+
+    def x_of(index: int) -> float:
+        if len(dates) <= 1:
+            return (plot_left + plot_right) / 2
+        return plot_left + 20 + index * (plot_right - plot_left - 40) / (len(dates) - 1)
+
+    labels = dict(levels)
+    drawn = []
+    for name, css, marker, by_date in series:
+        points = [
+            Point(x_of(i), y_of(value), f"{dates[i]:%d %b %Y}: {name} — {labels[value]}")
+            for i, value in enumerate(by_date)
+            if value is not None
+        ]
+        drawn.append(Series(name, css, marker, points))
+    step = max(1, len(dates) // 6)  # at most about six date labels
+    ticks = [(x_of(i), f"{d:%d %b}") for i, d in enumerate(dates) if i % step == 0]
+    return Chart(
+        width=WIDTH,
+        height=height,
+        plot_left=plot_left,
+        plot_right=plot_right,
+        gridlines=[(y_of(value), label) for value, label in levels],
+        ticks=ticks,
+        series=drawn,
+        title=title,
+    )

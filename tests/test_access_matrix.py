@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import select
 
 from clerkship.models import AuditEvent, Framework
-from tests.conftest import login
+from tests.conftest import TEST_PASSWORD, login
 
 ROLES = ("student", "preceptor", "patient", "director", "admin")
 ALL = frozenset(ROLES)
@@ -37,6 +37,7 @@ class Route:
 
 GOAL_VOICES = frozenset({"student", "preceptor", "patient"})
 GOAL_READERS = GOAL_VOICES | {"director"}
+ASSESSMENT_READERS = frozenset({"student", "preceptor", "director"})
 
 MATRIX: dict[str, Route] = {
     "static": Route("/static/css/app.css", public=True),
@@ -99,6 +100,45 @@ MATRIX: dict[str, Route] = {
         method="POST",
         ok=302,
     ),
+    # Assessments: each step is reached on a cycle that is at that step. Patients never see
+    # assessments; directors read them but never rate or sign.
+    "assessments.index": Route("/assessments/", own=frozenset({"student", "preceptor"})),
+    "assessments.new": Route("/assessments/new", own=frozenset({"student", "preceptor"})),
+    "assessments.show": Route("/assessments/{cycle}", own=ASSESSMENT_READERS, other=frozenset()),
+    "assessments.self_assess": Route(
+        "/assessments/{cycle}/self", own=frozenset({"student"}), other=frozenset()
+    ),
+    "assessments.rate": Route(
+        "/assessments/{cycle}/rate", own=frozenset({"preceptor"}), other=frozenset()
+    ),
+    "assessments.react": Route(
+        "/assessments/{revealed_cycle}/reaction", own=frozenset({"student"}), other=frozenset()
+    ),
+    "assessments.goal_from_plan": Route(
+        "/assessments/{ready_cycle}/goal",
+        own=frozenset({"student"}),
+        other=frozenset(),
+        method="POST",
+        ok=400,
+    ),
+    "assessments.sign": Route(
+        "/assessments/{ready_cycle}/sign", own=frozenset({"preceptor"}), other=frozenset()
+    ),
+    "assessments.return_to_student": Route(
+        "/assessments/{ready_cycle}/return",
+        own=frozenset({"preceptor"}),
+        other=frozenset(),
+        method="POST",
+        ok=400,
+    ),
+    "assessments.addendum": Route(
+        "/assessments/{signed_cycle}/addenda",
+        own=frozenset({"student", "preceptor"}),
+        other=frozenset(),
+    ),
+    "assessments.calibration": Route(
+        "/assessments/calibration/{student}", own=ASSESSMENT_READERS, other=frozenset()
+    ),
     "directory.framework": Route(
         "/frameworks/{framework}",
         own=frozenset({"director", "admin"}),
@@ -131,7 +171,57 @@ def _goal(world, side: str, db):
     return goal
 
 
-def _ids(world, side: str, db) -> dict:
+def _cycles(world, side: str, db) -> dict:
+    """One cycle per step: open, revealed, waiting for signature, signed."""
+    from clerkship import seeds
+    from clerkship.assessments import service
+    from clerkship.models import AssessmentCycle, CycleStatus
+
+    part = world[side]
+    existing = db.session.scalars(
+        select(AssessmentCycle)
+        .where(AssessmentCycle.student_id == part["student"].id)
+        .order_by(AssessmentCycle.id)
+    ).all()
+    if not existing:
+        seeds.load_shipped()
+        part["program"].scale = seeds.default_scale()
+        competency = db.session.scalar(select(Framework).where(Framework.code == "aamc-core-epas"))
+        levels = part["program"].scale.levels
+        student, preceptor = part["student"], part["preceptor"]
+        for until in range(4):
+            cycle = service.start_cycle(
+                student,
+                student=student,
+                preceptor=preceptor,
+                competency_id=competency.competencies[0].id,
+                encounter="Clinic",
+            )
+            if until >= 1:
+                service.submit_self_assessment(
+                    student, cycle, service.SelfRating(levels[2].id, "evidence")
+                )
+                service.submit_preceptor_assessment(
+                    preceptor, cycle, level_id=levels[1].id, went_well="a", work_on="b"
+                )
+            if until >= 2:
+                service.record_reaction(student, cycle, reaction="r", plan="p")
+            if until >= 3:
+                service.sign(
+                    preceptor, cycle, password=TEST_PASSWORD, meaning="cosigned_supervisor"
+                )
+            existing.append(cycle)
+        db.session.commit()
+        assert existing[-1].status is CycleStatus.SIGNED
+    return {
+        "cycle": existing[0].id,
+        "revealed_cycle": existing[1].id,
+        "ready_cycle": existing[2].id,
+        "signed_cycle": existing[3].id,
+    }
+
+
+def _ids(world, side: str, db, path: str = "") -> dict:
     part = world[side]
     goal = _goal(world, side, db)
     framework = db.session.scalar(select(Framework).where(Framework.code == f"fw-{side}"))
@@ -146,6 +236,8 @@ def _ids(world, side: str, db) -> dict:
         "framework": framework.id,
         "goal": goal.id,
         "suggestion": goal.contributions[0].id,
+        # Cycles cost a few services calls each: made only for the routes that need them.
+        **(_cycles(world, side, db) if "cycle}" in path else {}),
     }
 
 
@@ -164,7 +256,8 @@ def _cases():
 @pytest.mark.parametrize(("endpoint", "role", "relation"), list(_cases()))
 def test_access(client, db, world, endpoint, role, relation):
     route = MATRIX[endpoint]
-    path = route.path.format(**_ids(world, "mine" if relation == "own" else "other", db))
+    side = "mine" if relation == "own" else "other"
+    path = route.path.format(**_ids(world, side, db, route.path))
     if role is not None:
         user = world["admin"] if role == "admin" else world["mine"][role]
         login(client, user)

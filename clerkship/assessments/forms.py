@@ -5,6 +5,7 @@ from wtforms import (
     DateField,
     PasswordField,
     RadioField,
+    SelectChoice,
     SelectField,
     StringField,
     TextAreaField,
@@ -104,7 +105,7 @@ class GoalFromPlanForm(FlaskForm):
 class SignForm(FlaskForm):
     meaning = RadioField(
         _l("What your signature means"),
-        choices=[(meaning.value, label) for meaning, label in COSIGN_MEANINGS.items()],
+        choices=[SelectChoice(meaning.value, label) for meaning, label in COSIGN_MEANINGS.items()],
         validators=[InputRequired(_l("Choose what your signature means."))],
     )
     password = PasswordField(

@@ -139,15 +139,15 @@ def preceptor_queue(preceptor_id: int) -> list[Waiting]:
 # --- form choices ----------------------------------------------------------------------------
 
 
-def level_choices(levels: list[EntrustmentLevel]) -> list[tuple[int, str]]:
-    return [(level.id, level.label) for level in levels]
+def level_choices(levels: list[EntrustmentLevel]) -> list[SelectChoice]:
+    return [SelectChoice(level.id, level.label) for level in levels]
 
 
 def competency_choices(competencies) -> list[SelectChoice]:
     return [SelectChoice(c.id, c.label, optgroup=c.framework.name) for c in competencies]
 
 
-def evidence_choices(student_id: int) -> dict[str, list[tuple[int, str]]]:
+def evidence_choices(student_id: int) -> dict[str, list[SelectChoice]]:
     goals = db.session.scalars(
         select(LearningGoal)
         .where(LearningGoal.student_id == student_id)
@@ -165,9 +165,9 @@ def evidence_choices(student_id: int) -> dict[str, list[tuple[int, str]]]:
         .order_by(Reflection.id.desc())
     )
     return {
-        "goals": [(g.id, g.latest.title) for g in goals],
-        "feedback": [(f.id, feedback_label(f)) for f in feedback],
-        "reflections": [(r.id, r.title) for r in reflections],
+        "goals": [SelectChoice(g.id, g.latest.title) for g in goals],
+        "feedback": [SelectChoice(f.id, feedback_label(f)) for f in feedback],
+        "reflections": [SelectChoice(r.id, r.title) for r in reflections],
     }
 
 

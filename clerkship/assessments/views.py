@@ -7,6 +7,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
+from wtforms import SelectChoice
 
 from clerkship.assessments import bp, queries, service
 from clerkship.assessments.forms import (
@@ -117,7 +118,7 @@ def new():
     people = queries.people_to_assess_with(user)
     form = StartForm()
     form.person.label.text = _("Preceptor") if user.role is Role.STUDENT else _("Student")
-    form.person.choices = [(p.id, p.name) for p in people]
+    form.person.choices = [SelectChoice(p.id, p.name) for p in people]
     if request.method == "GET" and request.args.get("student", type=int):
         form.person.data = request.args.get("student", type=int)
     chosen_student = user if user.role is Role.STUDENT else None
@@ -206,6 +207,12 @@ def _show(cycle: AssessmentCycle, goal_form: GoalFromPlanForm | None = None, sta
     ), status
 
 
+def _not_now(cycle: AssessmentCycle, message: str):
+    """A step opened at the wrong moment (an old link, a second tab): back to the record."""
+    flash(message, "info")
+    return redirect(url_for("assessments.show", cycle_id=cycle.id))
+
+
 def _levels(cycle: AssessmentCycle):
     scale = service.scale_for(cycle.student_id)
     return scale.levels if scale else []
@@ -215,6 +222,10 @@ def _levels(cycle: AssessmentCycle):
 @login_required
 def self_assess(cycle_id: int):
     cycle = _load(cycle_id, lambda user, c: _is_student(user, c))
+    if cycle.status is not CycleStatus.OPEN or (
+        cycle.self_assessment and cycle.self_assessment.submitted_at
+    ):
+        return _not_now(cycle, _("Your self-assessment for this cycle is already submitted."))
     levels = _levels(cycle)
     form = SelfAssessmentForm()
     form.level.choices = queries.level_choices(levels)
@@ -251,6 +262,10 @@ def self_assess(cycle_id: int):
 @login_required
 def rate(cycle_id: int):
     cycle = _load(cycle_id, can_rate_assessment)
+    if cycle.status is not CycleStatus.OPEN or (
+        cycle.preceptor_assessment and cycle.preceptor_assessment.submitted_at
+    ):
+        return _not_now(cycle, _("Your rating for this cycle is already submitted."))
     levels = _levels(cycle)
     form = PreceptorAssessmentForm()
     form.level.choices = queries.level_choices(levels)
@@ -281,7 +296,11 @@ def rate(cycle_id: int):
 @login_required
 def react(cycle_id: int):
     cycle = _load(cycle_id, lambda user, c: _is_student(user, c))
-    if request.method == "GET" and cycle.self_assessment is not None:
+    if cycle.status not in (CycleStatus.REVEALED, CycleStatus.RETURNED):
+        return _not_now(
+            cycle, _("The reaction and plan come after both ratings are in and before signing.")
+        )
+    if request.method == "GET":
         form = ReactionForm(
             data={"reaction": cycle.self_assessment.reaction, "plan": cycle.self_assessment.plan}
         )
@@ -361,6 +380,10 @@ signature_limit = limiter.limit(
 @signature_limit
 def sign(cycle_id: int):
     cycle = _load(cycle_id, can_sign_assessment)
+    if cycle.status is CycleStatus.SIGNED and request.method == "GET":
+        return _not_now(cycle, _("This assessment is already signed."))
+    if cycle.status not in (CycleStatus.AWAITING_SIGNATURE, CycleStatus.SIGNED):
+        return _not_now(cycle, _("This assessment is not ready to sign yet."))
     form = SignForm()
     return_form = ReturnForm(formdata=None)
     user = _user()
@@ -389,6 +412,8 @@ def sign(cycle_id: int):
 @login_required
 def return_to_student(cycle_id: int):
     cycle = _load(cycle_id, can_sign_assessment)
+    if cycle.status is not CycleStatus.AWAITING_SIGNATURE:
+        return _not_now(cycle, _("Only an assessment waiting for your signature can be returned."))
     form = SignForm(formdata=None)
     return_form = ReturnForm()
     user = _user()

@@ -38,8 +38,14 @@ def scaled(db, world):
 def make_cycle(db, scaled):
     """A cycle in ``mine`` brought to ``until`` through the services, as people would."""
 
-    def make(until: CycleStatus = CycleStatus.OPEN, *, self_level=3, preceptor_level=2,
-             competency=None, side="mine"):
+    def make(
+        until: CycleStatus = CycleStatus.OPEN,
+        *,
+        self_level=3,
+        preceptor_level=2,
+        competency=None,
+        side="mine",
+    ):
         part = scaled[side]
         student, preceptor = part["student"], part["preceptor"]
         levels = scaled["levels"]

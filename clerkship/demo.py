@@ -24,6 +24,7 @@ from clerkship.models import (
     Assignment,
     Cohort,
     Enrollment,
+    Framework,
     PanelEntry,
     Program,
     Role,
@@ -86,6 +87,8 @@ def _program() -> Program:
         db.session.add(program)
     program.scale = program.scale or seeds.default_scale()
     program.feedback_instrument = program.feedback_instrument or seeds.default_instrument()
+    if not program.frameworks:
+        program.frameworks = list(db.session.scalars(select(Framework).order_by(Framework.name)))
     return program
 
 
@@ -231,6 +234,9 @@ def build_demo_year(students: int = 12, *, seed: int = 2026) -> list[DemoSignIn]
     from clerkship.demo_goals import add_goals
 
     add_goals(cohort, student_users, today, seed)
+    from clerkship.demo_assessments import add_assessments
+
+    add_assessments(cohort, student_users, today, seed)
     # Nobody in the demo has a real inbox: drop the notifications the services queued.
     db.session.info.pop("clerkship_outbox", None)
     db.session.flush()

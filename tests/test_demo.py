@@ -5,6 +5,7 @@ from sqlalchemy import func, select
 from clerkship import demo
 from clerkship.models import (
     DISCIPLINES,
+    AssessmentCycle,
     Assignment,
     Enrollment,
     GoalContribution,
@@ -18,7 +19,16 @@ from clerkship.models import (
 )
 from clerkship.permissions import today
 
-TABLES = (User, Enrollment, Assignment, PanelEntry, LearningGoal, GoalContribution, Signature)
+TABLES = (
+    User,
+    Enrollment,
+    Assignment,
+    PanelEntry,
+    LearningGoal,
+    GoalContribution,
+    AssessmentCycle,
+    Signature,
+)
 
 
 def counts(db) -> dict:
@@ -89,6 +99,37 @@ def test_demo_goals_cover_every_status_and_all_three_voices(app, db):
         select(func.min(GoalContribution.created_at), func.max(GoalContribution.created_at))
     ).one()
     assert (last - first).days >= 14  # spread over the year, not all stamped today
+
+
+def test_demo_assessments_cover_every_step_with_valid_signatures(app, db):
+    from clerkship.assessments import queries, service
+    from clerkship.models import AssessmentAddendum, CycleStatus
+
+    demo.build_demo_year(students=8)
+    db.session.commit()
+    cycles = db.session.scalars(select(AssessmentCycle)).all()
+    assert {cycle.status for cycle in cycles} == set(CycleStatus)
+    assert any(c.status is CycleStatus.OPEN and c.self_assessment for c in cycles)
+    assert any(c.status is CycleStatus.OPEN and c.preceptor_assessment for c in cycles)
+    signed = [c for c in cycles if c.status is CycleStatus.SIGNED]
+    assert all(service.signature_valid(c) is True for c in signed)
+    addenda = db.session.scalars(select(AssessmentAddendum)).all()
+    assert addenda and all(service.addendum_valid(a, a.cycle) for a in addenda)
+
+    # Gaps narrow over the year for most students.
+    narrowed = 0
+    students = db.session.scalars(select(User).where(User.role == Role.STUDENT)).all()
+    for student in students:
+        gaps = sorted(
+            (p.on, abs(p.gap))
+            for _competency, points in queries.calibration(student.id)
+            for p in points
+        )
+        assert len(gaps) >= 4
+        narrowed += gaps[-1][1] < gaps[0][1]
+    assert narrowed >= len(students) / 2
+    first, last = min(c.created_at for c in cycles), max(c.created_at for c in cycles)
+    assert (last - first).days >= 60  # spread over the year
 
 
 def test_running_it_again_adds_nothing_and_more_students_top_up(app, db):

@@ -473,21 +473,35 @@ def sign(
     if chosen not in COSIGN_MEANINGS:
         raise AssessmentError(_("Choose what your signature means."), field="meaning")
     _reauthenticate(preceptor, password, cycle)
+    return record_cosignature(preceptor, cycle, chosen)
+
+
+def record_cosignature(
+    preceptor: User, cycle: AssessmentCycle, meaning: SignatureMeaning, *, at=None
+) -> Signature:
+    """Write the signature once :func:`sign` has checked the rules and the password.
+
+    Only trusted code calls this directly: the demo year, which also back-dates with ``at``.
+    """
     content = signed_content(
-        cycle, signer_id=preceptor.id, printed_name=preceptor.name, meaning=chosen
+        cycle, signer_id=preceptor.id, printed_name=preceptor.name, meaning=meaning
     )
-    signature = signatures.sign(preceptor, chosen, cycle, content)
+    signature = signatures.sign(preceptor, meaning, cycle, content)
+    if at is not None:
+        signature.signed_at = at
     db.session.flush()
     cycle.signature_id = signature.id
     cycle.signature = signature
     _move(cycle, CycleStatus.SIGNED)
+    if at is not None:
+        cycle.status_changed_at = at
     cycle.updated_at = utcnow()
     db.session.flush()
     audit.record(
         preceptor,
         "assessment.signed",
         cycle,
-        after={"meaning": chosen.value, "hash": signature.content_hash},
+        after={"meaning": meaning.value, "hash": signature.content_hash},
     )
     notify.signed(cycle, actor=preceptor)
     return signature
@@ -554,6 +568,11 @@ def add_addendum(author: User, cycle: AssessmentCycle, *, body: str, password: s
         )
     body = _required(body, _("Write the correction or addition."), field="body")
     _reauthenticate(author, password, cycle)
+    return record_addendum(author, cycle, body)
+
+
+def record_addendum(author: User, cycle: AssessmentCycle, body: str) -> AssessmentAddendum:
+    """Write a signed addendum once :func:`add_addendum` has checked rules and password."""
     addendum = AssessmentAddendum(cycle_id=cycle.id, author_id=author.id, body=body)
     db.session.add(addendum)
     db.session.flush()

@@ -55,7 +55,20 @@ def student_overview(student: User, viewer: User) -> dict:
         "panel": [p for p in panel if p.is_active_on(now)],
         "today": now,
         "goals": _visible_goals(viewer, student),
+        "cycles": _visible_cycles(viewer, student),
     }
+
+
+def _visible_cycles(viewer: User, student: User) -> list:
+    """Assessments: the student's own, a preceptor's own cycles, all for the director."""
+    from clerkship.assessments import queries as assessments
+
+    if viewer.role in (Role.PATIENT, Role.ADMIN):
+        return []
+    cycles = assessments.cycles_of_student(student.id)
+    if viewer.role is Role.PRECEPTOR:
+        return [c for c in cycles if c.preceptor_id == viewer.id]
+    return cycles
 
 
 def cohort_roster(cohort: Cohort) -> list[dict]:

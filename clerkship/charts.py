@@ -79,9 +79,11 @@ def level_chart(
 
     labels = dict(levels)
     drawn = []
-    for name, css, marker, by_date in series:
+    for number, (name, css, marker, by_date) in enumerate(series):
+        # Side by side, not on top of each other, when two voices chose the same level.
+        nudge = (number - (len(series) - 1) / 2) * 7
         points = [
-            Point(x_of(i), y_of(value), f"{dates[i]:%d %b %Y}: {name} — {labels[value]}")
+            Point(x_of(i) + nudge, y_of(value), f"{dates[i]:%d %b %Y}: {name} — {labels[value]}")
             for i, value in enumerate(by_date)
             if value is not None
         ]

@@ -13,6 +13,7 @@ from wtforms import SelectChoice
 from clerkship.extensions import db
 from clerkship.goals.service import CLOSED, FIELD_LABELS
 from clerkship.models import (
+    AssessmentCycle,
     Assignment,
     Competency,
     ContributionKind,
@@ -36,6 +37,7 @@ PAGE_OPTIONS = (
     selectinload(LearningGoal.competencies),
     selectinload(LearningGoal.contributions).selectinload(GoalContribution.author),
     selectinload(LearningGoal.contributions).selectinload(GoalContribution.signature),
+    selectinload(LearningGoal.from_assessment).selectinload(AssessmentCycle.competency),
 )
 
 LIST_OPTIONS = (

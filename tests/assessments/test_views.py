@@ -156,6 +156,9 @@ def test_reaction_makes_a_goal_in_one_step(client, db, scaled, make_cycle):
     html = _html(client.get(f"/assessments/{cycle.id}"))
     assert "Close every visit with a summary" in html
     assert f"/goals/{goal.id}" in html
+    goal_page = _html(client.get(f"/goals/{goal.id}"))
+    assert "Made from the plan of an assessment" in goal_page
+    assert f"/assessments/{cycle.id}" in goal_page
     db.session.expire_all()
     assert db.session.get(AssessmentCycle, cycle.id).status is CycleStatus.AWAITING_SIGNATURE
 
@@ -304,17 +307,19 @@ def test_pages_keep_a_constant_query_count(client, db, scaled, make_cycle, count
         make_cycle()
     paths = {
         "calibration": f"/assessments/calibration/{mine['student'].id}",
-        "preceptor home": "/",
-        "preceptor list": "/assessments/",
+        "home": "/",
+        "list": "/assessments/",
     }
-    login(client, mine["preceptor"])
 
     def measure():
         counts = {}
-        for name, path in paths.items():
-            with count_queries() as statements:
-                assert client.get(path).status_code == 200
-            counts[name] = len(statements)
+        for who in ("preceptor", "student"):
+            login(client, mine[who])
+            for name, path in paths.items():
+                with count_queries() as statements:
+                    assert client.get(path).status_code == 200
+                counts[f"{who} {name}"] = len(statements)
+            client.post("/sign-out")
         return counts
 
     few = measure()

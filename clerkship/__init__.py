@@ -54,12 +54,16 @@ def create_app(config: dict | None = None) -> Flask:
     from clerkship.directory import bp as directory_bp
     from clerkship.goals import bp as goals_bp
     from clerkship.home import bp as home_bp
+    from clerkship.panels import bp as panels_bp
+    from clerkship.visit import bp as visit_bp
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(home_bp)
     app.register_blueprint(directory_bp)
     app.register_blueprint(goals_bp)
     app.register_blueprint(assessments_bp)
+    app.register_blueprint(panels_bp)
+    app.register_blueprint(visit_bp)
 
     from clerkship import cli
 

@@ -100,3 +100,29 @@ def level_chart(
         series=drawn,
         title=title,
     )
+
+
+@dataclass
+class Sparkline:
+    width: int
+    height: int
+    path: str
+    dots: list[tuple[float, float, str]]  # (x, y, accessible label)
+
+
+def sparkline(points: list[tuple[date, float]], *, low=0, high=100, width=160, height=36):
+    """A small trend line of scores between ``low`` and ``high`` (e.g. patient feedback)."""
+    pad = 4
+
+    def xy(index: int, value: float) -> tuple[float, float]:
+        x = pad + (index * (width - 2 * pad) / (len(points) - 1) if len(points) > 1 else width / 2)
+        y = height - pad - (value - low) * (height - 2 * pad) / (high - low)
+        return x, y
+
+    coords = [xy(i, value) for i, (_day, value) in enumerate(points)]
+    path = " ".join(f"{'M' if i == 0 else 'L'}{x:.1f},{y:.1f}" for i, (x, y) in enumerate(coords))
+    dots = [
+        (x, y, f"{day:%d %b %Y}: {value:.0f}")
+        for (x, y), (day, value) in zip(coords, points, strict=True)
+    ]
+    return Sparkline(width, height, path, dots)

@@ -56,7 +56,13 @@ class Defaults:
 
     BABEL_DEFAULT_LOCALE = "en"
     BABEL_DEFAULT_TIMEZONE = "UTC"
-    LANGUAGES = ("en",)
+    LANGUAGES = ("en", "es")
+
+    # Continuity patients' invitation links.
+    PATIENT_LINK_DAYS = 14  # how long a link works
+    PATIENT_SESSION_MINUTES = 60  # how long a patient's page stays open after the link
+    PATIENT_LINK_RATE_LIMIT = "20 per minute;100 per hour"  # bad links tried, per address
+    PATIENT_TEXT_MAX = 2000  # characters per free-text answer
 
     PROGRAM_NAME = "Clerkship"
     # Where people reach this instance, for links in e-mails (e.g. https://lic.example.edu).

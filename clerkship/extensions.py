@@ -29,6 +29,11 @@ def select_locale() -> str:
     languages = current_app.config["LANGUAGES"]
     if not has_request_context():  # commands and jobs: the default language
         return current_app.config["BABEL_DEFAULT_LOCALE"]
+    from flask import session
+
+    visit = session.get("visit")  # a continuity patient on their invitation link
+    if visit and visit.get("lang") in languages:
+        return visit["lang"]
     preferred = getattr(current_user, "preferred_language", None)
     if preferred in languages:
         return preferred

@@ -24,6 +24,12 @@ def init_app(app: Flask) -> None:
 
     app.jinja_env.globals["cycle_status_label"] = assessments.STATUS_LABELS.__getitem__
     app.jinja_env.globals["waiting_labels"] = assessments.WAITING_LABELS
+    from clerkship.charts import sparkline
+    from clerkship.panels import service as panels
+
+    app.jinja_env.globals["sparkline"] = sparkline
+    app.jinja_env.globals["today"] = permissions.today
+    app.jinja_env.globals["link_state_labels"] = panels.LINK_STATE_LABELS
     app.jinja_env.filters["date"] = lambda value, fmt="medium": (
         format_date(value, fmt) if value else ""
     )

@@ -38,6 +38,7 @@ from clerkship.models import (
     LearningGoal,
     PanelEntry,
     PatientFeedback,
+    PatientInvitation,
     Program,
     Reflection,
     Role,
@@ -280,6 +281,49 @@ def can_view_feedback(user, feedback: PatientFeedback) -> bool:
     if user.role is Role.DIRECTOR:
         return directs_student(user, feedback.student_id)
     return False
+
+
+def can_view_patient_feedback(user, student: User) -> bool:
+    """The feedback page of a student: the student, their preceptors, their director."""
+    if not _signed_in(user) or student.role is not Role.STUDENT:
+        return False
+    if user.id == student.id:
+        return True
+    if user.role is Role.PRECEPTOR:
+        return precepts(user, student.id, active_only=False)
+    if user.role is Role.DIRECTOR:
+        return directs_student(user, student.id)
+    return False
+
+
+def can_remove_feedback(user, feedback: PatientFeedback) -> bool:
+    """Removal on a patient's request is the director's job."""
+    return (
+        _signed_in(user)
+        and user.role is Role.DIRECTOR
+        and directs_student(user, feedback.student_id)
+    )
+
+
+# --- panels and invitations ------------------------------------------------------------------
+
+
+def can_manage_panel(user, student: User) -> bool:
+    """Add and edit continuity patients: the student for their own panel, and the director."""
+    if not _signed_in(user) or student.role is not Role.STUDENT:
+        return False
+    return user.id == student.id or directs_student(user, student.id)
+
+
+def can_edit_panel_entry(user, entry: PanelEntry) -> bool:
+    return _signed_in(user) and can_manage_panel(user, entry.student)
+
+
+def can_manage_invitation(user, invitation: PatientInvitation) -> bool:
+    """See and revoke a link: the student who made it, and their director."""
+    if not _signed_in(user):
+        return False
+    return user.id == invitation.student_id or directs_student(user, invitation.student_id)
 
 
 def can_view_reflection(user, reflection: Reflection) -> bool:

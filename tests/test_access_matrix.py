@@ -38,6 +38,7 @@ class Route:
 GOAL_VOICES = frozenset({"student", "preceptor", "patient"})
 GOAL_READERS = GOAL_VOICES | {"director"}
 ASSESSMENT_READERS = frozenset({"student", "preceptor", "director"})
+PANEL_KEEPERS = frozenset({"student", "director"})
 
 MATRIX: dict[str, Route] = {
     "static": Route("/static/css/app.css", public=True),
@@ -139,6 +140,46 @@ MATRIX: dict[str, Route] = {
     "assessments.calibration": Route(
         "/assessments/calibration/{student}", own=ASSESSMENT_READERS, other=frozenset()
     ),
+    # Panels: the student manages their own; the director any in their program.
+    "panels.mine": Route("/panel/", own=frozenset({"student"}), ok=302),
+    "panels.panel": Route("/panel/{student}", own=PANEL_KEEPERS, other=frozenset()),
+    "panels.add_patient": Route(
+        "/panel/{student}/patients", own=PANEL_KEEPERS, other=frozenset(), method="POST", ok=400
+    ),
+    "panels.edit_entry": Route("/panel/entries/{entry}", own=PANEL_KEEPERS, other=frozenset()),
+    "panels.invite": Route(
+        "/panel/entries/{entry}/invitations",
+        own=frozenset({"student"}),
+        other=frozenset(),
+        method="POST",
+        ok=302,
+    ),
+    "panels.invitation": Route(
+        "/panel/invitations/{invitation}", own=PANEL_KEEPERS, other=frozenset()
+    ),
+    "panels.revoke": Route(
+        "/panel/invitations/{invitation}/revoke",
+        own=PANEL_KEEPERS,
+        other=frozenset(),
+        method="POST",
+        ok=302,
+    ),
+    "panels.feedback": Route(
+        "/panel/{student}/feedback", own=ASSESSMENT_READERS, other=frozenset()
+    ),
+    "panels.remove_feedback": Route(
+        "/panel/feedback/{feedback}/remove", own=frozenset({"director"}), other=frozenset()
+    ),
+    # Patients' pages answer only to a valid invitation link; without one they are 404 for
+    # everyone (tests/patients covers what a link opens, and that it opens nothing else).
+    "visit.open_link": Route("/p/" + "Z" * 32, public=True, ok=404),
+    "visit.start": Route("/p/", public=True, ok=404),
+    "visit.thanks": Route("/p/thanks", public=True, ok=404),
+    "visit.submit_feedback": Route("/p/feedback", public=True, method="POST", ok=404),
+    "visit.submit_goal_input": Route("/p/goal", public=True, method="POST", ok=404),
+    "visit.withdraw": Route("/p/withdraw", public=True, method="POST", ok=404),
+    "visit.language": Route("/p/language", public=True, method="POST", ok=404),
+    "visit.finish": Route("/p/finish", public=True, method="POST", ok=200),
     "directory.framework": Route(
         "/frameworks/{framework}",
         own=frozenset({"director", "admin"}),
@@ -221,6 +262,35 @@ def _cycles(world, side: str, db) -> dict:
     }
 
 
+def _panel_records(world, side: str, db) -> dict:
+    """The side's panel entry, an invitation and a feedback response."""
+    from clerkship import seeds
+    from clerkship.models import InvitationPurpose, PanelEntry, PatientFeedback
+    from clerkship.panels import service
+
+    part = world[side]
+    entry = db.session.scalar(
+        select(PanelEntry).where(PanelEntry.student_id == part["student"].id)
+    )
+    feedback = db.session.scalar(
+        select(PatientFeedback).where(PatientFeedback.student_id == part["student"].id)
+    )
+    if feedback is None:
+        seeds.load_shipped()
+        invitation, _token = service.create_invitation(
+            part["student"], entry, InvitationPurpose.FEEDBACK
+        )
+        feedback = PatientFeedback(
+            instrument_id=seeds.default_instrument().id,
+            patient_id=part["patient"].id,
+            student_id=part["student"].id,
+            invitation_id=invitation.id,
+        )
+        db.session.add(feedback)
+        db.session.commit()
+    return {"entry": entry.id, "invitation": feedback.invitation_id, "feedback": feedback.id}
+
+
 def _ids(world, side: str, db, path: str = "") -> dict:
     part = world[side]
     goal = _goal(world, side, db)
@@ -238,6 +308,7 @@ def _ids(world, side: str, db, path: str = "") -> dict:
         "suggestion": goal.contributions[0].id,
         # Cycles cost a few services calls each: made only for the routes that need them.
         **(_cycles(world, side, db) if "cycle}" in path else {}),
+        **(_panel_records(world, side, db) if "/panel/" in path else {}),
     }
 
 

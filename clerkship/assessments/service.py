@@ -436,7 +436,8 @@ def signed_content(cycle: AssessmentCycle, *, signer_id: int, printed_name: str,
             "evidence": own.evidence,
             "interpretation": own.interpretation,
             "goals": [goal.id for goal in own.goals],
-            "feedback": [item.id for item in own.feedback],
+            # Patient feedback links are left out: a patient may withdraw their answers at
+            # any time, and that must not break a signature.
             "reflections": [item.id for item in own.reflections],
             "reaction": own.reaction,
             "plan": own.plan,

@@ -479,6 +479,10 @@ def _already(goal: LearningGoal, author: User, kind: ContributionKind) -> bool:
     )
 
 
+def has_endorsed(goal: LearningGoal, patient: User) -> bool:
+    return _already(goal, patient, ContributionKind.ENDORSEMENT)
+
+
 def agree(preceptor: User, goal: LearningGoal) -> GoalContribution:
     """A preceptor's signed agreement to the goal's current version."""
     _ensure_open(goal)

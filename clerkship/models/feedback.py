@@ -67,9 +67,13 @@ class PatientInvitation(TimestampMixin, Base):
     expires_at: Mapped[datetime]
     used_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]
+    withdrawn_at: Mapped[datetime | None]  # the patient took their answers back
 
     patient: Mapped[User] = relationship(foreign_keys=[patient_id])
     student: Mapped[User] = relationship(foreign_keys=[student_id])
+    created_by: Mapped[User] = relationship(foreign_keys=[created_by_id])
+    goal: Mapped[LearningGoal | None] = relationship()  # noqa: F821
+    feedback: Mapped[PatientFeedback | None] = relationship(back_populates="invitation")
 
 
 class PatientFeedback(TimestampMixin, Base):
@@ -90,6 +94,7 @@ class PatientFeedback(TimestampMixin, Base):
     instrument: Mapped[FeedbackInstrument] = relationship()
     patient: Mapped[User] = relationship(foreign_keys=[patient_id])
     student: Mapped[User] = relationship(foreign_keys=[student_id])
+    invitation: Mapped[PatientInvitation | None] = relationship(back_populates="feedback")
     answers: Mapped[list[FeedbackAnswer]] = relationship(
         back_populates="feedback", cascade="all, delete-orphan"
     )

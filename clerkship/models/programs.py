@@ -141,7 +141,8 @@ class PanelEntry(TimestampMixin, Base):
     cohort_id: Mapped[int] = mapped_column(sa.ForeignKey("cohort.id"), index=True)
     student_id: Mapped[int] = mapped_column(sa.ForeignKey("user.id"), index=True)
     patient_id: Mapped[int] = mapped_column(sa.ForeignKey("user.id"), index=True)
-    consent_date: Mapped[date]
+    # None until the patient has agreed to take part: no invitation, no access before that.
+    consent_date: Mapped[date | None]
     end_date: Mapped[date | None]
 
     cohort: Mapped[Cohort] = relationship()
@@ -149,4 +150,6 @@ class PanelEntry(TimestampMixin, Base):
     patient: Mapped[User] = relationship(foreign_keys=[patient_id])
 
     def is_active_on(self, today: date) -> bool:
+        if self.consent_date is None:
+            return False
         return _is_current(self.consent_date, self.end_date, today)

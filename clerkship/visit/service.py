@@ -1,0 +1,242 @@
+"""What a continuity patient can do through an invitation link, and nothing else.
+
+A link opens a short *patient session* bound to one invitation. Every request re-checks that
+invitation, so a revoked or expired link, or an ended panel entry, stops working at once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from clerkship import audit, permissions
+from clerkship.extensions import db
+from clerkship.models import (
+    Cohort,
+    ContributionKind,
+    Enrollment,
+    FeedbackAnswer,
+    FeedbackInstrument,
+    InvitationPurpose,
+    PanelEntry,
+    PatientFeedback,
+    PatientInvitation,
+    Program,
+    utcnow,
+)
+from clerkship.panels.service import hash_token, looks_like_token
+
+# Why a link does not work, in words a patient understands (shown in their language).
+PROBLEMS = {
+    "unknown": _l("This link does not work. Please ask your student for a new one."),
+    "expired": _l("This link has expired. Please ask your student for a new one."),
+    "revoked": _l("This link is no longer active. Please ask your student for a new one."),
+    "ended": _l("This link is no longer active. Thank you for helping your student."),
+    "no_consent": _l("This link is not active yet. Please ask your student."),
+    "timeout": _l("This page has timed out. Please open your link again."),
+}
+
+
+class LinkProblem(Exception):
+    def __init__(self, reason: str, language: str | None = None):
+        super().__init__(reason)
+        self.reason = reason
+        self.language = language
+
+    @property
+    def message(self) -> str:
+        return str(PROBLEMS[self.reason])
+
+
+class AnswerError(Exception):
+    """The form is not complete or not valid; ``errors`` maps fields to messages."""
+
+    def __init__(self, errors: dict[str, str]):
+        super().__init__("; ".join(errors.values()))
+        self.errors = errors
+
+
+def _entry_for(invitation: PatientInvitation) -> PanelEntry | None:
+    return db.session.scalar(
+        select(PanelEntry)
+        .where(
+            PanelEntry.student_id == invitation.student_id,
+            PanelEntry.patient_id == invitation.patient_id,
+        )
+        .order_by(PanelEntry.consent_date.desc())
+        .limit(1)
+    )
+
+
+def check(invitation: PatientInvitation | None) -> PatientInvitation:
+    """Raise :class:`LinkProblem` unless the link may be used right now."""
+    if invitation is None:
+        raise LinkProblem("unknown")
+    language = invitation.patient.preferred_language
+    if invitation.revoked_at:
+        raise LinkProblem("revoked", language)
+    if invitation.expires_at <= utcnow():
+        raise LinkProblem("expired", language)
+    if not invitation.patient.active:
+        raise LinkProblem("ended", language)
+    entry = _entry_for(invitation)
+    if entry is None or entry.consent_date is None:
+        raise LinkProblem("no_consent", language)
+    if not entry.is_active_on(permissions.today()):
+        raise LinkProblem("ended", language)
+    return invitation
+
+
+def find(token: str) -> PatientInvitation:
+    """The invitation a token opens; forged, truncated and unknown tokens look alike."""
+    if not looks_like_token(token):
+        raise LinkProblem("unknown")
+    invitation = db.session.scalar(
+        select(PatientInvitation)
+        .where(PatientInvitation.token_hash == hash_token(token))
+        .options(selectinload(PatientInvitation.patient), selectinload(PatientInvitation.student))
+    )
+    return check(invitation)
+
+
+def load(invitation_id: int | None) -> PatientInvitation:
+    """The invitation of the current patient session, checked again."""
+    invitation = db.session.get(PatientInvitation, invitation_id) if invitation_id else None
+    return check(invitation)
+
+
+def instrument_for(invitation: PatientInvitation) -> FeedbackInstrument | None:
+    """The student's program's instrument today; answers keep the version they were given on."""
+    instrument = db.session.scalar(
+        select(FeedbackInstrument)
+        .join(Program, Program.feedback_instrument_id == FeedbackInstrument.id)
+        .join(Cohort, Cohort.program_id == Program.id)
+        .join(Enrollment, Enrollment.cohort_id == Cohort.id)
+        .where(Enrollment.student_id == invitation.student_id)
+        .order_by(Cohort.start_date.desc())
+        .options(selectinload(FeedbackInstrument.items))
+        .limit(1)
+    )
+    if instrument is None:
+        from clerkship import seeds
+
+        instrument = seeds.default_instrument()
+    return instrument
+
+
+# --- feedback --------------------------------------------------------------------------------
+
+NOT_APPLICABLE = "na"
+
+
+@dataclass
+class FeedbackAnswers:
+    values: dict[str, str] = field(default_factory=dict)  # item key -> "1".."5" | "na" | ""
+    anything_else: str = ""
+    hope_next: str = ""
+    show_name: str = ""  # "yes" | "no"
+
+
+def submit_feedback(
+    invitation: PatientInvitation,
+    instrument: FeedbackInstrument,
+    answers: FeedbackAnswers,
+    *,
+    language: str,
+    max_text: int,
+) -> PatientFeedback:
+    if invitation.purpose is not InvitationPurpose.FEEDBACK:
+        raise LinkProblem("unknown")
+    if invitation.used_at:
+        raise AnswerError({"form": str(_l("You have already answered. Thank you!"))})
+    scale = {str(option["value"]) for option in instrument.scale}
+    errors: dict[str, str] = {}
+    chosen: dict[int, int | None] = {}
+    for item in instrument.items:
+        raw = (answers.values.get(item.key) or "").strip()
+        if not raw:
+            continue
+        if raw == NOT_APPLICABLE:
+            chosen[item.id] = None
+        elif raw in scale:
+            chosen[item.id] = int(raw)
+        else:
+            errors[item.key] = str(_l("Please choose one of the answers."))
+    texts = {
+        "anything_else": answers.anything_else.strip(),
+        "hope_next": answers.hope_next.strip(),
+    }
+    for name, value in texts.items():
+        if len(value) > max_text:
+            errors[name] = str(_l("Please make this shorter (at most %(n)d letters).", n=max_text))
+    if answers.show_name not in ("yes", "no"):
+        errors["show_name"] = str(_l("Please choose whether your student may see your name."))
+    if not errors and not chosen and not any(texts.values()):
+        errors["form"] = str(_l("Please answer at least one question before sending."))
+    if errors:
+        raise AnswerError(errors)
+    feedback = PatientFeedback(
+        instrument_id=instrument.id,
+        patient_id=invitation.patient_id,
+        student_id=invitation.student_id,
+        invitation_id=invitation.id,
+        language=language,
+        show_name=answers.show_name == "yes",
+        anything_else=texts["anything_else"],
+        hope_next=texts["hope_next"],
+        answers=[
+            FeedbackAnswer(item_id=item_id, value=value) for item_id, value in chosen.items()
+        ],
+    )
+    db.session.add(feedback)
+    invitation.used_at = utcnow()
+    db.session.flush()
+    # The audit log records that an answer arrived, never what it says.
+    audit.record(invitation.patient, "feedback.submitted", feedback, after={"via": invitation.id})
+    return feedback
+
+
+def withdraw(invitation: PatientInvitation) -> None:
+    """The patient takes their answers back through the same link, until it expires."""
+    feedback = invitation.feedback
+    if feedback is None:
+        raise AnswerError({"form": str(_l("There is nothing to withdraw."))})
+    audit.record(invitation.patient, "feedback.withdrawn", feedback, after={"via": invitation.id})
+    db.session.delete(feedback)
+    invitation.withdrawn_at = utcnow()
+    db.session.flush()
+
+
+# --- input on a goal -------------------------------------------------------------------------
+
+
+def submit_goal_input(
+    invitation: PatientInvitation, *, view: str, matters: bool, max_text: int
+) -> None:
+    """The patient's words join the goal's thread as a comment (and an endorsement)."""
+    from clerkship.goals import service as goals
+
+    if invitation.purpose is not InvitationPurpose.GOAL_INPUT or invitation.goal is None:
+        raise LinkProblem("unknown")
+    if invitation.used_at:
+        raise AnswerError({"form": str(_l("You have already sent your view. Thank you!"))})
+    view = view.strip()
+    if len(view) > max_text:
+        raise AnswerError(
+            {"view": str(_l("Please make this shorter (at most %(n)d letters).", n=max_text))}
+        )
+    if not view and not matters:
+        raise AnswerError({"form": str(_l("Please write your view or tick the box first."))})
+    patient, goal = invitation.patient, invitation.goal
+    try:
+        if view:
+            goals.add_note(patient, goal, ContributionKind.COMMENT, view)
+        if matters and not goals.has_endorsed(goal, patient):
+            goals.endorse(patient, goal)
+    except goals.GoalError as error:
+        raise LinkProblem("revoked", patient.preferred_language) from error
+    invitation.used_at = utcnow()
+    db.session.flush()

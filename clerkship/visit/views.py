@@ -1,0 +1,227 @@
+"""The patient's pages. Only what the invitation allows; everything else is 404."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from flask import (
+    abort,
+    current_app,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_babel import force_locale
+from flask_login import logout_user
+
+from clerkship.extensions import db, limiter
+from clerkship.models import InvitationPurpose, PatientInvitation
+from clerkship.panels.service import LANGUAGE_NAMES
+from clerkship.visit import bp, service
+
+# Pages a patient session may reach; any other page answers 404 while it lasts.
+ALLOWED_ENDPOINTS = {"static", "auth.sign_in"}
+
+
+@bp.before_app_request
+def _confine_patient_sessions():
+    endpoint = request.endpoint or ""
+    confined = "visit" in session and endpoint not in ALLOWED_ENDPOINTS
+    if confined and not endpoint.startswith("visit."):
+        abort(404)
+
+
+def _problem(problem: service.LinkProblem):
+    language = problem.language or _language_from_browser()
+    with force_locale(language):
+        html = render_template("visit/problem.html", message=problem.message, language=language)
+    return html, 404
+
+
+def _language_from_browser() -> str:
+    visit = session.get("visit") or {}
+    if visit.get("lang") in LANGUAGE_NAMES:
+        return visit["lang"]
+    return request.accept_languages.best_match(list(LANGUAGE_NAMES)) or "en"
+
+
+def _failed_link(response) -> bool:
+    return bool(g.get("bad_link"))
+
+
+@bp.route("/<token>")
+@limiter.limit(lambda: current_app.config["PATIENT_LINK_RATE_LIMIT"], deduct_when=_failed_link)
+def open_link(token: str):
+    """The address in the e-mail or QR code: starts a patient session, then forgets the token."""
+    try:
+        invitation = service.find(token)
+    except service.LinkProblem as problem:
+        g.bad_link = True
+        return _problem(problem)
+    # Whoever used this browser before, this is now only the patient's page.
+    logout_user()
+    session.clear()
+    session["visit"] = {
+        "invitation": invitation.id,
+        "opened": datetime.now(UTC).isoformat(),
+        "lang": invitation.patient.preferred_language
+        if invitation.patient.preferred_language in LANGUAGE_NAMES
+        else "en",
+    }
+    # Redirect so the token leaves the address bar (and never reaches a Referer header).
+    return redirect(url_for("visit.start"))
+
+
+def _current() -> PatientInvitation:
+    visit = session.get("visit")
+    if not visit:
+        raise service.LinkProblem("unknown")
+    opened = datetime.fromisoformat(visit["opened"])
+    limit = timedelta(minutes=current_app.config["PATIENT_SESSION_MINUTES"])
+    if datetime.now(UTC) - opened > limit:
+        raise service.LinkProblem("timeout", visit.get("lang"))
+    return service.load(visit.get("invitation"))
+
+
+def _render(template: str, invitation: PatientInvitation, status: int = 200, **context):
+    return render_template(
+        template,
+        invitation=invitation,
+        student=invitation.student,
+        languages=LANGUAGE_NAMES,
+        **context,
+    ), status
+
+
+@bp.route("/")
+def start():
+    try:
+        invitation = _current()
+    except service.LinkProblem as problem:
+        return _problem(problem)
+    if invitation.purpose is InvitationPurpose.GOAL_INPUT:
+        if invitation.used_at:
+            return _render("visit/thanks.html", invitation)
+        return _render("visit/goal.html", invitation, errors={}, view="", matters=False)
+    if invitation.withdrawn_at:
+        return _render("visit/withdrawn.html", invitation)
+    if invitation.used_at:
+        return _render("visit/thanks.html", invitation)
+    return _feedback_form(invitation, service.FeedbackAnswers(show_name="no"), {})
+
+
+def _feedback_form(invitation, answers, errors, status=200):
+    instrument = service.instrument_for(invitation)
+    return _render(
+        "visit/feedback.html",
+        invitation,
+        status,
+        instrument=instrument,
+        answers=answers,
+        errors=errors,
+        max_text=current_app.config["PATIENT_TEXT_MAX"],
+    )
+
+
+@bp.route("/feedback", methods=["POST"])
+def submit_feedback():
+    try:
+        invitation = _current()
+    except service.LinkProblem as problem:
+        return _problem(problem)
+    instrument = service.instrument_for(invitation)
+    answers = service.FeedbackAnswers(
+        values={item.key: request.form.get(f"item-{item.key}", "") for item in instrument.items},
+        anything_else=request.form.get("anything_else", ""),
+        hope_next=request.form.get("hope_next", ""),
+        show_name=request.form.get("show_name", ""),
+    )
+    try:
+        service.submit_feedback(
+            invitation,
+            instrument,
+            answers,
+            language=session["visit"].get("lang", "en"),
+            max_text=current_app.config["PATIENT_TEXT_MAX"],
+        )
+    except service.LinkProblem as problem:
+        db.session.rollback()
+        return _problem(problem)
+    except service.AnswerError as error:
+        db.session.rollback()
+        return _feedback_form(invitation, answers, error.errors, status=400)
+    db.session.commit()
+    return redirect(url_for("visit.thanks"))
+
+
+@bp.route("/thanks")
+def thanks():
+    try:
+        invitation = _current()
+    except service.LinkProblem as problem:
+        return _problem(problem)
+    if not invitation.used_at:
+        return redirect(url_for("visit.start"))
+    return _render("visit/thanks.html", invitation)
+
+
+@bp.route("/withdraw", methods=["POST"])
+def withdraw():
+    try:
+        invitation = _current()
+        service.withdraw(invitation)
+    except service.LinkProblem as problem:
+        db.session.rollback()
+        return _problem(problem)
+    except service.AnswerError:
+        db.session.rollback()
+        return redirect(url_for("visit.start"))
+    db.session.commit()
+    return _render("visit/withdrawn.html", invitation)
+
+
+@bp.route("/goal", methods=["POST"])
+def submit_goal_input():
+    try:
+        invitation = _current()
+    except service.LinkProblem as problem:
+        return _problem(problem)
+    view = request.form.get("view", "")
+    matters = request.form.get("matters") == "yes"
+    try:
+        service.submit_goal_input(
+            invitation, view=view, matters=matters, max_text=current_app.config["PATIENT_TEXT_MAX"]
+        )
+    except service.LinkProblem as problem:
+        db.session.rollback()
+        return _problem(problem)
+    except service.AnswerError as error:
+        db.session.rollback()
+        return _render(
+            "visit/goal.html", invitation, 400, errors=error.errors, view=view, matters=matters
+        )
+    db.session.commit()
+    return redirect(url_for("visit.thanks"))
+
+
+@bp.route("/language", methods=["POST"])
+def language():
+    visit = session.get("visit")
+    if not visit:
+        return _problem(service.LinkProblem("unknown"))
+    chosen = request.form.get("lang", "")
+    if chosen in LANGUAGE_NAMES:
+        visit["lang"] = chosen
+        session["visit"] = visit
+    return redirect(url_for("visit.start"))
+
+
+@bp.route("/finish", methods=["POST"])
+def finish():
+    language = (session.get("visit") or {}).get("lang", "en")
+    session.clear()
+    with force_locale(language):
+        return render_template("visit/finished.html", language=language)

@@ -132,6 +132,24 @@ def test_demo_assessments_cover_every_step_with_valid_signatures(app, db):
     assert (last - first).days >= 60  # spread over the year
 
 
+def test_demo_patient_feedback_and_links_in_every_state(app, db):
+    from clerkship.models import InvitationPurpose, PatientFeedback, PatientInvitation
+    from clerkship.panels.service import invitation_state
+
+    demo.build_demo_year(students=6)
+    db.session.commit()
+    invitations = db.session.scalars(select(PatientInvitation)).all()
+    states = {invitation_state(i) for i in invitations}
+    assert states == {"open", "used", "withdrawn", "revoked", "expired"}
+    assert {i.purpose for i in invitations} == set(InvitationPurpose)
+    responses = db.session.scalars(select(PatientFeedback)).all()
+    assert len(responses) >= 12
+    assert {r.language for r in responses} == {"en", "es"}
+    assert any(r.show_name for r in responses) and not all(r.show_name for r in responses)
+    days = sorted(r.created_at for r in responses)
+    assert (days[-1] - days[0]).days >= 30
+
+
 def test_running_it_again_adds_nothing_and_more_students_top_up(app, db):
     runner = app.test_cli_runner()
     runner.invoke(args=["demo", "--students", "3"])

@@ -14,6 +14,7 @@ from clerkship.models import (
     FeedbackAnswer,
     FeedbackInstrument,
     GoalShare,
+    GoalStatus,
     LearningGoal,
     PanelEntry,
     PatientFeedback,
@@ -51,7 +52,12 @@ def goals_shared_with_patients(student_id: int) -> dict[int, list[LearningGoal]]
     rows = db.session.execute(
         select(GoalShare.user_id, LearningGoal)
         .join(LearningGoal, LearningGoal.id == GoalShare.goal_id)
-        .where(LearningGoal.student_id == student_id)
+        .where(
+            LearningGoal.student_id == student_id,
+            LearningGoal.status.not_in(
+                [GoalStatus.ACHIEVED, GoalStatus.REVISED, GoalStatus.DROPPED]
+            ),
+        )
         .options(selectinload(LearningGoal.versions))
     ).all()
     shared: dict[int, list[LearningGoal]] = defaultdict(list)

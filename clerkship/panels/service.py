@@ -216,6 +216,10 @@ def create_invitation(
         )
         if not shared or goal.student_id != entry.student_id:
             raise PanelError(_("Choose a goal you have shared with this patient."), "goal")
+        from clerkship.goals.service import CLOSED
+
+        if goal.status in CLOSED:
+            raise PanelError(_("That goal is closed; choose an open one."), "goal")
     else:
         goal = None
     token = secrets.token_urlsafe(TOKEN_BYTES)

@@ -276,14 +276,20 @@ def test_goal_input_joins_the_thread_as_the_patient(client, db, instrumented, in
     assert client.post("/p/goal", data={"view": "again"}).status_code == 400  # single use
 
 
-def test_goal_link_needs_a_goal_shared_with_that_patient(db, instrumented, make_goal):
+def test_goal_link_needs_an_open_goal_shared_with_that_patient(db, instrumented, make_goal):
+    from clerkship.goals import service as goals
+    from clerkship.models import GoalStatus
+
     mine = instrumented["mine"]
     unshared = make_goal(mine["student"], share_with=[mine["preceptor"]])
-    with pytest.raises(service.PanelError) as raised:
-        service.create_invitation(
-            mine["student"], _entry(db, mine), InvitationPurpose.GOAL_INPUT, goal=unshared
-        )
-    assert raised.value.field == "goal"
+    closed = make_goal(mine["student"], share_with=[mine["preceptor"], mine["patient"]])
+    goals.close_goal(mine["student"], closed, GoalStatus.DROPPED, "Not now")
+    for goal in (unshared, closed):
+        with pytest.raises(service.PanelError) as raised:
+            service.create_invitation(
+                mine["student"], _entry(db, mine), InvitationPurpose.GOAL_INPUT, goal=goal
+            )
+        assert raised.value.field == "goal"
 
 
 def test_a_signed_in_person_opening_a_link_is_signed_out(client, db, instrumented, invite):

@@ -1,0 +1,163 @@
+"""Demo patient feedback: invitations in every state and answers across the year, some in
+Spanish, most improving over the months; a few patients chose to show their name."""
+
+from __future__ import annotations
+
+import random
+import secrets
+from datetime import UTC, date, datetime, time, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from clerkship.extensions import db
+from clerkship.models import (
+    Cohort,
+    FeedbackAnswer,
+    FeedbackInstrument,
+    GoalShare,
+    InvitationPurpose,
+    LearningGoal,
+    PanelEntry,
+    PatientFeedback,
+    PatientInvitation,
+    User,
+)
+from clerkship.panels.service import hash_token
+
+HOPES = {
+    "en": [
+        "To keep explaining things slowly, like last time.",
+        "To ask about my family too, not only my sugar.",
+        "To be as kind with the next patients.",
+    ],
+    "es": [
+        "Que siga explicando despacio, como la última vez.",
+        "Que pregunte también por mi familia.",
+        "Que sea igual de amable con los demás pacientes.",
+    ],
+}
+ELSE = {
+    "en": ["She remembered what I told her last month.", "", "Thank you for calling me back."],
+    "es": ["Se acordó de lo que le conté el mes pasado.", "", "Gracias por llamarme."],
+}
+
+
+def _at(day: date, hour: int = 11) -> datetime:
+    return datetime.combine(day, time(hour, 0), tzinfo=UTC)
+
+
+def _invitation(student, patient, purpose, created: date, *, goal=None, days=14, **state):
+    invitation = PatientInvitation(
+        # Demo links nobody can open: a fresh random token, of which only the hash is kept.
+        token_hash=hash_token(secrets.token_urlsafe(24)),
+        patient_id=patient.id,
+        student_id=student.id,
+        purpose=purpose,
+        goal_id=goal.id if goal else None,
+        created_by_id=student.id,
+        created_at=_at(created, 9),
+        expires_at=_at(created + timedelta(days=days), 9),
+        **state,
+    )
+    db.session.add(invitation)
+    return invitation
+
+
+def add_feedback(cohort: Cohort, students: list[User], today: date, seed: int) -> None:
+    instrument = cohort.program.feedback_instrument
+    if instrument is None:
+        return
+    instrument = db.session.scalar(
+        select(FeedbackInstrument)
+        .where(FeedbackInstrument.id == instrument.id)
+        .options(selectinload(FeedbackInstrument.items))
+    )
+    ids = [s.id for s in students]
+    invited = set(
+        db.session.scalars(
+            select(PatientInvitation.student_id).where(PatientInvitation.student_id.in_(ids))
+        )
+    )
+    panels: dict[int, list[User]] = {}
+    for entry in db.session.scalars(
+        select(PanelEntry)
+        .where(PanelEntry.student_id.in_(ids), PanelEntry.consent_date.is_not(None))
+        .options(selectinload(PanelEntry.patient))
+        .order_by(PanelEntry.id)
+    ):
+        panels.setdefault(entry.student_id, []).append(entry.patient)
+    shared = {
+        (goal_id, user_id): goal
+        for goal_id, user_id, goal in db.session.execute(
+            select(GoalShare.goal_id, GoalShare.user_id, LearningGoal)
+            .join(LearningGoal, LearningGoal.id == GoalShare.goal_id)
+            .where(LearningGoal.student_id.in_(ids), LearningGoal.closed_at.is_(None))
+        )
+    }
+    rng = random.Random(seed + 5)
+    span = max((today - cohort.start_date).days, 40)
+    for student in students:
+        patients = panels.get(student.id, [])
+        if student.id in invited or len(patients) < 4:
+            continue
+        for number, patient in enumerate(patients[:3]):
+            # Two or three answers per patient over the year, improving for most.
+            start = rng.randint(2, 3)
+            for k in range(rng.randint(2, 3)):
+                day = cohort.start_date + timedelta(days=(span * (k + 1 + number)) // 6)
+                if day >= today:
+                    break
+                _response(student, patient, instrument, day, start + k, number == 0, rng)
+        fourth, fifth = patients[3], patients[-1]
+        recent = today - timedelta(days=3)
+        _invitation(student, fourth, InvitationPurpose.FEEDBACK, recent)  # waiting
+        _invitation(student, fourth, InvitationPurpose.FEEDBACK, today - timedelta(days=40))
+        _invitation(student, fifth, InvitationPurpose.FEEDBACK, recent, revoked_at=_at(recent, 15))
+        _invitation(
+            student,
+            fifth,
+            InvitationPurpose.FEEDBACK,
+            today - timedelta(days=6),
+            used_at=_at(today - timedelta(days=5)),
+            withdrawn_at=_at(today - timedelta(days=4)),
+        )
+        for (_goal_id, user_id), goal in shared.items():
+            if user_id in {p.id for p in patients} and goal.student_id == student.id:
+                _invitation(
+                    student,
+                    db.session.get(User, user_id),
+                    InvitationPurpose.GOAL_INPUT,
+                    recent,
+                    goal=goal,
+                )
+                break
+
+
+def _response(student, patient, instrument, day, level, named, rng) -> None:
+    language = patient.preferred_language if patient.preferred_language in HOPES else "en"
+    invitation = _invitation(
+        student, patient, InvitationPurpose.FEEDBACK, day, used_at=_at(day + timedelta(days=1))
+    )
+    db.session.flush()
+    answers = []
+    for item in instrument.items:
+        if rng.random() < 0.1:
+            answers.append(FeedbackAnswer(item_id=item.id, value=None))  # does not apply
+        else:
+            value = max(1, min(5, level + rng.choice([0, 0, 1, -1])))
+            answers.append(FeedbackAnswer(item_id=item.id, value=value))
+    db.session.add(
+        PatientFeedback(
+            instrument_id=instrument.id,
+            patient_id=patient.id,
+            student_id=student.id,
+            invitation_id=invitation.id,
+            language=language,
+            show_name=named,
+            hope_next=rng.choice(HOPES[language]),
+            anything_else=rng.choice(ELSE[language]),
+            created_at=_at(day + timedelta(days=1)),
+            answers=answers,
+        )
+    )

@@ -8,7 +8,7 @@ FLASK  := $(BIN)/flask --app clerkship
 HOST   ?= 127.0.0.1
 PORT   ?= 5000
 
-.PHONY: run test lint format bench venv dev chromium translations clean
+.PHONY: run test lint format bench venv dev chromium translations translations-update clean
 
 $(VENV)/.installed: pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -28,6 +28,12 @@ dev: $(VENV)/.installed-dev
 translations: venv
 	@if ls translations/*/LC_MESSAGES/*.po >/dev/null 2>&1; then \
 		$(BIN)/pybabel compile --use-fuzzy -d translations -D messages --statistics; fi
+
+# After changing user-facing text: refresh the catalogues, then translate the new entries
+# in translations/es/LC_MESSAGES/messages.po (patient pages must always be complete).
+translations-update: venv
+	$(BIN)/pybabel extract -F babel.cfg -k _l -o translations/messages.pot --no-location .
+	$(BIN)/pybabel update -i translations/messages.pot -d translations --no-location --width 99
 
 ## run: install, migrate, load the demo year if the database is empty, serve on 127.0.0.1:5000
 run: venv translations

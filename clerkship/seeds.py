@@ -285,6 +285,12 @@ def _check_texts(where: str, texts, errors: list) -> None:
 
 def _parse_instrument(path: Path) -> dict:
     text, _warnings = _read_text(path)
+    return parse_instrument_text(text, str(path))
+
+
+def parse_instrument_text(text: str, where: str) -> dict:
+    """Check an instrument file's content; :class:`ImportFailed` lists every problem."""
+    path = where
     try:
         data = json.loads(text)
     except json.JSONDecodeError as error:
@@ -379,6 +385,23 @@ def import_instrument_file(path: str | Path) -> str:
         f"Imported instrument {instrument.code} version {instrument.version}: "
         f"{len(instrument.items)} items"
     )
+
+
+def import_instrument_upload(raw: bytes, filename: str) -> tuple[FeedbackInstrument, bool]:
+    """An instrument file uploaded by a director: same rules as the command line."""
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise ImportFailed(filename, [(0, "the file is not UTF-8 text")]) from None
+    instrument, created = _save_instrument(parse_instrument_text(text, filename))
+    if created:
+        audit.record(
+            None,
+            "instrument.imported",
+            instrument,
+            after={"file": filename, "version": instrument.version},
+        )
+    return instrument, created
 
 
 def latest_instrument(code: str) -> FeedbackInstrument | None:

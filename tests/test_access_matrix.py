@@ -57,6 +57,11 @@ MATRIX: dict[str, Route] = {
     "directory.cohort": Route(
         "/cohorts/{cohort}", own=frozenset({"director", "admin"}), other=frozenset({"admin"})
     ),
+    "directory.instrument": Route(
+        "/programs/{program}/instrument",
+        own=frozenset({"director", "admin"}),
+        other=frozenset({"admin"}),
+    ),
     "directory.frameworks": Route("/frameworks", own=frozenset({"director", "admin"})),
     # Goals: the "own" goal is shared with the student's preceptor and panel patient.
     "goals.index": Route("/goals/", own=frozenset({"student", "preceptor", "patient"})),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
+from clerkship import audit
 from clerkship.extensions import db
 from clerkship.models import (
     Assignment,
@@ -14,6 +15,7 @@ from clerkship.models import (
     FeedbackInstrument,
     Framework,
     PanelEntry,
+    Program,
     Role,
     User,
 )
@@ -132,3 +134,26 @@ def frameworks_overview() -> dict:
             .order_by(FeedbackInstrument.code, FeedbackInstrument.version)
         ).all(),
     }
+
+
+def all_instruments() -> list[FeedbackInstrument]:
+    return list(
+        db.session.scalars(
+            select(FeedbackInstrument)
+            .options(selectinload(FeedbackInstrument.items))
+            .order_by(FeedbackInstrument.code, FeedbackInstrument.version.desc())
+        )
+    )
+
+
+def use_instrument(actor: User, program: Program, instrument: FeedbackInstrument) -> None:
+    before = program.feedback_instrument_id
+    program.feedback_instrument = instrument
+    db.session.flush()
+    audit.record(
+        actor,
+        "program.instrument_changed",
+        program,
+        before={"instrument": before},
+        after={"instrument": instrument.id},
+    )

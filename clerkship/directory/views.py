@@ -1,7 +1,10 @@
-from flask import render_template
+from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from clerkship import seeds
 from clerkship.directory import bp, service
+from clerkship.extensions import db
 from clerkship.models import Cohort, Framework, Program, Role, User
 from clerkship.permissions import (
     can_manage_program,
@@ -52,3 +55,54 @@ def frameworks():
 def framework(framework_id: int):
     framework = load_or_404(Framework, framework_id, can_view_framework)
     return render_template("directory/framework.html", framework=framework)
+
+
+MAX_INSTRUMENT_BYTES = 512 * 1024
+
+
+@bp.route("/programs/<int:program_id>/instrument", methods=["GET", "POST"])
+@login_required
+def instrument(program_id: int):
+    """Switch the program's patient-feedback instrument, choosing a loaded one or a file."""
+    program = load_or_404(Program, program_id, can_manage_program)
+    instruments = service.all_instruments()
+    errors: list[str] = []
+    if request.method == "POST":
+        upload = request.files.get("file")
+        chosen = None
+        try:
+            if upload is not None and upload.filename:
+                raw = upload.stream.read(MAX_INSTRUMENT_BYTES + 1)
+                if len(raw) > MAX_INSTRUMENT_BYTES:
+                    raise seeds.ImportFailed(upload.filename, [(0, _("the file is too large"))])
+                chosen, _created = seeds.import_instrument_upload(raw, upload.filename)
+            else:
+                wanted = request.form.get("instrument_id", type=int)
+                chosen = next((i for i in instruments if i.id == wanted), None)
+                if chosen is None:
+                    errors.append(_("Choose an instrument or upload a file."))
+        except seeds.ImportFailed as failed:
+            db.session.rollback()
+            errors.extend(
+                _("row %(row)d: %(message)s", row=row, message=message) if row else message
+                for row, message in failed.errors
+            )
+            chosen = None
+        if chosen is not None:
+            service.use_instrument(current_user._get_current_object(), program, chosen)
+            db.session.commit()
+            flash(
+                _(
+                    "Patients are now asked “%(name)s” (version %(v)d). Answers already given "
+                    "keep the version they were given on.",
+                    name=chosen.text(chosen.name, "en"),
+                    v=chosen.version,
+                ),
+                "success",
+            )
+            if any("es" not in item.prompt for item in chosen.items):
+                flash(_("Some questions have no Spanish text; Spanish speakers see English."))
+            return redirect(url_for("directory.program", program_id=program.id))
+    return render_template(
+        "directory/instrument.html", program=program, instruments=instruments, errors=errors
+    ), (400 if errors else 200)

@@ -171,8 +171,9 @@ def invite(entry_id: int):
 def _qr_svg(link: str) -> Markup:
     """The link as an inline SVG QR code (segno; no image files, prints sharply)."""
     code = segno.make(link, error="m")
+    svg = code.svg_inline(scale=6, border=2, omitsize=True, title=_("QR code of the link"))
     # segno escapes the title itself; the SVG is generated from our own link only.
-    return Markup(code.svg_inline(scale=6, border=2, title=_("QR code of the link")))  # noqa: S704
+    return Markup(svg)  # noqa: S704
 
 
 @bp.route("/invitations/<int:invitation_id>")

@@ -74,6 +74,7 @@ def test_patient_answers_in_spanish_on_a_phone(new_page, live_server):
         assert phone.locator("html[lang='es']").count() == 1
         assert phone.locator("h1", has_text="¿Cómo lo está haciendo").count() == 1
         if run == 0:
+            screenshot(student, "invitation-qr")
             assert _axe_problems(phone) == []
             screenshot(phone, "patient-form-es-phone")
             # Nothing on the page is wider than the phone.
@@ -99,6 +100,9 @@ def test_patient_answers_in_spanish_on_a_phone(new_page, live_server):
     broken.goto(f"{live_server}/p/{'Q' * 32}")
     assert broken.locator("h1", has_text="Sorry").count() == 1
     assert _axe_problems(broken) == []
+
+    student.goto(f"{live_server}/panel/")
+    screenshot(student, "panel")
 
     # The student sees the two responses that were not withdrawn, with the patient's name.
     student.goto(f"{live_server}/panel/")

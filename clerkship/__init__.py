@@ -55,6 +55,7 @@ def create_app(config: dict | None = None) -> Flask:
     from clerkship.goals import bp as goals_bp
     from clerkship.home import bp as home_bp
     from clerkship.panels import bp as panels_bp
+    from clerkship.portfolios import bp as portfolios_bp
     from clerkship.visit import bp as visit_bp
 
     app.register_blueprint(auth_bp)
@@ -64,6 +65,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(assessments_bp)
     app.register_blueprint(panels_bp)
     app.register_blueprint(visit_bp)
+    app.register_blueprint(portfolios_bp)
 
     from clerkship import cli
 

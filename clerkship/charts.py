@@ -11,6 +11,12 @@ from dataclasses import dataclass, field
 from datetime import date
 
 WIDTH = 560
+# Drawn as SVG attributes as well as CSS classes, so PDFs (WeasyPrint) draw them the same.
+STYLES = {
+    "self": {"stroke": "#2b6cb0", "fill": "#ffffff", "dash": "6 4"},
+    "preceptor": {"stroke": "#2e7d5b", "fill": "#2e7d5b", "dash": ""},
+    "patient": {"stroke": "#7b4fb0", "fill": "#7b4fb0", "dash": "2 3"},
+}
 ROW = 34  # vertical space per level
 LEFT = 16
 RIGHT = 16
@@ -31,6 +37,10 @@ class Series:
     css: str  # "self" | "preceptor" | "patient": colour, marker and dash come from CSS
     marker: str  # "circle" | "square" | "diamond"
     points: list[Point] = field(default_factory=list)
+
+    @property
+    def style(self) -> dict:
+        return STYLES[self.css]
 
     @property
     def path(self) -> str:
@@ -83,7 +93,11 @@ def level_chart(
         # Side by side, not on top of each other, when two voices chose the same level.
         nudge = (number - (len(series) - 1) / 2) * 7
         points = [
-            Point(x_of(i) + nudge, y_of(value), f"{dates[i]:%d %b %Y}: {name} — {labels[value]}")
+            Point(
+                x_of(i) + nudge,
+                y_of(value),
+                f"{dates[i]:%d %b %Y}: {name} — {labels.get(value, value)}",
+            )
             for i, value in enumerate(by_date)
             if value is not None
         ]

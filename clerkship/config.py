@@ -64,6 +64,11 @@ class Defaults:
     PATIENT_LINK_RATE_LIMIT = "20 per minute;100 per hour"  # bad links tried, per address
     PATIENT_TEXT_MAX = 2000  # characters per free-text answer
 
+    # Portfolio exports (PDF files are written here; default: instance/exports).
+    EXPORT_DIR: str | None = None
+    EXPORT_KEEP_DAYS = 7  # export files are deleted after this many days
+    VERIFY_RATE_LIMIT = "30 per minute"  # public /verify page, per address
+
     PROGRAM_NAME = "Clerkship"
     # Where people reach this instance, for links in e-mails (e.g. https://lic.example.edu).
     BASE_URL: str | None = None

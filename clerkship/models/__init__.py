@@ -43,6 +43,7 @@ from clerkship.models.programs import (
 )
 from clerkship.models.records import (
     AuditEvent,
+    ExportDocument,
     ExportJob,
     ExportStatus,
     Reflection,
@@ -67,6 +68,7 @@ __all__ = [
     "EnrollmentStatus",
     "EntrustmentLevel",
     "EntrustmentScale",
+    "ExportDocument",
     "ExportJob",
     "ExportStatus",
     "FeedbackAnswer",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from datetime import datetime
+from datetime import date, datetime
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -88,10 +88,44 @@ class ExportJob(TimestampMixin, Base):
     done: Mapped[int] = mapped_column(default=0)
     error: Mapped[str | None] = mapped_column(sa.Text)
     result_path: Mapped[str | None] = mapped_column(sa.String(500))
+    period_start: Mapped[date | None]
+    period_end: Mapped[date | None]
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
 
     requested_by: Mapped[User] = relationship(foreign_keys=[requested_by_id])
+    documents: Mapped[list[ExportDocument]] = relationship(
+        back_populates="job", order_by="ExportDocument.id"
+    )
+
+
+class ExportDocument(TimestampMixin, Base):
+    """One issued portfolio PDF: what ``/verify`` answers for, and the render cache."""
+
+    __tablename__ = "export_document"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    public_id: Mapped[str] = mapped_column(sa.String(40), unique=True)
+    job_id: Mapped[int | None] = mapped_column(sa.ForeignKey("export_job.id"), index=True)
+    student_id: Mapped[int] = mapped_column(sa.ForeignKey("user.id"), index=True)
+    status: Mapped[ExportStatus] = mapped_column(
+        enum_column(ExportStatus), default=ExportStatus.QUEUED
+    )
+    # sha256 of the canonical portfolio data + template version: same key, same PDF.
+    cache_key: Mapped[str | None] = mapped_column(sa.String(64), index=True)
+    content_hash: Mapped[str | None] = mapped_column(sa.String(64))  # printed in the footer
+    file_hash: Mapped[str | None] = mapped_column(sa.String(64))
+    pages: Mapped[int | None]
+    path: Mapped[str | None] = mapped_column(sa.String(500))
+    attempts: Mapped[int] = mapped_column(default=0)
+    error: Mapped[str | None] = mapped_column(sa.Text)
+    issued_at: Mapped[datetime | None]
+    # A cache hit: the PDF rendered earlier for the same content is handed out again.
+    reused_id: Mapped[int | None] = mapped_column(sa.ForeignKey("export_document.id"))
+
+    job: Mapped[ExportJob | None] = relationship(back_populates="documents")
+    reused: Mapped[ExportDocument | None] = relationship(remote_side=[id])
+    student: Mapped[User] = relationship()
 
 
 class AuditEvent(Base):

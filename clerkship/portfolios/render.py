@@ -1,0 +1,128 @@
+"""Portfolio PDFs with WeasyPrint, fetching nothing but the app's own static files.
+
+The document's base URL is a name that cannot resolve (``.invalid``); the fetcher serves
+only paths under ``/static/`` from the app's static folder and stops the render on any
+other address: no ``file://``, no network, no ``data:``, no redirects. User text reaches the
+template as data and is escaped by Jinja like on every page, so it can never become markup.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import mimetypes
+import secrets
+from base64 import b32encode
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+from flask import current_app, render_template
+from weasyprint import HTML
+from weasyprint.urls import FatalURLFetchingError, URLFetcher, URLFetcherResponse
+
+from clerkship import signatures
+
+BASE_URL = "https://portfolio.clerkship.invalid/"
+TEMPLATE_VERSION = "portfolio-1"  # change whenever the PDF's template or CSS changes
+
+
+class RefusedResource(FatalURLFetchingError):
+    """The document asked for something other than our own static files."""
+
+
+class StaticOnlyFetcher(URLFetcher):
+    def __init__(self, static_folder: str):
+        super().__init__(allowed_protocols=("https",), allow_redirects=False)
+        self.root = Path(static_folder).resolve()
+        self.fetched: list[str] = []
+
+    def fetch(self, url, headers=None):
+        parts = urlsplit(url)
+        prefix = urlsplit(BASE_URL)
+        if (parts.scheme, parts.netloc) != (prefix.scheme, prefix.netloc) or not (
+            parts.path.startswith("/static/")
+        ):
+            raise RefusedResource(f"refused to fetch {url[:200]}")
+        path = (self.root / unquote(parts.path[len("/static/") :])).resolve()
+        if not path.is_relative_to(self.root) or not path.is_file():
+            raise RefusedResource(f"refused to fetch {url[:200]}")
+        self.fetched.append(parts.path)
+        content_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+        return URLFetcherResponse(
+            url, body=path.read_bytes(), headers={"Content-Type": content_type}
+        )
+
+
+@dataclass
+class Rendered:
+    pdf: bytes
+    pages: int
+    content_hash: str
+    file_hash: str
+
+
+def new_document_id() -> str:
+    """Ten random bytes, in groups people can read out: ``ABCD-EFGH-IJKL-MNOP``."""
+    raw = b32encode(secrets.token_bytes(10)).decode("ascii")
+    return "-".join(raw[i : i + 4] for i in range(0, 16, 4))
+
+
+def cache_key(data: dict) -> str:
+    return hashlib.sha256(
+        signatures.canonical({"data": data, "template": TEMPLATE_VERSION})
+    ).hexdigest()
+
+
+PATIENT_SCALE = [(0, "0"), (25, "25"), (50, "50"), (75, "75"), (100, "100")]
+
+
+def charts_for(data: dict):
+    """Self and preceptor per competency; patients' scores on their own chart (never mixed)."""
+    from datetime import date as _date
+
+    from clerkship.charts import level_chart
+
+    levels = [tuple(level) for level in data["levels"]]
+    charts = {}
+    for section in data["competencies"]:
+        points = section["assessments"]
+        if not points or not levels:
+            continue
+        charts[section["code"]] = level_chart(
+            f"{section['code']}: self and preceptor",
+            levels,
+            [_date.fromisoformat(p["on"]) for p in points],
+            [
+                ("Self", "self", "circle", [p["self_level"][0] for p in points]),
+                ("Preceptor", "preceptor", "square", [p["preceptor_level"][0] for p in points]),
+            ],
+        )
+    scored = [r for r in data["feedback"]["responses"] if r["score"] is not None]
+    patient_chart = None
+    if scored:
+        patient_chart = level_chart(
+            "Patients' scores",
+            PATIENT_SCALE,
+            [_date.fromisoformat(r["on"]) for r in scored],
+            [("Patients", "patient", "diamond", [r["score"] for r in scored])],
+        )
+    return charts, patient_chart
+
+
+def render_pdf(data: dict, document_id: str, issued_at: str) -> Rendered:
+    digest = signatures.content_hash(data)
+    charts, patient_chart = charts_for(data)
+    html = render_template(
+        "portfolios/pdf.html",
+        data=data,
+        charts=charts,
+        patient_chart=patient_chart,
+        document_id=document_id,
+        short_hash=digest[:12],
+        issued_at=issued_at,
+        verify_url=current_app.config.get("BASE_URL") or "",
+    )
+    fetcher = StaticOnlyFetcher(current_app.static_folder)
+    document = HTML(string=html, base_url=BASE_URL, url_fetcher=fetcher).render()
+    pdf = document.write_pdf(pdf_variant="pdf/ua-1")
+    return Rendered(pdf, len(document.pages), digest, hashlib.sha256(pdf).hexdigest())

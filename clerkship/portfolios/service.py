@@ -1,0 +1,329 @@
+"""Portfolio exports: a job per request, one document per student, rendered by workers.
+
+The request only writes the job and its documents and enqueues it; a worker renders each
+student (retrying once), counts progress on the job, and the last one to finish packs the
+result: the PDF itself for one student, or a ZIP of PDFs plus ``index.csv`` for a cohort.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import shutil
+import zipfile
+from datetime import date, timedelta
+from pathlib import Path
+
+from flask import current_app
+from flask_babel import gettext as _
+from sqlalchemy import select, update
+
+from clerkship import audit, permissions
+from clerkship.extensions import db
+from clerkship.models import (
+    Cohort,
+    Enrollment,
+    EnrollmentStatus,
+    ExportDocument,
+    ExportJob,
+    ExportStatus,
+    Program,
+    User,
+    utcnow,
+)
+from clerkship.portfolios import data as portfolio
+from clerkship.portfolios import render
+
+ATTEMPTS = 2  # a failed render is retried once
+
+
+class ExportError(Exception):
+    status = 400
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+def export_dir() -> Path:
+    configured = current_app.config.get("EXPORT_DIR")
+    path = Path(configured) if configured else Path(current_app.instance_path) / "exports"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _program_of(student: User) -> Program | None:
+    return db.session.scalar(
+        select(Program)
+        .join(Cohort, Cohort.program_id == Program.id)
+        .join(Enrollment, Enrollment.cohort_id == Cohort.id)
+        .where(Enrollment.student_id == student.id)
+        .order_by(Cohort.start_date.desc())
+        .limit(1)
+    )
+
+
+def check_period(start: date | None, end: date | None) -> None:
+    if start and end and end < start:
+        raise ExportError(_("The period cannot end before it starts."))
+
+
+def start_export(
+    director: User,
+    *,
+    student: User | None = None,
+    cohort: Cohort | None = None,
+    start: date | None = None,
+    end: date | None = None,
+) -> ExportJob:
+    check_period(start, end)
+    if cohort is not None:
+        program = cohort.program
+        students = list(
+            db.session.scalars(
+                select(User)
+                .join(Enrollment, Enrollment.student_id == User.id)
+                .where(
+                    Enrollment.cohort_id == cohort.id,
+                    Enrollment.status != EnrollmentStatus.WITHDRAWN,
+                )
+                .order_by(User.name, User.id)
+            )
+        )
+    else:
+        program = _program_of(student)
+        students = [student]
+    if program is None or not permissions.can_export_portfolios(director, program):
+        raise ExportError(_("Only a director of the program can export portfolios."))
+    if not students:
+        raise ExportError(_("This cohort has no students to export."))
+    job = ExportJob(
+        requested_by_id=director.id,
+        program_id=program.id,
+        cohort_id=cohort.id if cohort else None,
+        student_id=student.id if student else None,
+        status=ExportStatus.QUEUED,
+        total=len(students),
+        done=0,
+        period_start=start,
+        period_end=end,
+    )
+    db.session.add(job)
+    db.session.flush()
+    for person in students:
+        db.session.add(
+            ExportDocument(
+                job_id=job.id,
+                student_id=person.id,
+                public_id=render.new_document_id(),
+                status=ExportStatus.QUEUED,
+            )
+        )
+    db.session.flush()
+    audit.record(
+        director,
+        "export.started",
+        job,
+        after={"students": len(students), "cohort": job.cohort_id, "student": job.student_id},
+    )
+    return job
+
+
+def document_ids(job_id: int) -> list[int]:
+    return list(
+        db.session.scalars(
+            select(ExportDocument.id)
+            .where(ExportDocument.job_id == job_id)
+            .order_by(ExportDocument.id)
+        )
+    )
+
+
+def mark_running(job_id: int) -> None:
+    db.session.execute(
+        update(ExportJob)
+        .where(ExportJob.id == job_id, ExportJob.status == ExportStatus.QUEUED)
+        .values(status=ExportStatus.RUNNING, started_at=utcnow())
+    )
+    db.session.commit()
+
+
+def _cached(cache_key: str) -> ExportDocument | None:
+    """An earlier rendering of exactly this content whose file is still there."""
+    rows = db.session.scalars(
+        select(ExportDocument)
+        .where(
+            ExportDocument.cache_key == cache_key,
+            ExportDocument.status == ExportStatus.DONE,
+            ExportDocument.reused_id.is_(None),
+        )
+        .order_by(ExportDocument.id.desc())
+    )
+    for row in rows:
+        if row.path and (export_dir() / row.path).is_file():
+            return row
+    return None
+
+
+def render_document(document_id: int) -> ExportDocument:
+    """Render one student's PDF (or reuse an identical one); never raises for a bad render."""
+    document = db.session.get(ExportDocument, document_id)
+    job = document.job
+    data = portfolio.portfolio_data(document.student, start=job.period_start, end=job.period_end)
+    key = render.cache_key(data)
+    cached = _cached(key)
+    if cached is not None:
+        document.reused_id = cached.id
+        for name in ("cache_key", "content_hash", "file_hash", "pages", "path", "issued_at"):
+            setattr(document, name, getattr(cached, name))
+        document.status = ExportStatus.DONE
+    else:
+        _render_with_retry(document, data, key)
+    db.session.commit()
+    _count_progress(job.id)
+    return document
+
+
+def _render_with_retry(document: ExportDocument, data: dict, key: str) -> None:
+    issued = utcnow()
+    for _attempt in range(ATTEMPTS):
+        document.attempts += 1
+        try:
+            result = render.render_pdf(
+                data, document.public_id, issued.strftime("%Y-%m-%d %H:%M UTC")
+            )
+        # One student's failure must not stop the rest; a refused resource aborts only this.
+        except (Exception, render.RefusedResource) as error:
+            document.error = f"{type(error).__name__}: {str(error)[:500]}"
+            current_app.logger.warning("portfolio render failed: %s", document.error)
+            continue
+        relative = Path("documents") / f"{document.public_id}.pdf"
+        target = export_dir() / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(result.pdf)
+        document.path = str(relative)
+        document.cache_key = key
+        document.content_hash = result.content_hash
+        document.file_hash = result.file_hash
+        document.pages = result.pages
+        document.issued_at = issued
+        document.status = ExportStatus.DONE
+        document.error = None
+        return
+    document.status = ExportStatus.FAILED
+
+
+def _count_progress(job_id: int) -> None:
+    db.session.execute(
+        update(ExportJob).where(ExportJob.id == job_id).values(done=ExportJob.done + 1)
+    )
+    db.session.commit()
+    job = db.session.get(ExportJob, job_id)
+    db.session.refresh(job)
+    if job.done >= job.total:
+        finish(job_id)
+
+
+def _file_name(document: ExportDocument) -> str:
+    safe = "".join(ch if ch.isalnum() else "-" for ch in document.student.name).strip("-")
+    return f"{safe or 'student'}-{document.public_id}.pdf"
+
+
+def finish(job_id: int) -> None:
+    """Pack the result once every document is done; safe to call more than once."""
+    claimed = db.session.execute(
+        update(ExportJob)
+        .where(ExportJob.id == job_id, ExportJob.status != ExportStatus.DONE)
+        .where(ExportJob.finished_at.is_(None))
+        .values(finished_at=utcnow())
+    ).rowcount
+    db.session.commit()
+    if not claimed:
+        return
+    job = db.session.get(ExportJob, job_id)
+    documents = job.documents
+    good = [d for d in documents if d.status is ExportStatus.DONE]
+    folder = export_dir() / "jobs" / str(job.id)
+    folder.mkdir(parents=True, exist_ok=True)
+    if job.student_id is not None and good:
+        target = folder / _file_name(good[0])
+        shutil.copyfile(export_dir() / good[0].path, target)
+    elif good:
+        target = folder / f"portfolios-job-{job.id}.zip"
+        with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as bundle:
+            for document in good:
+                bundle.write(export_dir() / document.path, _file_name(document))
+            bundle.writestr("index.csv", _index_csv(documents))
+    else:
+        target = None
+    job.result_path = str(target.relative_to(export_dir())) if target else None
+    failed = [d for d in documents if d.status is not ExportStatus.DONE]
+    job.status = ExportStatus.DONE if good else ExportStatus.FAILED
+    if failed:
+        job.error = "; ".join(f"{d.student.name}: {d.error or 'not rendered'}" for d in failed)
+    db.session.commit()
+
+
+def _index_csv(documents: list[ExportDocument]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["student", "file", "document_id", "status", "pages", "content_sha256"])
+    for d in documents:
+        printed = d.reused.public_id if d.reused else d.public_id
+        writer.writerow(
+            [
+                d.student.name,
+                _file_name(d) if d.status is ExportStatus.DONE else "",
+                printed,
+                d.status.value,
+                d.pages or "",
+                d.content_hash or "",
+            ]
+        )
+    return out.getvalue()
+
+
+def result_file(job: ExportJob) -> Path | None:
+    if not job.result_path:
+        return None
+    path = export_dir() / job.result_path
+    return path if path.is_file() else None
+
+
+def cleanup(older_than_days: int | None = None) -> int:
+    """Delete export files older than the retention period; the records stay."""
+    days = (
+        older_than_days if older_than_days is not None else current_app.config["EXPORT_KEEP_DAYS"]
+    )
+    cutoff = utcnow() - timedelta(days=days)
+    removed = 0
+    for job in db.session.scalars(
+        select(ExportJob).where(ExportJob.finished_at < cutoff, ExportJob.result_path.is_not(None))
+    ):
+        shutil.rmtree(export_dir() / "jobs" / str(job.id), ignore_errors=True)
+        job.result_path = None
+        removed += 1
+    for document in db.session.scalars(
+        select(ExportDocument).where(
+            ExportDocument.issued_at < cutoff, ExportDocument.path.is_not(None)
+        )
+    ):
+        if document.reused_id is None:
+            (export_dir() / document.path).unlink(missing_ok=True)
+        document.path = None
+    db.session.commit()
+    return removed
+
+
+def verify(public_id: str) -> ExportDocument | None:
+    """The issued document a printed id belongs to (never a mere cache reuse)."""
+    cleaned = (public_id or "").strip().upper().replace(" ", "")
+    if len(cleaned) > 40:
+        return None
+    return db.session.scalar(
+        select(ExportDocument).where(
+            ExportDocument.public_id == cleaned,
+            ExportDocument.reused_id.is_(None),
+            ExportDocument.status == ExportStatus.DONE,
+        )
+    )

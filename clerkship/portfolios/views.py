@@ -1,0 +1,190 @@
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+from datetime import date
+
+from flask import (
+    Response,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from clerkship import tasks
+from clerkship.extensions import db, limiter
+from clerkship.models import Cohort, ExportJob, ExportStatus, User
+from clerkship.permissions import (
+    can_export_portfolios,
+    can_view_cohort,
+    can_view_export_job,
+    can_view_portfolio,
+    load_or_404,
+)
+from clerkship.portfolios import bp, figures, render, service
+from clerkship.portfolios import data as portfolio
+
+
+def _user() -> User:
+    return current_user._get_current_object()
+
+
+def _period(source) -> tuple[date | None, date | None, str | None]:
+    """Dates from a form or the query string; a bad one is ignored, with a message."""
+    values, problem = [], None
+    for name in ("start", "end"):
+        raw = (source.get(name) or "").strip()
+        try:
+            values.append(date.fromisoformat(raw) if raw else None)
+        except ValueError:
+            values.append(None)
+            problem = _("Dates look like 2026-09-30.")
+    start, end = values
+    if start and end and end < start:
+        return None, None, _("The period cannot end before it starts.")
+    return start, end, problem
+
+
+# --- the portfolio page ----------------------------------------------------------------------
+
+
+@bp.route("/portfolios/<int:student_id>")
+@login_required
+def show(student_id: int):
+    student = load_or_404(User, student_id, can_view_portfolio, owner=lambda s: s.id)
+    start, end, problem = _period(request.args)
+    data = portfolio.portfolio_data(student, start=start, end=end)
+    charts, patient_chart = render.charts_for(data)
+    program = service._program_of(student)
+    return render_template(
+        "portfolios/show.html",
+        data=data,
+        charts=charts,
+        patient_chart=patient_chart,
+        period_error=problem,
+        may_export=program is not None and can_export_portfolios(_user(), program),
+    ), (400 if problem else 200)
+
+
+# --- exports ---------------------------------------------------------------------------------
+
+
+def _start(**target):
+    start, end, problem = _period(request.form)
+    if problem:
+        flash(problem, "error")
+        return None
+    try:
+        job = service.start_export(_user(), start=start, end=end, **target)
+    except service.ExportError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+        return None
+    db.session.commit()
+    tasks.run_export(job.id)  # rendering happens in a worker, never in this request
+    return redirect(url_for("portfolios.job", job_id=job.id))
+
+
+@bp.route("/portfolios/<int:student_id>/export", methods=["POST"])
+@login_required
+def export_student(student_id: int):
+    student = load_or_404(User, student_id, can_view_portfolio)
+    return _start(student=student) or redirect(url_for("portfolios.show", student_id=student.id))
+
+
+@bp.route("/cohorts/<int:cohort_id>/export", methods=["POST"])
+@login_required
+def export_cohort(cohort_id: int):
+    cohort = load_or_404(Cohort, cohort_id, lambda user, c: can_export_portfolios(user, c.program))
+    return _start(cohort=cohort) or redirect(url_for("directory.cohort", cohort_id=cohort.id))
+
+
+def _job_state(job: ExportJob) -> dict:
+    finished = job.status in (ExportStatus.DONE, ExportStatus.FAILED)
+    return {
+        "status": job.status.value,
+        "done": job.done,
+        "total": job.total,
+        "finished": finished,
+        "download": url_for("portfolios.download", job_id=job.id)
+        if finished and job.result_path
+        else None,
+    }
+
+
+@bp.route("/exports/<int:job_id>")
+@login_required
+def job(job_id: int):
+    job = load_or_404(ExportJob, job_id, can_view_export_job)
+    return render_template(
+        "portfolios/job.html",
+        job=job,
+        state=_job_state(job),
+        failed=[d for d in job.documents if d.status is ExportStatus.FAILED],
+        available=service.result_file(job) is not None,
+    )
+
+
+@bp.route("/exports/<int:job_id>/status")
+@login_required
+def job_status(job_id: int):
+    job = load_or_404(ExportJob, job_id, can_view_export_job)
+    return jsonify(_job_state(job))
+
+
+@bp.route("/exports/<int:job_id>/download")
+@login_required
+def download(job_id: int):
+    job = load_or_404(ExportJob, job_id, can_view_export_job)
+    path = service.result_file(job)
+    if path is None:
+        flash(_("This file is no longer kept. Start the export again."), "info")
+        return redirect(url_for("portfolios.job", job_id=job.id))
+    mimetype = "application/pdf" if path.suffix == ".pdf" else "application/zip"
+    return send_file(path, mimetype=mimetype, as_attachment=True, download_name=path.name)
+
+
+@bp.route("/cohorts/<int:cohort_id>/figures.csv")
+@login_required
+def cohort_figures(cohort_id: int):
+    cohort = load_or_404(Cohort, cohort_id, can_view_cohort)
+    out = io.StringIO()
+    writer = csv.writer(out)
+    for row in figures.cohort_rows(cohort):
+        writer.writerow(row)
+    return Response(
+        out.getvalue(),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="cohort-{cohort.id}-figures.csv"'},
+    )
+
+
+# --- public verification ---------------------------------------------------------------------
+
+
+@bp.route("/verify", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["VERIFY_RATE_LIMIT"])
+def verify():
+    """Anyone holding a portfolio PDF can check that it is what the program issued."""
+    document_id = (request.values.get("id") or "").strip()
+    document = service.verify(document_id) if document_id else None
+    file_check = None
+    upload = request.files.get("file")
+    if document is not None and upload is not None and upload.filename:
+        digest = hashlib.sha256(upload.stream.read(50 * 1024 * 1024)).hexdigest()
+        file_check = digest == document.file_hash
+    status = 200 if document is not None or not document_id else 404
+    return render_template(
+        "portfolios/verify.html",
+        document_id=document_id,
+        document=document,
+        file_check=file_check,
+    ), status

@@ -1,0 +1,82 @@
+"""The task queue (Huey): portfolio rendering runs here, in worker processes.
+
+With ``REDIS_URL`` set, the queue lives in Redis, so workers on several machines share it.
+Without it, an embedded SQLite queue file in the instance folder needs no broker at all.
+Start a worker with::
+
+    .venv/bin/huey_consumer clerkship.tasks.huey --workers 2 --worker-type process
+
+(``make run`` starts one beside the web server.) Workers read the same environment as the
+web app (``DATABASE_URL``, ``CLERKSHIP_INSTANCE_PATH``, …) and build their own app from it.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from flask import current_app, has_app_context
+from huey import RedisHuey, SqliteHuey, crontab
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _make_huey():
+    if os.environ.get("REDIS_URL"):
+        return RedisHuey("clerkship", url=os.environ["REDIS_URL"])
+    path = os.environ.get("CLERKSHIP_QUEUE_PATH")
+    if not path:
+        instance = Path(os.environ.get("CLERKSHIP_INSTANCE_PATH") or ROOT / "instance")
+        instance.mkdir(parents=True, exist_ok=True)
+        path = str(instance / "queue.sqlite3")
+    return SqliteHuey("clerkship", filename=path)
+
+
+huey = _make_huey()
+_worker_app = None
+
+
+def _app():
+    """Inside a request (immediate mode in tests) use that app; a worker builds its own."""
+    global _worker_app
+    if has_app_context():
+        return current_app._get_current_object()
+    if _worker_app is None:
+        from clerkship import create_app
+
+        _worker_app = create_app()
+    return _worker_app
+
+
+def _in_app(function, *args):
+    app = _app()
+    if has_app_context():
+        return function(*args)
+    with app.app_context():
+        return function(*args)
+
+
+@huey.task()
+def run_export(job_id: int) -> None:
+    from clerkship.portfolios import service
+
+    def start():
+        service.mark_running(job_id)
+        return service.document_ids(job_id)
+
+    for document_id in _in_app(start):
+        render_document(document_id)
+
+
+@huey.task()
+def render_document(document_id: int) -> None:
+    from clerkship.portfolios import service
+
+    _in_app(service.render_document, document_id)
+
+
+@huey.periodic_task(crontab(minute="17"))
+def clean_old_exports() -> None:
+    from clerkship.portfolios import service
+
+    _in_app(service.cleanup)

@@ -34,4 +34,7 @@ def _make_sqlite_transactional(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection):
-        connection.exec_driver_sql("BEGIN")
+        # IMMEDIATE: take the write lock at the start. With WAL, a transaction that read first
+        # and writes later fails at once (no waiting) if another process wrote meanwhile —
+        # as the web app and the export workers do on the same file.
+        connection.exec_driver_sql("BEGIN IMMEDIATE")

@@ -172,7 +172,8 @@ def can_supervise_student(user, student: User) -> bool:
 
 
 def can_view_portfolio(user, student: User) -> bool:
-    if not _signed_in(user) or user.role is Role.PATIENT:
+    """The student, their preceptors and their director; nobody else (not even admins)."""
+    if not _signed_in(user) or user.role in (Role.PATIENT, Role.ADMIN):
         return False
     return can_view_student(user, student)
 
@@ -343,6 +344,10 @@ def can_edit_reflection(user, reflection: Reflection) -> bool:
 
 def can_export_portfolios(user, program: Program) -> bool:
     return _signed_in(user) and user.role is Role.DIRECTOR and can_manage_program(user, program)
+
+
+def can_export_student(user, student: User) -> bool:
+    return _signed_in(user) and user.role is Role.DIRECTOR and directs_student(user, student.id)
 
 
 def can_view_export_job(user, job: ExportJob) -> bool:

@@ -4,6 +4,7 @@ make_user, role fixtures, login(), count_queries."""
 from __future__ import annotations
 
 import os
+import tempfile
 from datetime import date, timedelta
 
 import flask_migrate
@@ -28,6 +29,13 @@ from tests.databases import fresh_database
 
 TEST_PASSWORD = "correct horse battery staple"
 
+# The task queue is chosen when clerkship.tasks is first imported (by create_app): keep the
+# suite's queue file and export files out of the checkout. REDIS_URL, when set, puts the
+# queue in Redis instead.
+SCRATCH = tempfile.mkdtemp(prefix="clerkship-tests-")
+os.environ.setdefault("CLERKSHIP_QUEUE_PATH", os.path.join(SCRATCH, "queue.sqlite3"))
+EXPORT_DIR = os.path.join(SCRATCH, "exports")
+
 
 def test_config(database_url: str, **overrides) -> dict:
     config = {
@@ -40,6 +48,7 @@ def test_config(database_url: str, **overrides) -> dict:
         "ARGON2_PARALLELISM": 1,
         "SERVER_NAME": None,
         "MAIL_BACKEND": "memory",
+        "EXPORT_DIR": EXPORT_DIR,
     }
     if os.environ.get("REDIS_URL"):
         config["RATELIMIT_STORAGE_URI"] = os.environ["REDIS_URL"]

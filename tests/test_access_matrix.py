@@ -185,6 +185,34 @@ MATRIX: dict[str, Route] = {
     "visit.withdraw": Route("/p/withdraw", public=True, method="POST", ok=404),
     "visit.language": Route("/p/language", public=True, method="POST", ok=404),
     "visit.finish": Route("/p/finish", public=True, method="POST", ok=200),
+    # Portfolios: read by the student, their preceptors, their director; exported by the
+    # director only; /verify is public by design.
+    "portfolios.show": Route("/portfolios/{student}", own=ASSESSMENT_READERS, other=frozenset()),
+    "portfolios.export_student": Route(
+        "/portfolios/{student}/export",
+        own=frozenset({"director"}),
+        other=frozenset(),
+        method="POST",
+        ok=302,
+    ),
+    "portfolios.export_cohort": Route(
+        "/cohorts/{cohort}/export",
+        own=frozenset({"director"}),
+        other=frozenset(),
+        method="POST",
+        ok=302,
+    ),
+    "portfolios.cohort_figures": Route(
+        "/cohorts/{cohort}/figures.csv", own=frozenset({"director"}), other=frozenset()
+    ),
+    "portfolios.job": Route("/exports/{job}", own=frozenset({"director"}), other=frozenset()),
+    "portfolios.job_status": Route(
+        "/exports/{job}/status", own=frozenset({"director"}), other=frozenset()
+    ),
+    "portfolios.download": Route(
+        "/exports/{job}/download", own=frozenset({"director"}), other=frozenset(), ok=302
+    ),
+    "portfolios.verify": Route("/verify", public=True),
     "directory.framework": Route(
         "/frameworks/{framework}",
         own=frozenset({"director", "admin"}),
@@ -296,6 +324,19 @@ def _panel_records(world, side: str, db) -> dict:
     return {"entry": entry.id, "invitation": feedback.invitation_id, "feedback": feedback.id}
 
 
+def _export_job(world, side: str, db) -> int:
+    """A queued (not yet rendered) export of the side's student by their director."""
+    from clerkship.models import ExportJob
+    from clerkship.portfolios import service
+
+    part = world[side]
+    job = db.session.scalar(select(ExportJob).where(ExportJob.student_id == part["student"].id))
+    if job is None:
+        job = service.start_export(part["director"], student=part["student"])
+        db.session.commit()
+    return job.id
+
+
 def _ids(world, side: str, db, path: str = "") -> dict:
     part = world[side]
     goal = _goal(world, side, db)
@@ -314,6 +355,7 @@ def _ids(world, side: str, db, path: str = "") -> dict:
         # Cycles cost a few services calls each: made only for the routes that need them.
         **(_cycles(world, side, db) if "cycle}" in path else {}),
         **(_panel_records(world, side, db) if "/panel/" in path else {}),
+        **({"job": _export_job(world, side, db)} if "{job}" in path else {}),
     }
 
 

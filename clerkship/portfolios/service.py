@@ -165,52 +165,64 @@ def _cached(cache_key: str) -> ExportDocument | None:
     return None
 
 
-def render_document(document_id: int) -> ExportDocument:
-    """Render one student's PDF (or reuse an identical one); never raises for a bad render."""
+def render_document(document_id: int) -> None:
+    """Render one student's PDF (or reuse an identical one); never raises for a bad render.
+
+    Three short transactions — read, then (after rendering, outside any transaction) write,
+    then count — so workers never hold the database while WeasyPrint works.
+    """
     document = db.session.get(ExportDocument, document_id)
+    job_id, public_id = document.job_id, document.public_id
     job = document.job
     data = portfolio.portfolio_data(document.student, start=job.period_start, end=job.period_end)
     key = render.cache_key(data)
     cached = _cached(key)
-    if cached is not None:
-        document.reused_id = cached.id
-        for name in ("cache_key", "content_hash", "file_hash", "pages", "path", "issued_at"):
-            setattr(document, name, getattr(cached, name))
-        document.status = ExportStatus.DONE
-    else:
-        _render_with_retry(document, data, key)
+    reuse = (
+        {name: getattr(cached, name) for name in REUSED_FIELDS} | {"reused_id": cached.id}
+        if cached is not None
+        else None
+    )
+    if reuse is not None:
+        reuse["status"] = ExportStatus.DONE
     db.session.commit()
-    _count_progress(job.id)
-    return document
+    outcome = reuse or _render_with_retry(public_id, data, key)
+    document = db.session.get(ExportDocument, document_id)
+    for name, value in outcome.items():
+        setattr(document, name, value)
+    db.session.commit()
+    _count_progress(job_id)
 
 
-def _render_with_retry(document: ExportDocument, data: dict, key: str) -> None:
+REUSED_FIELDS = ("cache_key", "content_hash", "file_hash", "pages", "path", "issued_at")
+
+
+def _render_with_retry(public_id: str, data: dict, key: str) -> dict:
     issued = utcnow()
-    for _attempt in range(ATTEMPTS):
-        document.attempts += 1
+    error = None
+    for attempt in range(1, ATTEMPTS + 1):
         try:
-            result = render.render_pdf(
-                data, document.public_id, issued.strftime("%Y-%m-%d %H:%M UTC")
-            )
+            result = render.render_pdf(data, public_id, issued.strftime("%Y-%m-%d %H:%M UTC"))
         # One student's failure must not stop the rest; a refused resource aborts only this.
-        except (Exception, render.RefusedResource) as error:
-            document.error = f"{type(error).__name__}: {str(error)[:500]}"
-            current_app.logger.warning("portfolio render failed: %s", document.error)
+        except (Exception, render.RefusedResource) as failure:
+            error = f"{type(failure).__name__}: {str(failure)[:500]}"
+            current_app.logger.warning("portfolio %s: render failed: %s", public_id, error)
             continue
-        relative = Path("documents") / f"{document.public_id}.pdf"
+        relative = Path("documents") / f"{public_id}.pdf"
         target = export_dir() / relative
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(result.pdf)
-        document.path = str(relative)
-        document.cache_key = key
-        document.content_hash = result.content_hash
-        document.file_hash = result.file_hash
-        document.pages = result.pages
-        document.issued_at = issued
-        document.status = ExportStatus.DONE
-        document.error = None
-        return
-    document.status = ExportStatus.FAILED
+        return {
+            "status": ExportStatus.DONE,
+            "attempts": attempt,
+            "path": str(relative),
+            "cache_key": key,
+            "content_hash": result.content_hash,
+            "file_hash": result.file_hash,
+            "pages": result.pages,
+            "issued_at": issued,
+            "error": None,
+        }
+    return {"status": ExportStatus.FAILED, "attempts": ATTEMPTS, "error": error}
 
 
 def _count_progress(job_id: int) -> None:

@@ -24,7 +24,7 @@ from clerkship.extensions import db, limiter
 from clerkship.models import Cohort, ExportJob, ExportStatus, User
 from clerkship.permissions import (
     can_export_portfolios,
-    can_view_cohort,
+    can_export_student,
     can_view_export_job,
     can_view_portfolio,
     load_or_404,
@@ -96,7 +96,7 @@ def _start(**target):
 @bp.route("/portfolios/<int:student_id>/export", methods=["POST"])
 @login_required
 def export_student(student_id: int):
-    student = load_or_404(User, student_id, can_view_portfolio)
+    student = load_or_404(User, student_id, can_export_student)
     return _start(student=student) or redirect(url_for("portfolios.show", student_id=student.id))
 
 
@@ -155,7 +155,7 @@ def download(job_id: int):
 @bp.route("/cohorts/<int:cohort_id>/figures.csv")
 @login_required
 def cohort_figures(cohort_id: int):
-    cohort = load_or_404(Cohort, cohort_id, can_view_cohort)
+    cohort = load_or_404(Cohort, cohort_id, lambda user, c: can_export_portfolios(user, c.program))
     out = io.StringIO()
     writer = csv.writer(out)
     for row in figures.cohort_rows(cohort):

@@ -1,0 +1,86 @@
+"""Portfolio fixtures: a signed-off demo student, immediate-mode tasks, a real worker."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from clerkship import demo, tasks
+from clerkship.models import User
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def immediate_queue():
+    """Tasks run inside the request, as if a worker took them at once (unit tests only)."""
+    tasks.huey.immediate = True
+    try:
+        yield tasks.huey
+    finally:
+        tasks.huey.immediate = False
+
+
+@pytest.fixture
+def demo_year(db):
+    demo.build_demo_year(students=3)
+    db.session.commit()
+    people = {
+        u.email.split("@")[0]: u
+        for u in db.session.scalars(select(User).where(User.email.is_not(None)))
+    }
+    return people
+
+
+@contextlib.contextmanager
+def export_worker(database_url: str, export_dir: str, workers: int = 2):
+    """A real Huey consumer in its own processes, on the same queue as this test run."""
+    with tempfile.TemporaryDirectory(prefix="clerkship-worker-") as instance:
+        env = dict(
+            os.environ,
+            DATABASE_URL=database_url,
+            CLERKSHIP_ENV="testing",
+            CLERKSHIP_INSTANCE_PATH=instance,
+            CLERKSHIP_EXPORT_DIR=export_dir,
+        )
+        log = Path(instance) / "worker.log"
+        with log.open("w") as out:
+            process = subprocess.Popen(  # noqa: S603 - our own consumer, fixed arguments
+                [
+                    sys.executable,
+                    "-m",
+                    "huey.bin.huey_consumer",
+                    "clerkship.tasks.huey",
+                    "--workers",
+                    str(workers),
+                    "--worker-type",
+                    "process",
+                    "--delay",
+                    "0.1",
+                    "--max-delay",
+                    "0.5",
+                ],
+                cwd=ROOT,
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+            try:
+                yield process
+            finally:
+                process.send_signal(signal.SIGINT)
+                try:
+                    process.wait(timeout=20)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait()
+            # Shown by pytest when the test fails: what the worker said.
+            print(log.read_text()[-5000:])

@@ -1,0 +1,186 @@
+"""The portfolio PDF read back as text, its structure, and a fetcher that fetches nothing."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from pypdf import PdfReader
+from sqlalchemy import select
+
+from clerkship.assessments import service as assessments
+from clerkship.models import AssessmentCycle, CycleStatus, GoalStatus, LearningGoal
+from clerkship.portfolios import data as portfolio
+from clerkship.portfolios import render
+
+
+def _text(pdf: bytes) -> tuple[PdfReader, list[str]]:
+    reader = PdfReader(io.BytesIO(pdf))
+    return reader, [page.extract_text() for page in reader.pages]
+
+
+def test_pdf_has_names_signatures_levels_and_structure(app, db, demo_year):
+    student = demo_year["student01"]
+    data = portfolio.portfolio_data(student)
+    result = render.render_pdf(data, "ABCD-EFGH-IJKL-MNOP", "2026-11-22 10:00 UTC")
+    reader, pages = _text(result.pdf)
+    assert result.pages == len(pages) >= 4
+    whole = "\n".join(pages)
+    # Cover, table of contents, running header, footer with id and fingerprint, page x of y.
+    assert "Competency portfolio" in pages[0] and student.name in pages[0]
+    assert "Contents" in pages[1]
+    for number, text in enumerate(pages, start=1):
+        assert f"Page {number} of {len(pages)}" in text
+        assert f"Document ABCD-EFGH-IJKL-MNOP · fingerprint {result.content_hash[:12]}" in text
+    assert student.name in pages[2]  # running header from page 2 on
+    # Every signed assessment's signature line and levels are there.
+    signed = db.session.scalars(
+        select(AssessmentCycle).where(
+            AssessmentCycle.student_id == student.id,
+            AssessmentCycle.status == CycleStatus.SIGNED,
+        )
+    ).all()
+    assert signed
+    for cycle in signed:
+        assert f"Signed by {cycle.signature.printed_name}" in whole
+        assert cycle.signature.content_hash[:20] in whole.replace("\n", "")
+        assert cycle.preceptor_assessment.level.label in whole
+    agreed = db.session.scalars(
+        select(LearningGoal).where(
+            LearningGoal.student_id == student.id, LearningGoal.status == GoalStatus.ACHIEVED
+        )
+    ).all()
+    for goal in agreed:
+        assert goal.latest.title in whole
+    # Tagged for accessibility: language, title, bookmarks per competency.
+    root = reader.trailer["/Root"]
+    assert root["/Lang"] == "en"
+    assert "/StructTreeRoot" in root
+    assert reader.metadata.title.startswith("Competency portfolio")
+    outline_titles = [item.title for item in reader.outline if hasattr(item, "title")]
+    assert any(title.startswith("EPA") for title in outline_titles)
+    assert "What continuity patients say" in outline_titles
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "file:///etc/passwd",
+        "http://127.0.0.1:9/",
+        "https://example.org/x.css",
+        "data:text/css,body{}",
+        "https://portfolio.clerkship.invalid/etc/passwd",
+        "https://portfolio.clerkship.invalid/static/../../../../etc/passwd",
+        "https://portfolio.clerkship.invalid/static/%2e%2e/%2e%2e/pyproject.toml",
+        "https://portfolio.clerkship.invalid/static/missing.css",
+    ],
+)
+def test_fetcher_refuses_everything_but_static_files(app, url):
+    fetcher = render.StaticOnlyFetcher(app.static_folder)
+    with pytest.raises(render.RefusedResource):
+        fetcher.fetch(url)
+    assert fetcher.fetched == []
+
+
+def test_fetcher_serves_our_stylesheet(app):
+    fetcher = render.StaticOnlyFetcher(app.static_folder)
+    response = fetcher.fetch("https://portfolio.clerkship.invalid/static/css/portfolio.css")
+    assert b"@page" in response.read()
+    assert fetcher.fetched == ["/static/css/portfolio.css"]
+
+
+HOSTILE = (
+    '<img src="file:///etc/passwd"> <link rel="stylesheet" href="http://127.0.0.1:9/"> '
+    '<style>body{background:url("http://127.0.0.1:9/x.png")}</style> '
+    '<svg><image href="file:///etc/hostname"/></svg>'
+)
+
+
+def test_hostile_text_in_every_field_is_printed_never_fetched(app, db, demo_year, monkeypatch):
+    student = demo_year["student01"]
+    goal = db.session.scalars(
+        select(LearningGoal).where(
+            LearningGoal.student_id == student.id, LearningGoal.status == GoalStatus.ACHIEVED
+        )
+    ).first()
+    # Writing straight to the rows (a signed record refuses changes through the ORM guard, so
+    # the hostile text goes into the data the renderer receives instead).
+    goal.closing_reflection = HOSTILE
+    goal.latest.title = "Goal " + HOSTILE
+    db.session.commit()
+    data = portfolio.portfolio_data(student)
+    for section in data["competencies"]:
+        for cycle in section["assessments"]:
+            for field in ("evidence", "went_well", "work_on", "reaction", "plan", "encounter"):
+                cycle[field] = HOSTILE
+            for addendum in cycle["addenda"]:
+                addendum["body"] = HOSTILE
+    for response in data["feedback"]["responses"]:
+        response["quotes"] = [HOSTILE]
+        response["from"] = HOSTILE
+    data["reflections"] = [{"title": HOSTILE, "body": HOSTILE, "on": "2026-10-01"}]
+    data["student"]["name"] = "Student " + HOSTILE
+
+    seen = []
+    original = render.StaticOnlyFetcher.fetch
+
+    def spy(self, url, headers=None):
+        seen.append(url)
+        return original(self, url, headers)
+
+    monkeypatch.setattr(render.StaticOnlyFetcher, "fetch", spy)
+    result = render.render_pdf(data, "ABCD-EFGH-IJKL-MNOP", "2026-11-22 10:00 UTC")
+    assert seen == ["https://portfolio.clerkship.invalid/static/css/portfolio.css"]
+    _reader, pages = _text(result.pdf)
+    whole = "".join(pages).replace("\n", "")
+    assert 'src="file:///etc/passwd"' in whole  # shown as the words it is
+    assert "root:x:0:0" not in whole
+
+
+def test_a_refused_resource_aborts_the_render(app, db, demo_year, monkeypatch):
+    data = portfolio.portfolio_data(demo_year["student01"])
+    monkeypatch.setattr(
+        render,
+        "render_template",
+        lambda *a, **k: '<link rel="stylesheet" href="file:///etc/passwd">',
+    )
+    with pytest.raises(render.RefusedResource):
+        render.render_pdf(data, "ABCD-EFGH-IJKL-MNOP", "2026-11-22 10:00 UTC")
+
+
+def test_tampered_assessment_is_flagged_in_the_portfolio(app, db, demo_year):
+    from sqlalchemy import text
+
+    student = demo_year["student01"]
+    cycle = db.session.scalars(
+        select(AssessmentCycle).where(
+            AssessmentCycle.student_id == student.id,
+            AssessmentCycle.status == CycleStatus.SIGNED,
+        )
+    ).first()
+    db.session.execute(
+        text("UPDATE preceptor_assessment SET work_on = 'Changed later' WHERE cycle_id = :id"),
+        {"id": cycle.id},
+    )
+    db.session.commit()
+    db.session.expire_all()
+    assert assessments.signature_valid(db.session.get(AssessmentCycle, cycle.id)) is False
+    data = portfolio.portfolio_data(student)
+    result = render.render_pdf(data, "ABCD-EFGH-IJKL-MNOP", "2026-11-22 10:00 UTC")
+    _reader, pages = _text(result.pdf)
+    assert "SIGNATURE DOES NOT MATCH RECORD" in "".join(pages)
+
+
+def test_period_filter_narrows_the_portfolio(app, db, demo_year):
+    from datetime import date
+
+    student = demo_year["student01"]
+    everything = portfolio.portfolio_data(student)
+    dates = sorted(a["on"] for s in everything["competencies"] for a in s["assessments"])
+    cut = date.fromisoformat(dates[len(dates) // 2])
+    later = portfolio.portfolio_data(student, start=cut)
+    kept = [a["on"] for s in later["competencies"] for a in s["assessments"]]
+    assert kept and all(day >= cut.isoformat() for day in kept)
+    assert len(kept) < len(dates)
+    assert render.cache_key(later) != render.cache_key(everything)
+    assert render.cache_key(portfolio.portfolio_data(student)) == render.cache_key(everything)

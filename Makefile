@@ -8,7 +8,7 @@ FLASK  := $(BIN)/flask --app clerkship
 HOST   ?= 127.0.0.1
 PORT   ?= 5000
 
-.PHONY: run test lint format bench venv dev chromium translations translations-update clean
+.PHONY: run test lint format bench venv dev chromium pdf-libs pdf-tools translations translations-update clean
 
 $(VENV)/.installed: pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -35,18 +35,43 @@ translations-update: venv
 	$(BIN)/pybabel extract -F babel.cfg -k _l -o translations/messages.pot --no-location .
 	$(BIN)/pybabel update -i translations/messages.pot -d translations --no-location --width 99
 
+# WeasyPrint (portfolio PDFs) needs Pango from the operating system.
+pdf-libs: venv
+	@if ! $(BIN)/python -c "import weasyprint" >/dev/null 2>&1; then \
+		if [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null; then \
+			echo "Installing Pango for WeasyPrint…"; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libpango-1.0-0 libpangoft2-1.0-0 >/dev/null; \
+		else \
+			echo "!!! WeasyPrint cannot load Pango: install libpango-1.0-0 and libpangoft2-1.0-0 (PDF exports will fail)."; \
+		fi; \
+	fi
+
+# The tests check PDFs with qpdf and turn pages into images with poppler's pdftoppm.
+pdf-tools:
+	@if ! command -v qpdf >/dev/null || ! command -v pdftoppm >/dev/null; then \
+		if [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null; then \
+			echo "Installing qpdf and poppler-utils for the PDF tests…"; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq qpdf poppler-utils >/dev/null; \
+		else \
+			echo "!!! qpdf/pdftoppm missing: PDF checks in the browser tests will be skipped."; \
+		fi; \
+	fi
+
 ## run: install, migrate, load the demo year if the database is empty, serve on 127.0.0.1:5000
-run: venv translations
+## with a task-queue worker (portfolio PDFs) running beside the web server
+run: venv translations pdf-libs
 	@export CLERKSHIP_ENV=$${CLERKSHIP_ENV:-development}; \
 	$(FLASK) db upgrade && \
 	$(FLASK) seed && \
 	$(FLASK) demo --if-empty && \
 	echo "" && \
-	echo "Clerkship is starting on http://$(HOST):$(PORT)/" && \
+	echo "Clerkship is starting on http://$(HOST):$(PORT)/ (with 2 export workers)" && \
 	echo "Demo sign-ins: director@riverbend.example.org, admin@, student01@, preceptor01@, patient@ (same domain)" && \
 	echo "Demo password: clerkship-demo-2026" && \
 	echo "" && \
-	exec $(FLASK) run --host $(HOST) --port $(PORT)
+	{ $(BIN)/huey_consumer clerkship.tasks.huey --workers 2 --worker-type process --quiet & \
+	  WORKER=$$!; trap 'kill $$WORKER 2>/dev/null' EXIT INT TERM; \
+	  $(FLASK) run --host $(HOST) --port $(PORT); }
 
 # Browser tests drive Debian's Chromium (never a downloaded browser).
 chromium:
@@ -61,7 +86,7 @@ chromium:
 	fi
 
 ## test: install the dev extras and run the whole suite (SQLite; PostgreSQL with TEST_DATABASE_URL)
-test: dev chromium translations
+test: dev chromium pdf-libs pdf-tools translations
 	$(BIN)/python -m pytest
 
 lint: dev

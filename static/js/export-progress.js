@@ -13,9 +13,12 @@
       .then(function (state) {
         bar.max = state.total;
         bar.value = state.done;
-        text.textContent = state.done + " / " + state.total + (state.finished ? " ✓" : " …");
+        var template = state.finished ? box.dataset.finished : box.dataset.running;
+        text.textContent = template.replace("{done}", state.done).replace("{total}", state.total);
         if (state.finished) {
           if (state.download) { download.hidden = false; }
+          var hint = document.getElementById("progress-hint");
+          if (hint) { hint.hidden = true; }
           return;
         }
         window.setTimeout(poll, 1000);

@@ -30,6 +30,7 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+LIVE: dict[str, str] = {}  # the live server's database, for workers started by a test
 
 
 def _cannot_run(reason: str):
@@ -43,6 +44,7 @@ def _cannot_run(reason: str):
 def live_server():
     """The app with CSRF on, on a throw-away database holding a small demo year."""
     with fresh_database("browser") as url:
+        LIVE["database_url"] = url
         app = create_app(test_config(url, WTF_CSRF_ENABLED=True))
         with app.app_context():
             flask_migrate.upgrade()

@@ -97,10 +97,9 @@ format: dev
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-## bench: performance measurements (benchmarks arrive with the dashboard and hardening issues)
-bench: dev
-	@if grep -rqs "mark.bench" tests; then $(BIN)/python -m pytest -m bench -p no:randomly; \
-	else echo "No benchmarks yet."; fi
+## bench: performance measurements, one JSON line per figure (not part of make test)
+bench: dev pdf-libs
+	$(BIN)/python bench/portfolio_bench.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info test-artifacts

@@ -1,0 +1,244 @@
+"""Portfolio benchmark (``make bench``): one JSON line per figure, never part of ``make test``.
+
+Builds the demo year with 150 students in a temporary SQLite database, then measures:
+(a) one median full-year portfolio PDF (seconds, pages, peak RSS of the rendering process);
+(b) the same HTML printed by ``chromium --headless --print-to-pdf`` and the ratio (a)/(b);
+(c) a cold cohort export of 150 with 2 worker processes; (d) the same export again, unchanged;
+(e) p50/p95 server time and SQL query count of the portfolio page and the cohort page.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+STUDENTS = int(os.environ.get("BENCH_STUDENTS", "150"))
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+
+
+def emit(figure: str, **values) -> None:
+    print(json.dumps({"figure": figure, "cores": os.cpu_count(), **values}), flush=True)
+
+
+def _config(folder: Path) -> dict:
+    return {
+        "ENV": "testing",
+        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{folder / 'bench.sqlite3'}",
+        "EXPORT_DIR": str(folder / "exports"),
+        "MAIL_BACKEND": "memory",
+        "RATELIMIT_ENABLED": False,
+        "WTF_CSRF_ENABLED": False,
+    }
+
+
+def _render_child(folder: str, student_id: int, queue) -> None:
+    """Render one portfolio in a fresh process, so its peak memory is its own."""
+    from clerkship import create_app
+    from clerkship.extensions import db
+    from clerkship.models import User
+    from clerkship.portfolios import data as portfolio
+    from clerkship.portfolios import render
+
+    app = create_app(_config(Path(folder)))
+    with app.app_context():
+        student = db.session.get(User, student_id)
+        timings, result = [], None
+        for _ in range(3):
+            started = time.perf_counter()
+            data = portfolio.portfolio_data(student)
+            result = render.render_pdf(data, "BNCH-BNCH-BNCH-BNCH", "2026-11-22 00:00 UTC")
+            timings.append(time.perf_counter() - started)
+        html = render.render_template(
+            "portfolios/pdf.html",
+            data=data,
+            charts=render.charts_for(data)[0],
+            patient_chart=render.charts_for(data)[1],
+            document_id="BNCH",
+            short_hash="bench",
+            issued_at="",
+            verify_url="",
+        )
+        css = (Path(app.static_folder) / "css" / "portfolio.css").read_text()
+        html = html.replace(
+            '<link rel="stylesheet" href="/static/css/portfolio.css">', f"<style>{css}</style>"
+        )
+        (Path(folder) / "portfolio.html").write_text(html)
+    queue.put(
+        {
+            "seconds": statistics.median(timings),
+            "pages": result.pages,
+            "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        }
+    )
+
+
+def _chromium_seconds(folder: Path) -> float | None:
+    if not Path(CHROMIUM).exists():
+        return None
+    runs = []
+    for _ in range(3):
+        started = time.perf_counter()
+        subprocess.run(  # noqa: S603 - Debian's chromium on our own file
+            [
+                CHROMIUM,
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                f"--print-to-pdf={folder / 'chromium.pdf'}",
+                f"file://{folder / 'portfolio.html'}",
+            ],
+            capture_output=True,
+            check=True,
+            timeout=120,
+        )
+        runs.append(time.perf_counter() - started)
+    return statistics.median(runs)
+
+
+def _export(app, folder: Path, cohort_id: int, director_id: int) -> tuple[float, int]:
+    from clerkship import tasks
+    from clerkship.extensions import db
+    from clerkship.models import Cohort, ExportJob, ExportStatus, User
+    from clerkship.portfolios import service
+
+    with app.app_context():
+        job_id = service.start_export(
+            db.session.get(User, director_id), cohort=db.session.get(Cohort, cohort_id)
+        ).id
+        db.session.commit()
+        started = time.perf_counter()
+        tasks.run_export(job_id)
+        while True:
+            job = db.session.get(ExportJob, job_id)
+            status, done = job.status, job.done
+            db.session.rollback()
+            if status in (ExportStatus.DONE, ExportStatus.FAILED):
+                return time.perf_counter() - started, done
+            time.sleep(0.25)
+
+
+def _page_timings(app, path: str, email: str) -> dict:
+    from sqlalchemy import event
+
+    from clerkship.demo import DEMO_PASSWORD
+    from clerkship.extensions import db
+
+    client = app.test_client()
+    client.post("/sign-in", data={"email": email, "password": DEMO_PASSWORD})
+    with app.app_context():
+        engine = db.engine
+    statements = []
+    listener = lambda *args: statements.append(1)  # noqa: E731
+    times, counts = [], []
+    for _ in range(30):
+        statements.clear()
+        event.listen(engine, "before_cursor_execute", listener)
+        started = time.perf_counter()
+        response = client.get(path)
+        times.append((time.perf_counter() - started) * 1000)
+        event.remove(engine, "before_cursor_execute", listener)
+        assert response.status_code == 200, path
+        counts.append(len(statements))
+    times.sort()
+    return {
+        "p50_ms": round(statistics.median(times), 1),
+        "p95_ms": round(times[int(len(times) * 0.95) - 1], 1),
+        "queries": max(counts),
+    }
+
+
+def main() -> None:
+    folder = Path(tempfile.mkdtemp(prefix="clerkship-bench-"))
+    os.environ["CLERKSHIP_QUEUE_PATH"] = str(folder / "queue.sqlite3")
+    os.environ.pop("REDIS_URL", None)
+    import flask_migrate
+    from sqlalchemy import func, select
+
+    from clerkship import create_app, demo
+    from clerkship.extensions import db
+    from clerkship.models import AssessmentCycle, Cohort, CycleStatus, Program, User
+
+    app = create_app(_config(folder))
+    started = time.perf_counter()
+    with app.app_context():
+        flask_migrate.upgrade()
+        demo.build_demo_year(students=STUDENTS)
+        db.session.commit()
+        emit("demo year built", students=STUDENTS, seconds=round(time.perf_counter() - started, 1))
+        counts = db.session.execute(
+            select(AssessmentCycle.student_id, func.count())
+            .where(AssessmentCycle.status == CycleStatus.SIGNED)
+            .group_by(AssessmentCycle.student_id)
+            .order_by(func.count(), AssessmentCycle.student_id)
+        ).all()
+        median_student = counts[len(counts) // 2][0]
+        cohort = db.session.scalar(select(Cohort))
+        director = db.session.scalar(select(Program)).directors[0]
+        cohort_id, director_id, director_email = cohort.id, director.id, director.email
+        db.session.remove()
+
+    queue = multiprocessing.get_context("spawn").Queue()
+    child = multiprocessing.get_context("spawn").Process(
+        target=_render_child, args=(str(folder), median_student, queue)
+    )
+    child.start()
+    one = queue.get(timeout=600)
+    child.join()
+    emit("(a) one median portfolio PDF, WeasyPrint", **one)
+    chromium = _chromium_seconds(folder)
+    if chromium is not None:
+        emit(
+            "(b) same HTML, chromium --print-to-pdf",
+            seconds=round(chromium, 2),
+            ratio_a_over_b=round(one["seconds"] / chromium, 2),
+        )
+    else:
+        emit("(b) chromium not found", seconds=None)
+
+    env = dict(
+        os.environ,
+        DATABASE_URL=_config(folder)["SQLALCHEMY_DATABASE_URI"],
+        CLERKSHIP_ENV="testing",
+        CLERKSHIP_INSTANCE_PATH=str(folder),
+        CLERKSHIP_EXPORT_DIR=str(folder / "exports"),
+    )
+    worker = subprocess.Popen(  # noqa: S603 - our own consumer
+        [
+            *(sys.executable, "-m", "huey.bin.huey_consumer", "clerkship.tasks.huey"),
+            *("--workers", "2", "--worker-type", "process", "--delay", "0.1", "--quiet"),
+        ],
+        cwd=ROOT,
+        env=env,
+    )
+    try:
+        cold, done = _export(app, folder, cohort_id, director_id)
+        emit("(c) cohort export, cold, 2 workers", students=done, seconds=round(cold, 1))
+        warm, done = _export(app, folder, cohort_id, director_id)
+        emit("(d) same export again, unchanged", students=done, seconds=round(warm, 2))
+    finally:
+        worker.terminate()
+        worker.wait(timeout=30)
+
+    with app.app_context():
+        student = db.session.get(User, median_student)
+        student_path = f"/portfolios/{student.id}"
+    emit("(e) portfolio HTML page", **_page_timings(app, student_path, director_email))
+    emit("(e) cohort page", **_page_timings(app, f"/cohorts/{cohort_id}", director_email))
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

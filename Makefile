@@ -69,7 +69,7 @@ run: venv translations pdf-libs
 	echo "Demo sign-ins: director@riverbend.example.org, admin@, student01@, preceptor01@, patient@ (same domain)" && \
 	echo "Demo password: clerkship-demo-2026" && \
 	echo "" && \
-	{ $(BIN)/huey_consumer clerkship.tasks.huey --workers 2 --worker-type process --quiet & \
+	{ $(BIN)/huey_consumer clerkship.tasks.huey --workers 2 --worker-type process --max-delay 1 --quiet & \
 	  WORKER=$$!; trap 'kill $$WORKER 2>/dev/null' EXIT INT TERM; \
 	  $(FLASK) run --host $(HOST) --port $(PORT); }
 

@@ -218,7 +218,8 @@ def main() -> None:
     worker = subprocess.Popen(  # noqa: S603 - our own consumer
         [
             *(sys.executable, "-m", "huey.bin.huey_consumer", "clerkship.tasks.huey"),
-            *("--workers", "2", "--worker-type", "process", "--delay", "0.1", "--quiet"),
+            *("--workers", "2", "--worker-type", "process", "--delay", "0.1", "--max-delay", "1"),
+            "--quiet",
         ],
         cwd=ROOT,
         env=env,

@@ -233,3 +233,49 @@ def test_cohort_export_end_to_end_through_a_real_worker(tmp_path):
             _db.session.remove()
             _db.engine.dispose()
     assert EXPORT_DIR  # the suite's own export folder is separate from this test's
+
+
+def test_portfolio_page_query_count_does_not_grow(client, db, demo_year, count_queries):
+    from clerkship.assessments import service as assessments
+    from clerkship.models import Assignment, SignatureMeaning
+
+    student = demo_year["student01"]
+    login(client, demo_year["director"])
+
+    def measure() -> int:
+        with count_queries() as statements:
+            assert client.get(f"/portfolios/{student.id}").status_code == 200
+        return len(statements)
+
+    preceptor = db.session.scalar(
+        select(Assignment).where(
+            Assignment.student_id == student.id, Assignment.end_date.is_(None)
+        )
+    ).preceptor
+    scale = assessments.scale_for(student.id)
+    competencies = assessments.competencies_for(student.id)
+
+    def add_signed_cycle(n: int) -> None:
+        cycle = assessments.start_cycle(
+            student,
+            student=student,
+            preceptor=preceptor,
+            competency_id=competencies[n % 4].id,
+            encounter=f"Extra encounter {n}",
+        )
+        assessments.submit_self_assessment(
+            student, cycle, assessments.SelfRating(scale.levels[2].id, "evidence")
+        )
+        assessments.submit_preceptor_assessment(
+            preceptor, cycle, level_id=scale.levels[1].id, went_well="a", work_on="b"
+        )
+        assessments.record_reaction(student, cycle, reaction="r", plan="p")
+        assessments.record_cosignature(preceptor, cycle, SignatureMeaning.REVIEWED_AND_AGREED)
+        assessments.record_addendum(preceptor, cycle, "A correction")
+        db.session.commit()
+
+    add_signed_cycle(0)  # every kind of record present once (eager loads skip empty sets)
+    before = measure()
+    for n in range(1, 8):
+        add_signed_cycle(n)
+    assert measure() == before

@@ -49,7 +49,7 @@ def test_unknown_page_is_a_friendly_404(client):
     assert "Page not found" in response.get_data(as_text=True)
 
 
-def test_a_crash_rolls_back_and_shows_the_500_page(database_url, db):
+def test_a_crash_rolls_back_and_shows_the_500_page(database_url):
     app = create_app(test_config(database_url, PROPAGATE_EXCEPTIONS=False))
 
     @app.route("/crash")

@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import multiprocessing
 import os
-import resource
 import shutil
 import statistics
 import subprocess
@@ -39,6 +38,30 @@ def _config(folder: Path) -> dict:
         "RATELIMIT_ENABLED": False,
         "WTF_CSRF_ENABLED": False,
     }
+
+
+def _peak_rss_mb(pid: str | int) -> float | None:
+    """VmHWM from /proc: the process's own peak (getrusage would report the parent's peak
+    for a forked child)."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return round(int(line.split()[1]) / 1024, 1)
+    except OSError:
+        return None
+    return None
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for status in Path("/proc").glob("[0-9]*/status"):
+        try:
+            text = status.read_text()
+        except OSError:
+            continue
+        if f"\nPPid:\t{pid}\n" in text:
+            found.append(int(status.parent.name))
+    return found
 
 
 def _render_child(folder: str, student_id: int, queue) -> None:
@@ -77,7 +100,7 @@ def _render_child(folder: str, student_id: int, queue) -> None:
         {
             "seconds": statistics.median(timings),
             "pages": result.pages,
-            "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+            "peak_rss_mb": _peak_rss_mb("self"),
         }
     )
 
@@ -227,6 +250,11 @@ def main() -> None:
     try:
         cold, done = _export(app, folder, cohort_id, director_id)
         emit("(c) cohort export, cold, 2 workers", students=done, seconds=round(cold, 1))
+        peaks = [_peak_rss_mb(pid) for pid in _children(worker.pid)]
+        emit(
+            "(c) peak RSS per worker process",
+            workers_mb=sorted(p for p in peaks if p is not None),
+        )
         warm, done = _export(app, folder, cohort_id, director_id)
         emit("(d) same export again, unchanged", students=done, seconds=round(warm, 2))
     finally:
@@ -238,6 +266,10 @@ def main() -> None:
         student_path = f"/portfolios/{student.id}"
     emit("(e) portfolio HTML page", **_page_timings(app, student_path, director_email))
     emit("(e) cohort page", **_page_timings(app, f"/cohorts/{cohort_id}", director_email))
+    emit(
+        "(e) cohort dashboard",
+        **_page_timings(app, f"/cohorts/{cohort_id}/dashboard", director_email),
+    )
     shutil.rmtree(folder, ignore_errors=True)
 
 

@@ -151,6 +151,15 @@ def can_view_cohort(user, cohort: Cohort) -> bool:
     return can_manage_program(user, cohort.program)
 
 
+def can_view_dashboard(user, cohort: Cohort) -> bool:
+    """The cohort dashboard shows education records: the program's directors only."""
+    return (
+        _signed_in(user)
+        and user.role is Role.DIRECTOR
+        and cohort.program_id in user.directed_program_ids
+    )
+
+
 def can_view_student(user, student: User) -> bool:
     """See a student's record: self, their preceptors (also after the end), their director."""
     if not _signed_in(user) or student.role is not Role.STUDENT:

@@ -62,6 +62,9 @@ MATRIX: dict[str, Route] = {
         own=frozenset({"director", "admin"}),
         other=frozenset({"admin"}),
     ),
+    "directory.dashboard": Route(
+        "/cohorts/{cohort}/dashboard", own=frozenset({"director"}), other=frozenset()
+    ),
     "directory.frameworks": Route("/frameworks", own=frozenset({"director", "admin"})),
     # Goals: the "own" goal is shared with the student's preceptor and panel patient.
     "goals.index": Route("/goals/", own=frozenset({"student", "preceptor", "patient"})),

@@ -4,11 +4,13 @@ from flask_login import current_user, login_required
 
 from clerkship import seeds
 from clerkship.directory import bp, service
+from clerkship.directory import dashboard as cohort_dashboard
 from clerkship.extensions import db
 from clerkship.models import Cohort, Framework, Program, Role, User
 from clerkship.permissions import (
     can_manage_program,
     can_view_cohort,
+    can_view_dashboard,
     can_view_framework,
     can_view_student,
     load_or_404,
@@ -106,3 +108,26 @@ def instrument(program_id: int):
     return render_template(
         "directory/instrument.html", program=program, instruments=instruments, errors=errors
     ), (400 if errors else 200)
+
+
+@bp.route("/cohorts/<int:cohort_id>/dashboard")
+@login_required
+def dashboard(cohort_id: int):
+    """Who needs help: sortable by every column, filterable to those needing attention."""
+    cohort = load_or_404(Cohort, cohort_id, can_view_dashboard)
+    rows = cohort_dashboard.cohort_rows(cohort)
+    column = request.args.get("sort", "name")
+    descending = request.args.get("dir") == "desc"
+    attention_only = request.args.get("show") == "attention"
+    shown = [r for r in rows if r.needs_attention] if attention_only else rows
+    return render_template(
+        "directory/dashboard.html",
+        cohort=cohort,
+        rows=cohort_dashboard.sort_rows(shown, column, descending),
+        total=len(rows),
+        flagged=sum(1 for r in rows if r.needs_attention),
+        columns=cohort_dashboard.COLUMNS,
+        column=column if column in cohort_dashboard.COLUMNS else "name",
+        descending=descending,
+        attention_only=attention_only,
+    )

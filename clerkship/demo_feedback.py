@@ -155,6 +155,7 @@ def _response(student, patient, instrument, day, level, named, rng) -> None:
             invitation_id=invitation.id,
             language=language,
             show_name=named,
+            allow_quotes=named or rng.random() < 0.5,
             hope_next=rng.choice(HOPES[language]),
             anything_else=rng.choice(ELSE[language]),
             created_at=_at(day + timedelta(days=1)),

@@ -88,6 +88,8 @@ class PatientFeedback(TimestampMixin, Base):
     )
     language: Mapped[str] = mapped_column(sa.String(8), default="en")
     show_name: Mapped[bool] = mapped_column(default=False)
+    # The patient agreed that their written words may be quoted in the student's portfolio.
+    allow_quotes: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     anything_else: Mapped[str] = mapped_column(sa.Text, default="")
     hope_next: Mapped[str] = mapped_column(sa.Text, default="")
 

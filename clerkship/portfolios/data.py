@@ -201,7 +201,10 @@ def _feedback(student_id: int, start, end) -> dict:
         values = [a.value for a in response.answers if a.value is not None]
         top = max((o["value"] for o in response.instrument.scale), default=5)
         score = round(100 * (sum(values) / len(values) - 1) / (top - 1)) if values else None
+        # Only words the patient allowed to be quoted; the rest stays on the feedback page.
         quotes = [q for q in (response.hope_next, response.anything_else) if q]
+        if not response.allow_quotes:
+            quotes = []
         rows.append(
             {
                 "on": day.isoformat(),

@@ -138,6 +138,7 @@ class FeedbackAnswers:
     anything_else: str = ""
     hope_next: str = ""
     show_name: str = ""  # "yes" | "no"
+    allow_quotes: bool = False
 
 
 def submit_feedback(
@@ -185,6 +186,7 @@ def submit_feedback(
         invitation_id=invitation.id,
         language=language,
         show_name=answers.show_name == "yes",
+        allow_quotes=answers.allow_quotes,
         anything_else=texts["anything_else"],
         hope_next=texts["hope_next"],
         answers=[

@@ -138,6 +138,7 @@ def submit_feedback():
         anything_else=request.form.get("anything_else", ""),
         hope_next=request.form.get("hope_next", ""),
         show_name=request.form.get("show_name", ""),
+        allow_quotes=request.form.get("allow_quotes") == "yes",
     )
     try:
         service.submit_feedback(

@@ -168,13 +168,14 @@ def test_feedback_is_saved_once_with_its_instrument_version(client, db, instrume
     instrument = instrumented["instrument"]
     _invitation, token = invite()
     client.get(f"/p/{token}")
-    answers = full_answers(instrument, "5", hope_next="Keep listening")
+    answers = full_answers(instrument, "5", hope_next="Keep listening", allow_quotes="yes")
     answers[f"item-{instrument.items[0].key}"] = "na"
     response = client.post("/p/feedback", data=answers)
     assert response.status_code == 302
     feedback = db.session.scalar(select(PatientFeedback))
     assert feedback.instrument_id == instrument.id
     assert feedback.hope_next == "Keep listening"
+    assert feedback.allow_quotes is True and feedback.show_name is False
     values = sorted((a.value is None, a.value) for a in feedback.answers)
     assert values[-1] == (True, None)  # "does not apply" is kept as no value
     assert len(feedback.answers) == len(instrument.items)

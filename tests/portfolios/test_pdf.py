@@ -184,3 +184,20 @@ def test_period_filter_narrows_the_portfolio(app, db, demo_year):
     assert len(kept) < len(dates)
     assert render.cache_key(later) != render.cache_key(everything)
     assert render.cache_key(portfolio.portfolio_data(student)) == render.cache_key(everything)
+
+
+def test_only_quotes_the_patient_allowed_reach_the_portfolio(app, db, demo_year):
+    from clerkship.models import PatientFeedback
+
+    student = demo_year["student01"]
+    responses = db.session.scalars(
+        select(PatientFeedback).where(PatientFeedback.student_id == student.id)
+    ).all()
+    for response in responses:
+        response.hope_next = f"Words of response {response.id}"
+        response.allow_quotes = response.id % 2 == 0
+    db.session.commit()
+    data = portfolio.portfolio_data(student)
+    quoted = {q for r in data["feedback"]["responses"] for q in r["quotes"]}
+    for response in responses:
+        assert (f"Words of response {response.id}" in quoted) is response.allow_quotes

@@ -56,6 +56,7 @@ def create_app(config: dict | None = None) -> Flask:
     from clerkship.home import bp as home_bp
     from clerkship.panels import bp as panels_bp
     from clerkship.portfolios import bp as portfolios_bp
+    from clerkship.reflections import bp as reflections_bp
     from clerkship.visit import bp as visit_bp
 
     app.register_blueprint(auth_bp)
@@ -66,6 +67,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(panels_bp)
     app.register_blueprint(visit_bp)
     app.register_blueprint(portfolios_bp)
+    app.register_blueprint(reflections_bp)
 
     from clerkship import cli
 

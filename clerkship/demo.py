@@ -237,9 +237,10 @@ def build_demo_year(students: int = 12, *, seed: int = 2026) -> list[DemoSignIn]
     from clerkship.demo_assessments import add_assessments
 
     add_assessments(cohort, student_users, today, seed)
-    from clerkship.demo_feedback import add_feedback
+    from clerkship.demo_feedback import add_feedback, add_reflections
 
     add_feedback(cohort, student_users, today, seed)
+    add_reflections(student_users, today)
     # Nobody in the demo has a real inbox: drop the notifications the services queued.
     db.session.info.pop("clerkship_outbox", None)
     db.session.flush()

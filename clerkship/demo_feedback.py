@@ -162,3 +162,44 @@ def _response(student, patient, instrument, day, level, named, rng) -> None:
             answers=answers,
         )
     )
+
+
+REFLECTION_TEXTS = [
+    (
+        "The family meeting I almost avoided",
+        "I wanted my preceptor to lead. She asked me to start; the family talked to me more "
+        "than I expected. Next time I will prepare the first sentence and then listen.",
+        True,
+    ),
+    (
+        "Night on call",
+        "I was slow to call for help with a patient whose breathing changed. Nothing bad "
+        "happened, but I now say out loud what worries me as soon as I notice it.",
+        False,
+    ),
+]
+
+
+def add_reflections(students: list[User], today: date) -> None:
+    from clerkship.models import Reflection
+
+    written = set(
+        db.session.scalars(
+            select(Reflection.student_id).where(
+                Reflection.student_id.in_([s.id for s in students])
+            )
+        )
+    )
+    for index, student in enumerate(students):
+        if student.id in written:
+            continue
+        for number, (title, body, include) in enumerate(REFLECTION_TEXTS):
+            db.session.add(
+                Reflection(
+                    student_id=student.id,
+                    title=title,
+                    body=body,
+                    in_portfolio=include,
+                    created_at=_at(today - timedelta(days=20 + 30 * number + index % 7)),
+                )
+            )

@@ -65,6 +65,11 @@ MATRIX: dict[str, Route] = {
     "directory.dashboard": Route(
         "/cohorts/{cohort}/dashboard", own=frozenset({"director"}), other=frozenset()
     ),
+    "reflections.index": Route("/reflections/", own=frozenset({"student"})),
+    "reflections.new": Route("/reflections/new", own=frozenset({"student"})),
+    "reflections.edit": Route(
+        "/reflections/{reflection}/edit", own=frozenset({"student"}), other=frozenset()
+    ),
     "directory.frameworks": Route("/frameworks", own=frozenset({"director", "admin"})),
     # Goals: the "own" goal is shared with the student's preceptor and panel patient.
     "goals.index": Route("/goals/", own=frozenset({"student", "preceptor", "patient"})),
@@ -340,6 +345,14 @@ def _export_job(world, side: str, db) -> int:
     return job.id
 
 
+def _reflection(world, side: str, db) -> int:
+    from clerkship.reflections import service
+
+    reflection = service.write(world[side]["student"], "Night shift", "What I learned", True)
+    db.session.commit()
+    return reflection.id
+
+
 def _ids(world, side: str, db, path: str = "") -> dict:
     part = world[side]
     goal = _goal(world, side, db)
@@ -359,6 +372,7 @@ def _ids(world, side: str, db, path: str = "") -> dict:
         **(_cycles(world, side, db) if "cycle}" in path else {}),
         **(_panel_records(world, side, db) if "/panel/" in path else {}),
         **({"job": _export_job(world, side, db)} if "{job}" in path else {}),
+        **({"reflection": _reflection(world, side, db)} if "{reflection}" in path else {}),
     }
 
 

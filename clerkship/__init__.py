@@ -57,6 +57,7 @@ def create_app(config: dict | None = None) -> Flask:
     from clerkship.panels import bp as panels_bp
     from clerkship.portfolios import bp as portfolios_bp
     from clerkship.reflections import bp as reflections_bp
+    from clerkship.roster import bp as roster_bp
     from clerkship.visit import bp as visit_bp
 
     app.register_blueprint(auth_bp)
@@ -68,6 +69,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(visit_bp)
     app.register_blueprint(portfolios_bp)
     app.register_blueprint(reflections_bp)
+    app.register_blueprint(roster_bp)
 
     from clerkship import cli
 

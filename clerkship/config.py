@@ -52,7 +52,9 @@ class Defaults:
     ARGON2_TIME_COST = 3
     ARGON2_MEMORY_COST = 65536
     ARGON2_PARALLELISM = 4
+    MAX_CONTENT_LENGTH = 16 * 1024 * 1024  # larger uploads are refused with a 413 page
     PASSWORD_MIN_LENGTH = 12
+    PASSWORD_LINK_DAYS = 7  # links to set a password (new accounts, resets) expire
 
     BABEL_DEFAULT_LOCALE = "en"
     BABEL_DEFAULT_TIMEZONE = "UTC"

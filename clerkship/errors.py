@@ -17,7 +17,10 @@ MESSAGES = {
     403: (_l("Not allowed"), _l("Your account cannot do this.")),
     404: (_l("Page not found"), _l("The page does not exist, or you do not have access to it.")),
     405: (_l("Not allowed"), _l("This page cannot be used that way.")),
-    413: (_l("Too large"), _l("What you sent is larger than we accept.")),
+    413: (
+        _l("Too large"),
+        _l("What you sent is larger than we accept (16 MB; roster files up to 5 MB)."),
+    ),
     429: (_l("Too many attempts"), _l("Please wait a minute before trying again.")),
     500: (
         _l("Something went wrong on our side"),

@@ -70,6 +70,21 @@ MATRIX: dict[str, Route] = {
     "reflections.edit": Route(
         "/reflections/{reflection}/edit", own=frozenset({"student"}), other=frozenset()
     ),
+    "roster.template": Route(
+        "/roster/templates/students.csv", own=frozenset({"director", "admin"})
+    ),
+    "roster.upload": Route(
+        "/cohorts/{cohort}/import", own=frozenset({"director"}), other=frozenset()
+    ),
+    "roster.confirm": Route(
+        "/cohorts/{cohort}/import/confirm",
+        own=frozenset({"director"}),
+        other=frozenset(),
+        method="POST",
+        ok=302,
+    ),
+    # Reached from an e-mailed link; a forged token is a 404 for everyone.
+    "auth.set_password": Route("/account/set-password/not-a-token", public=True, ok=404),
     "directory.frameworks": Route("/frameworks", own=frozenset({"director", "admin"})),
     # Goals: the "own" goal is shared with the student's preceptor and panel patient.
     "goals.index": Route("/goals/", own=frozenset({"student", "preceptor", "patient"})),

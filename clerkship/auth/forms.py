@@ -32,3 +32,20 @@ class ChangePasswordForm(FlaskForm):
         minimum = current_app.config["PASSWORD_MIN_LENGTH"]
         if len(field.data or "") < minimum:
             raise ValidationError(_l("Use at least %(n)d characters.", n=minimum))
+
+
+class SetPasswordForm(FlaskForm):
+    new_password = PasswordField(
+        _l("New password"),
+        validators=[DataRequired(), Length(max=1024)],
+        description=_l("At least 12 characters. A short sentence is easy to remember."),
+    )
+    confirm = PasswordField(
+        _l("New password again"),
+        validators=[DataRequired(), EqualTo("new_password", message=_l("The two do not match."))],
+    )
+
+    def validate_new_password(self, field):
+        minimum = current_app.config["PASSWORD_MIN_LENGTH"]
+        if len(field.data or "") < minimum:
+            raise ValidationError(_l("Use at least %(n)d characters.", n=minimum))

@@ -58,5 +58,13 @@ def change_password(user: User, current: str, new: str) -> None:
     db.session.flush()
 
 
+def set_new_password(user: User, new: str) -> None:
+    """Through a set-password link: the link itself is the proof; other sessions end."""
+    set_password(user, new)
+    user.rotate_session_token()
+    audit.record(user, "auth.password_set_by_link", user)
+    db.session.flush()
+
+
 def sign_out(user: User) -> None:
     audit.record(user, "auth.sign_out", user)

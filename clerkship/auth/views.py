@@ -6,8 +6,8 @@ from flask import current_app, flash, redirect, render_template, request, sessio
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
-from clerkship.auth import bp, service
-from clerkship.auth.forms import ChangePasswordForm, SignInForm
+from clerkship.auth import bp, links, service
+from clerkship.auth.forms import ChangePasswordForm, SetPasswordForm, SignInForm
 from clerkship.extensions import db, limiter
 
 
@@ -91,3 +91,22 @@ def change_password():
             return redirect(url_for("home.index"))
     status = 400 if request.method == "POST" else 200
     return render_template("auth/change_password.html", form=form), status
+
+
+@bp.route("/account/set-password/<token>", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["SIGN_IN_RATE_LIMIT"], methods=["POST"])
+def set_password(token: str):
+    """From an invitation or reset e-mail: choose a password, once, before the link expires."""
+    user = links.user_for(token)
+    if user is None:
+        return render_template("auth/link_invalid.html"), 404
+    form = SetPasswordForm()
+    if form.validate_on_submit():
+        service.set_new_password(user, form.new_password.data)
+        db.session.commit()
+        logout_user()
+        session.clear()
+        flash(_("Your password is set. Sign in with it now."), "success")
+        return redirect(url_for("auth.sign_in"))
+    status = 400 if request.method == "POST" else 200
+    return render_template("auth/set_password.html", form=form, user=user), status

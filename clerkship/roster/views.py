@@ -1,0 +1,121 @@
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+
+from flask import (
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from clerkship.extensions import db
+from clerkship.models import Cohort, Role
+from clerkship.permissions import can_manage_program, load_or_404, require_role
+from clerkship.roster import bp, service
+
+PENDING = "pending_imports"  # upload token -> (cohort id, kind, file name): this browser only
+
+
+def _folder() -> Path:
+    path = Path(current_app.instance_path) / "imports"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _cohort(cohort_id: int) -> Cohort:
+    return load_or_404(
+        Cohort,
+        cohort_id,
+        lambda user, c: user.role is Role.DIRECTOR and can_manage_program(user, c.program),
+    )
+
+
+@bp.route("/roster/templates/<kind>.csv")
+@login_required
+def template(kind: str):
+    require_role(Role.DIRECTOR, Role.ADMIN)
+    chosen = service.KINDS.get(kind) or abort(404)
+    return Response(
+        service.template_csv(chosen),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{kind}-template.csv"'},
+    )
+
+
+@bp.route("/cohorts/<int:cohort_id>/import", methods=["GET", "POST"])
+@login_required
+def upload(cohort_id: int):
+    cohort = _cohort(cohort_id)
+    kind = request.values.get("kind", "students")
+    if kind not in service.KINDS:
+        kind = "students"
+    if request.method == "GET":
+        return render_template("roster/upload.html", cohort=cohort, kinds=service.KINDS, kind=kind)
+    file = request.files.get("file")
+    problem = None
+    plan = None
+    raw = b""
+    if file is None or not file.filename:
+        problem = _("Choose a CSV file to upload.")
+    else:
+        raw = file.stream.read(service.MAX_BYTES + 1)
+        try:
+            plan = service.plan(kind, raw, cohort)
+        except service.FileProblem as error:
+            problem = error.message
+        db.session.rollback()  # the preview writes nothing
+    if problem:
+        return render_template(
+            "roster/upload.html", cohort=cohort, kinds=service.KINDS, kind=kind, problem=problem
+        ), 400
+    token = secrets.token_urlsafe(16)
+    (_folder() / token).write_bytes(raw)
+    pending = session.setdefault(PENDING, {})
+    pending[token] = [cohort.id, kind, file.filename[:200]]
+    session.modified = True
+    return render_template(
+        "roster/preview.html", cohort=cohort, plan=plan, token=token, filename=file.filename
+    )
+
+
+@bp.route("/cohorts/<int:cohort_id>/import/confirm", methods=["POST"])
+@login_required
+def confirm(cohort_id: int):
+    cohort = _cohort(cohort_id)
+    token = request.form.get("token", "")
+    entry = session.get(PENDING, {}).get(token)
+    path = _folder() / token if token.replace("-", "").replace("_", "").isalnum() else None
+    if not entry or entry[0] != cohort.id or path is None or not path.is_file():
+        flash(_("That upload has expired. Upload the file again."), "error")
+        return redirect(url_for("roster.upload", cohort_id=cohort.id))
+    kind = entry[1]
+    try:
+        plan = service.plan(kind, path.read_bytes(), cohort)  # planned again: nothing stale
+        counts = service.apply(current_user._get_current_object(), plan, cohort)
+    except service.FileProblem as error:
+        db.session.rollback()
+        flash(error.message, "error")
+        return redirect(url_for("roster.upload", cohort_id=cohort.id, kind=kind))
+    db.session.commit()
+    path.unlink(missing_ok=True)
+    session[PENDING].pop(token, None)
+    session.modified = True
+    flash(
+        _(
+            "Imported: %(new)d new, %(update)d updated, %(unchanged)d unchanged.",
+            new=counts["new"],
+            update=counts["update"],
+            unchanged=counts["unchanged"],
+        ),
+        "success",
+    )
+    return redirect(url_for("directory.cohort", cohort_id=cohort.id))

@@ -1,0 +1,185 @@
+"""Roster imports: preview writes nothing, confirm writes all or nothing, re-import changes
+nothing, and every bad file gets a clear message (fixture files in tests/roster/files)."""
+
+from __future__ import annotations
+
+import io
+import re
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+from clerkship.models import Assignment, AuditEvent, Enrollment, PanelEntry, Role, User
+from tests.conftest import login
+
+FILES = Path(__file__).parent / "files"
+
+
+def _html(response) -> str:
+    return response.get_data(as_text=True)
+
+
+def _upload(client, cohort, kind: str, name: str, raw: bytes | None = None):
+    content = raw if raw is not None else (FILES / name).read_bytes()
+    return client.post(
+        f"/cohorts/{cohort.id}/import",
+        data={"kind": kind, "file": (io.BytesIO(content), name)},
+        content_type="multipart/form-data",
+    )
+
+
+def _confirm(client, cohort, preview_html: str):
+    token = re.search(r'name="token" value="([^"]+)"', preview_html).group(1)
+    return client.post(f"/cohorts/{cohort.id}/import/confirm", data={"token": token})
+
+
+def _count(db, model, *where) -> int:
+    return db.session.scalar(select(func.count()).select_from(model).where(*where))
+
+
+def test_preview_then_confirm_then_reimport_changes_nothing(client, db, world):
+    from clerkship.mail import outbox
+
+    mine = world["mine"]
+    cohort = mine["cohort"]
+    login(client, mine["director"])
+    preview = _upload(client, cohort, "students", "students_bom_semicolon.csv")
+    html = _html(preview)
+    assert preview.status_code == 200
+    assert "2 new, 0 to update, 1 unchanged, 0 with errors" in html
+    assert "same as row 2" in html
+    assert "Column “favourite_colour” is not used and was ignored." in html
+    assert _count(db, User, User.email == "ana.lopez@school.edu") == 0  # nothing written yet
+
+    response = _confirm(client, cohort, html)
+    assert response.status_code == 302
+    ana = db.session.scalar(select(User).where(User.email == "ana.lopez@school.edu"))
+    assert ana.name == "Ana López" and ana.external_id == "S-1001" and ana.role is Role.STUDENT
+    assert _count(db, Enrollment, Enrollment.student_id == ana.id) == 1
+    sent = [m for m in outbox(client.application) if m["To"] == "ana.lopez@school.edu"]
+    assert len(sent) == 1 and "/account/set-password/" in sent[0].get_content()
+    assert db.session.scalar(select(AuditEvent).where(AuditEvent.action == "roster.imported"))
+
+    again = _html(_upload(client, cohort, "students", "students_bom_semicolon.csv"))
+    assert "0 new, 0 to update, 3 unchanged, 0 with errors" in again
+
+
+def test_excel_encoding_tabs_and_column_order(client, db, world):
+    mine = world["mine"]
+    login(client, mine["director"])
+    html = _html(_upload(client, mine["cohort"], "students", "students_excel_cp1252.csv"))
+    assert "José Núñez" in html and "1 new" in html
+    _confirm(client, mine["cohort"], html)
+    assert _count(db, User, User.name == "José Núñez") == 1
+    patients = _html(_upload(client, mine["cohort"], "patients", "tab_separated_patients.csv"))
+    assert "2 new" in patients and "Mrs. A." in patients
+
+
+def test_bad_files_get_clear_messages_and_write_nothing(client, db, world):
+    mine = world["mine"]
+    login(client, mine["director"])
+    before = _count(db, User)
+    missing = _upload(client, mine["cohort"], "students", "students_missing_column.csv")
+    assert missing.status_code == 400
+    assert "Missing required columns: name" in _html(missing)
+    binary = _upload(client, mine["cohort"], "students", "not_a_csv.xlsx")
+    assert binary.status_code == 400
+    assert "This is not a CSV file" in _html(binary)
+    conflict = _html(_upload(client, mine["cohort"], "students", "students_conflicting_names.csv"))
+    assert "rows 2 and 3 disagree about the same entry" in conflict
+    assert "Confirm import" not in conflict  # errors block the whole file
+    empty = _upload(client, mine["cohort"], "students", "empty.csv", raw=b"")
+    assert "The file is empty." in _html(empty)
+    assert _count(db, User) == before
+
+
+def test_pairings_file_errors_per_row(client, db, world):
+    mine = world["mine"]
+    cohort = mine["cohort"]
+    login(client, mine["director"])
+    _confirm(
+        client, cohort, _html(_upload(client, cohort, "students", "students_bom_semicolon.csv"))
+    )
+    _confirm(client, cohort, _html(_upload(client, cohort, "preceptors", "preceptors.csv")))
+    html = _html(_upload(client, cohort, "assignments", "assignments_bad.csv"))
+    assert "the assignment ends before it starts" in html
+    assert "rows 3 and 4 disagree about the same entry" in html  # twice in one discipline
+    assert "no student with e-mail nobody@school.edu" in html
+    assert "Confirm import" not in html
+    good = _html(_upload(client, cohort, "assignments", "assignments_good.csv"))
+    assert "1 new" in good
+    _confirm(client, cohort, good)
+    kim = db.session.scalar(select(User).where(User.email == "dr.kim@clinic.org"))
+    assert _count(db, Assignment, Assignment.preceptor_id == kim.id) == 1
+    _confirm(
+        client, cohort, _html(_upload(client, cohort, "patients", "tab_separated_patients.csv"))
+    )
+    panels = _html(_upload(client, cohort, "panels", "panels.csv"))
+    assert "1 new" in panels
+    _confirm(client, cohort, panels)
+    assert _count(db, PanelEntry, PanelEntry.consent_date.is_not(None)) >= 2
+
+
+def test_five_thousand_rows_preview(client, db, world):
+    mine = world["mine"]
+    login(client, mine["director"])
+    lines = ["email,name"] + [f"student{n}@bulk.example.org,Student {n}" for n in range(5000)]
+    response = _upload(client, mine["cohort"], "students", "bulk.csv", "\n".join(lines).encode())
+    assert response.status_code == 200
+    assert "5000 new" in _html(response)
+
+
+def test_fifty_megabytes_are_refused_with_the_limit(client, db, world):
+    mine = world["mine"]
+    login(client, mine["director"])
+    # A raw body, so the test client keeps it in memory instead of a temporary file.
+    response = client.post(
+        f"/cohorts/{mine['cohort'].id}/import",
+        data=b"a" * (50 * 1024 * 1024),
+        content_type="multipart/form-data; boundary=xyz",
+    )
+    assert response.status_code == 413
+    assert "16 MB" in _html(response)
+
+
+def test_only_the_programs_director_imports(client, db, world):
+    cohort = world["mine"]["cohort"]
+    for outsider in (world["other"]["director"], world["mine"]["student"], world["admin"]):
+        login(client, outsider)
+        assert client.get(f"/cohorts/{cohort.id}/import").status_code == 404
+        client.post("/sign-out")
+
+
+def test_set_password_link_works_once(client, db, world):
+    from clerkship.auth import links
+
+    mine = world["mine"]
+    login(client, mine["director"])
+    _confirm(
+        client,
+        mine["cohort"],
+        _html(_upload(client, mine["cohort"], "preceptors", "preceptors.csv")),
+    )
+    client.post("/sign-out")
+    kim = db.session.scalar(select(User).where(User.email == "dr.kim@clinic.org"))
+    with client.application.app_context():
+        link = links.make_token(db.session.get(User, kim.id))
+    page = client.get(f"/account/set-password/{link}")
+    assert page.status_code == 200
+    short = client.post(
+        f"/account/set-password/{link}", data={"new_password": "short", "confirm": "short"}
+    )
+    assert short.status_code == 400
+    new = "a long and memorable sentence"
+    assert (
+        client.post(
+            f"/account/set-password/{link}", data={"new_password": new, "confirm": new}
+        ).status_code
+        == 302
+    )
+    assert client.get(f"/account/set-password/{link}").status_code == 404  # used
+    assert (
+        client.post("/sign-in", data={"email": "dr.kim@clinic.org", "password": new}).status_code
+        == 302
+    )
+    assert client.get("/account/set-password/forged.token.value").status_code == 404

@@ -55,6 +55,7 @@ def create_app(config: dict | None = None) -> Flask:
     from clerkship.goals import bp as goals_bp
     from clerkship.home import bp as home_bp
     from clerkship.panels import bp as panels_bp
+    from clerkship.people import bp as people_bp
     from clerkship.portfolios import bp as portfolios_bp
     from clerkship.reflections import bp as reflections_bp
     from clerkship.roster import bp as roster_bp
@@ -70,6 +71,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(portfolios_bp)
     app.register_blueprint(reflections_bp)
     app.register_blueprint(roster_bp)
+    app.register_blueprint(people_bp)
 
     from clerkship import cli
 

@@ -160,6 +160,34 @@ def can_view_dashboard(user, cohort: Cohort) -> bool:
     )
 
 
+def can_manage_person(user, person: User) -> bool:
+    """Directors manage the students, preceptors and patients of their programs; admins all."""
+    if not _signed_in(user):
+        return False
+    if user.role is Role.ADMIN:
+        return True
+    if user.role is not Role.DIRECTOR or person.role in (Role.ADMIN, Role.DIRECTOR):
+        return False
+    programs = user.directed_program_ids
+    if person.role is Role.STUDENT:
+        return bool(programs & student_program_ids(person.id))
+    if person.role is Role.PRECEPTOR:
+        link = select(Cohort.program_id).join(Assignment, Assignment.cohort_id == Cohort.id)
+        link = link.where(Assignment.preceptor_id == person.id)
+    else:
+        link = select(Cohort.program_id).join(PanelEntry, PanelEntry.cohort_id == Cohort.id)
+        link = link.where(PanelEntry.patient_id == person.id)
+    return bool(programs & set(db.session.scalars(link)))
+
+
+def can_manage_assignment(user, assignment: Assignment) -> bool:
+    return (
+        _signed_in(user)
+        and user.role is Role.DIRECTOR
+        and assignment.cohort.program_id in user.directed_program_ids
+    )
+
+
 def can_view_student(user, student: User) -> bool:
     """See a student's record: self, their preceptors (also after the end), their director."""
     if not _signed_in(user) or student.role is not Role.STUDENT:

@@ -85,6 +85,37 @@ MATRIX: dict[str, Route] = {
     ),
     # Reached from an e-mailed link; a forged token is a 404 for everyone.
     "auth.set_password": Route("/account/set-password/not-a-token", public=True, ok=404),
+    "people.pair": Route(
+        "/students/{student}/pairings", own=frozenset({"director"}), other=frozenset()
+    ),
+    "people.end_pairing": Route(
+        "/assignments/{assignment}/end",
+        own=frozenset({"director"}),
+        other=frozenset(),
+        method="POST",
+        ok=302,
+    ),
+    "people.deactivate": Route(
+        "/people/{student}/deactivate",
+        own=frozenset({"director", "admin"}),
+        other=frozenset({"admin"}),
+        method="POST",
+        ok=302,
+    ),
+    "people.reactivate": Route(
+        "/people/{student}/reactivate",
+        own=frozenset({"director", "admin"}),
+        other=frozenset({"admin"}),
+        method="POST",
+        ok=302,
+    ),
+    "people.reset_password": Route(
+        "/people/{student}/reset-password",
+        own=frozenset({"director", "admin"}),
+        other=frozenset({"admin"}),
+        method="POST",
+        ok=302,
+    ),
     "directory.frameworks": Route("/frameworks", own=frozenset({"director", "admin"})),
     # Goals: the "own" goal is shared with the student's preceptor and panel patient.
     "goals.index": Route("/goals/", own=frozenset({"student", "preceptor", "patient"})),
@@ -360,6 +391,14 @@ def _export_job(world, side: str, db) -> int:
     return job.id
 
 
+def _assignment(world, side: str, db) -> int:
+    from clerkship.models import Assignment
+
+    return db.session.scalar(
+        select(Assignment.id).where(Assignment.student_id == world[side]["student"].id)
+    )
+
+
 def _reflection(world, side: str, db) -> int:
     from clerkship.reflections import service
 
@@ -387,6 +426,7 @@ def _ids(world, side: str, db, path: str = "") -> dict:
         **(_cycles(world, side, db) if "cycle}" in path else {}),
         **(_panel_records(world, side, db) if "/panel/" in path else {}),
         **({"job": _export_job(world, side, db)} if "{job}" in path else {}),
+        **({"assignment": _assignment(world, side, db)} if "{assignment}" in path else {}),
         **({"reflection": _reflection(world, side, db)} if "{reflection}" in path else {}),
     }
 

@@ -1,0 +1,156 @@
+from __future__ import annotations
+
+from datetime import date
+
+from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from clerkship.extensions import db
+from clerkship.models import DISCIPLINES, Assignment, Role, User
+from clerkship.people import bp, service
+from clerkship.permissions import (
+    can_manage_assignment,
+    can_manage_person,
+    load_or_404,
+)
+
+
+def _user() -> User:
+    return current_user._get_current_object()
+
+
+def _date(name: str) -> tuple[date | None, bool]:
+    raw = (request.form.get(name) or "").strip()
+    if not raw:
+        return None, True
+    try:
+        return date.fromisoformat(raw), True
+    except ValueError:
+        return None, False
+
+
+def _back_to(person: User):
+    if person.role is Role.STUDENT:
+        return redirect(url_for("directory.student", student_id=person.id))
+    return redirect(request.referrer or url_for("home.index"))
+
+
+@bp.route("/students/<int:student_id>/pairings", methods=["GET", "POST"])
+@login_required
+def pair(student_id: int):
+    student = load_or_404(
+        User,
+        student_id,
+        lambda user, s: (
+            s.role is Role.STUDENT and user.role is Role.DIRECTOR and can_manage_person(user, s)
+        ),
+    )
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        start, start_ok = _date("start_date")
+        end, end_ok = _date("end_date")
+        if not start_ok:
+            errors["start_date"] = _("Dates look like 2026-07-01.")
+        if not end_ok:
+            errors["end_date"] = _("Dates look like 2026-07-01.")
+        if not errors:
+            pairing = service.Pairing(
+                preceptor_id=request.form.get("preceptor", type=int),
+                discipline=request.form.get("discipline", ""),
+                start_date=start,
+                end_date=end,
+            )
+            try:
+                service.pair(_user(), student, pairing)
+            except service.PeopleError as error:
+                db.session.rollback()
+                errors[error.field or "form"] = error.message
+            else:
+                db.session.commit()
+                flash(
+                    _(
+                        "Paired. The preceptor sees %(name)s from the start date.",
+                        name=student.name,
+                    ),
+                    "success",
+                )
+                return redirect(url_for("directory.student", student_id=student.id))
+    return render_template(
+        "people/pair.html",
+        student=student,
+        preceptors=service.preceptors(),
+        disciplines=DISCIPLINES,
+        errors=errors,
+        values=request.form,
+    ), (400 if errors else 200)
+
+
+@bp.route("/assignments/<int:assignment_id>/end", methods=["POST"])
+@login_required
+def end_pairing(assignment_id: int):
+    assignment = load_or_404(Assignment, assignment_id, can_manage_assignment)
+    try:
+        service.end_pairing(_user(), assignment)
+    except service.PeopleError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+    else:
+        db.session.commit()
+        flash(
+            _(
+                "Ended. %(name)s keeps read-only access to what they wrote.",
+                name=assignment.preceptor.name,
+            ),
+            "success",
+        )
+    return redirect(url_for("directory.student", student_id=assignment.student_id))
+
+
+@bp.route("/people/<int:user_id>/deactivate", methods=["POST"])
+@login_required
+def deactivate(user_id: int):
+    person = load_or_404(User, user_id, can_manage_person)
+    try:
+        service.set_active(_user(), person, False)
+    except service.PeopleError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+    else:
+        db.session.commit()
+        flash(
+            _(
+                "%(name)s is deactivated and signed out everywhere. Their records stay.",
+                name=person.name,
+            ),
+            "success",
+        )
+    return _back_to(person)
+
+
+@bp.route("/people/<int:user_id>/reactivate", methods=["POST"])
+@login_required
+def reactivate(user_id: int):
+    person = load_or_404(User, user_id, can_manage_person)
+    service.set_active(_user(), person, True)
+    db.session.commit()
+    flash(_("%(name)s can sign in again.", name=person.name), "success")
+    return _back_to(person)
+
+
+@bp.route("/people/<int:user_id>/reset-password", methods=["POST"])
+@login_required
+def reset_password(user_id: int):
+    person = load_or_404(User, user_id, can_manage_person)
+    try:
+        service.send_reset_link(_user(), person)
+    except service.PeopleError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+    else:
+        db.session.commit()
+        flash(
+            _("A link to choose a new password was sent to %(email)s.", email=person.email),
+            "success",
+        )
+    return _back_to(person)

@@ -58,6 +58,7 @@ def create_app(config: dict | None = None) -> Flask:
     from clerkship.people import bp as people_bp
     from clerkship.portfolios import bp as portfolios_bp
     from clerkship.reflections import bp as reflections_bp
+    from clerkship.reminder_views import bp as reminders_bp
     from clerkship.roster import bp as roster_bp
     from clerkship.visit import bp as visit_bp
 
@@ -72,6 +73,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(reflections_bp)
     app.register_blueprint(roster_bp)
     app.register_blueprint(people_bp)
+    app.register_blueprint(reminders_bp)
 
     from clerkship import cli
 

@@ -97,8 +97,28 @@ def create_user_command(email: str, name: str, role: str, password: str):
     click.echo(f"Created {role} {user.email}.")
 
 
+@click.command("send-digests")
+@with_appcontext
+def send_digests_command():
+    """Send today's digests (the queue does this at 07:00; at most one per person a day)."""
+    from clerkship import reminders
+
+    click.echo(f"Sent {reminders.send_daily()} digest(s).")
+
+
+@click.command("clean-exports")
+@with_appcontext
+def clean_exports_command():
+    """Delete portfolio files older than EXPORT_KEEP_DAYS (the queue does this hourly)."""
+    from clerkship.portfolios import service
+
+    click.echo(f"Removed the files of {service.cleanup()} export(s).")
+
+
 def init_app(app: Flask) -> None:
     for command in (
+        send_digests_command,
+        clean_exports_command,
         seed_command,
         import_framework_command,
         import_instrument_command,

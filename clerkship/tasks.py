@@ -75,6 +75,13 @@ def render_document(document_id: int) -> None:
     _in_app(service.render_document, document_id)
 
 
+@huey.periodic_task(crontab(hour="7", minute="0"))
+def send_daily_digests() -> None:
+    from clerkship import reminders
+
+    _in_app(reminders.send_daily)
+
+
 @huey.periodic_task(crontab(minute="17"))
 def clean_old_exports() -> None:
     from clerkship.portfolios import service

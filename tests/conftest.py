@@ -122,6 +122,12 @@ def _fresh_rate_limits(app):
         limiter.reset()
 
 
+@pytest.fixture(autouse=True)
+def _empty_outbox(app):
+    """Each test starts with no e-mails (addresses repeat between tests)."""
+    app.extensions["mail_outbox"] = []
+
+
 @pytest.fixture
 def client(app, db):
     return app.test_client()

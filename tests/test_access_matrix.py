@@ -116,6 +116,21 @@ MATRIX: dict[str, Route] = {
         method="POST",
         ok=302,
     ),
+    "reminders.unsubscribe": Route("/digest/unsubscribe/forged", public=True, ok=404),
+    "reminders.remind_person": Route(
+        "/people/{student}/remind",
+        own=frozenset({"director", "admin"}),
+        other=frozenset({"admin"}),
+        method="POST",
+        ok=302,
+    ),
+    "reminders.remind_cohort": Route(
+        "/cohorts/{cohort}/remind",
+        own=frozenset({"director"}),
+        other=frozenset(),
+        method="POST",
+        ok=302,
+    ),
     "directory.frameworks": Route("/frameworks", own=frozenset({"director", "admin"})),
     # Goals: the "own" goal is shared with the student's preceptor and panel patient.
     "goals.index": Route("/goals/", own=frozenset({"student", "preceptor", "patient"})),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 import secrets
-from datetime import datetime
+from datetime import date, datetime
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -49,6 +49,9 @@ class User(TimestampMixin, Base):
     password_hash: Mapped[str | None] = mapped_column(sa.String(255))
     active: Mapped[bool] = mapped_column(default=True)
     preferred_language: Mapped[str] = mapped_column(sa.String(8), default="en")
+    # The daily digest of what waits: at most one a day, and anyone can turn it off.
+    digest_opt_out: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    last_digest_on: Mapped[date | None]
     external_id: Mapped[str | None] = mapped_column(sa.String(100), unique=True)
     # Flask-Login's id for this user; rotating it ends every session they hold.
     session_token: Mapped[str] = mapped_column(

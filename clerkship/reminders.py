@@ -1,0 +1,178 @@
+"""The daily digest: one e-mail a day, to each person who has something waiting for them.
+
+Preceptors hear about ratings, signatures and goals to agree; students about their own next
+steps, goals without progress for 30+ days and invitation links about to expire. Patients are
+never sent digests (they only hear from us when a student invites them). Every digest carries
+an unsubscribe link. The queue runs :func:`send_daily` every morning; ``flask send-digests``
+does the same by hand or from another scheduler.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from flask import current_app
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from itsdangerous import BadSignature, URLSafeSerializer
+from sqlalchemy import select
+
+from clerkship import audit, mail
+from clerkship.assessments import queries as assessments
+from clerkship.assessments.service import WAITING_LABELS
+from clerkship.extensions import db
+from clerkship.models import (
+    ContributionKind,
+    GoalStatus,
+    PatientInvitation,
+    Role,
+    User,
+    utcnow,
+)
+from clerkship.urls import external_url
+
+SALT = "clerkship-digest-unsubscribe"
+STALE_DAYS = 30
+EXPIRING_DAYS = 3
+
+
+def unsubscribe_token(user: User) -> str:
+    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt=SALT).dumps(user.id)
+
+
+def user_for_unsubscribe(token: str) -> User | None:
+    try:
+        user_id = URLSafeSerializer(current_app.config["SECRET_KEY"], salt=SALT).loads(token)
+    except BadSignature:
+        return None
+    return db.session.get(User, user_id) if isinstance(user_id, int) else None
+
+
+def _preceptor_lines(user: User) -> list[str]:
+    from clerkship.goals import queries as goals
+
+    lines = [
+        f"{WAITING_LABELS[row.action]}: {row.cycle.student.name} — {row.cycle.competency.label} "
+        + _("(waiting %(n)d days)", n=row.days)
+        for row in assessments.preceptor_queue(user.id)
+    ]
+    for goal in goals.awaiting_agreement(goals.goals_shared_with(user), user):
+        lines.append(
+            _(
+                "Agree to the goal “%(title)s” (%(student)s)",
+                title=goal.latest.title,
+                student=goal.student.name,
+            )
+        )
+    return lines
+
+
+def _student_lines(user: User, now: datetime) -> list[str]:
+    from clerkship.goals import queries as goals
+
+    lines = [
+        f"{WAITING_LABELS[row.action]}: {row.cycle.competency.label}"
+        for row in assessments.student_queue(user.id)
+    ]
+    stale_before = now - timedelta(days=STALE_DAYS)
+    for goal in goals.goals_of_student(user.id):
+        if goal.status not in (GoalStatus.SHARED, GoalStatus.AGREED):
+            continue
+        notes = [
+            c.created_at for c in goal.contributions if c.kind is ContributionKind.PROGRESS_NOTE
+        ]
+        if max(notes, default=goal.created_at) < stale_before:
+            lines.append(
+                _("No progress recorded for 30+ days on “%(title)s”", title=goal.latest.title)
+            )
+    expiring = db.session.scalars(
+        select(PatientInvitation).where(
+            PatientInvitation.student_id == user.id,
+            PatientInvitation.used_at.is_(None),
+            PatientInvitation.revoked_at.is_(None),
+            PatientInvitation.expires_at > now,
+            PatientInvitation.expires_at <= now + timedelta(days=EXPIRING_DAYS),
+        )
+    )
+    for invitation in expiring:
+        lines.append(
+            _(
+                "The link for %(patient)s expires on %(date)s",
+                patient=invitation.patient.name,
+                date=invitation.expires_at.date().isoformat(),
+            )
+        )
+    return lines
+
+
+def waiting_for(user: User, now: datetime | None = None) -> list[str]:
+    now = now or utcnow()
+    if user.role is Role.PRECEPTOR:
+        return _preceptor_lines(user)
+    if user.role is Role.STUDENT:
+        return _student_lines(user, now)
+    return []
+
+
+def send_digest(user: User, now: datetime | None = None) -> str:
+    """'sent', or why not: 'inactive', 'no_email', 'opted_out', 'already_today', 'nothing'."""
+    now = now or utcnow()
+    if not user.active:
+        return "inactive"
+    if not user.email:
+        return "no_email"
+    if user.digest_opt_out:
+        return "opted_out"
+    if user.last_digest_on == now.date():
+        return "already_today"
+    lines = waiting_for(user, now)
+    if not lines:
+        return "nothing"
+    with force_locale(user.preferred_language or "en"):
+        body = (
+            _("Hello %(name)s,", name=user.name)
+            + "\n\n"
+            + _("This is what is waiting for you in Clerkship:")
+            + "\n\n"
+            + "\n".join(f"• {line}" for line in lines)
+            + "\n\n"
+            + _("Open Clerkship: %(link)s", link=external_url("home.index"))
+            + "\n\n"
+            + _(
+                "You get at most one of these a day. Stop them: %(link)s",
+                link=external_url("reminders.unsubscribe", token=unsubscribe_token(user)),
+            )
+            + "\n\n— Clerkship\n"
+        )
+        subject = _("%(n)d things waiting for you in Clerkship", n=len(lines))
+    mail.queue(user.email, subject, body)
+    user.last_digest_on = now.date()
+    db.session.flush()
+    audit.record(None, "digest.sent", user, after={"items": len(lines)})
+    return "sent"
+
+
+def send_daily(now: datetime | None = None) -> int:
+    """Every active student and preceptor with something waiting; commits per person."""
+    now = now or utcnow()
+    people = db.session.scalars(
+        select(User.id).where(
+            User.role.in_([Role.STUDENT, Role.PRECEPTOR]),
+            User.active.is_(True),
+            User.email.is_not(None),
+            User.digest_opt_out.is_(False),
+        )
+    ).all()
+    sent = 0
+    for user_id in people:
+        user = db.session.get(User, user_id)
+        if send_digest(user, now) == "sent":
+            sent += 1
+        db.session.commit()
+    return sent
+
+
+def unsubscribe(user: User) -> None:
+    user.digest_opt_out = True
+    db.session.flush()
+    audit.record(user, "digest.unsubscribed", user)

@@ -1,0 +1,1 @@
+from tests.assessments.conftest import make_cycle, scaled  # noqa: F401 - shared fixtures

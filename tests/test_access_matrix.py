@@ -131,6 +131,22 @@ MATRIX: dict[str, Route] = {
         method="POST",
         ok=302,
     ),
+    "directory.new_program": Route("/programs/new", own=frozenset({"admin"})),
+    "directory.edit_program": Route(
+        "/programs/{program}/edit",
+        own=frozenset({"director", "admin"}),
+        other=frozenset({"admin"}),
+    ),
+    "directory.new_cohort": Route(
+        "/programs/{program}/cohorts/new",
+        own=frozenset({"director", "admin"}),
+        other=frozenset({"admin"}),
+    ),
+    "directory.edit_cohort": Route(
+        "/cohorts/{cohort}/edit",
+        own=frozenset({"director", "admin"}),
+        other=frozenset({"admin"}),
+    ),
     "directory.frameworks": Route("/frameworks", own=frozenset({"director", "admin"})),
     # Goals: the "own" goal is shared with the student's preceptor and panel patient.
     "goals.index": Route("/goals/", own=frozenset({"student", "preceptor", "patient"})),

@@ -157,3 +157,15 @@ def use_instrument(actor: User, program: Program, instrument: FeedbackInstrument
         before={"instrument": before},
         after={"instrument": instrument.id},
     )
+
+
+def all_scales() -> list:
+    from clerkship.models import EntrustmentScale
+
+    return list(db.session.scalars(select(EntrustmentScale).order_by(EntrustmentScale.name)))
+
+
+def all_frameworks() -> list:
+    from clerkship.models import Framework
+
+    return list(db.session.scalars(select(Framework).order_by(Framework.name)))

@@ -1,9 +1,11 @@
+from datetime import date
+
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from clerkship import seeds
-from clerkship.directory import bp, service
+from clerkship.directory import bp, service, setup
 from clerkship.directory import dashboard as cohort_dashboard
 from clerkship.extensions import db
 from clerkship.models import Cohort, Framework, Program, Role, User
@@ -131,3 +133,116 @@ def dashboard(cohort_id: int):
         descending=descending,
         attention_only=attention_only,
     )
+
+
+# --- programs and cohorts --------------------------------------------------------------------
+
+
+def _form_date(name: str):
+    raw = (request.form.get(name) or "").strip()
+    try:
+        return date.fromisoformat(raw) if raw else None
+    except ValueError:
+        return None
+
+
+def _program_details() -> setup.ProgramDetails:
+    return setup.ProgramDetails(
+        name=request.form.get("name", ""),
+        institution=request.form.get("institution", ""),
+        slug=request.form.get("slug", ""),
+        scale_id=request.form.get("scale_id", type=int),
+        framework_ids=request.form.getlist("framework_ids", type=int),
+        director_emails=[
+            e.strip() for e in request.form.get("director_emails", "").split(",") if e.strip()
+        ],
+    )
+
+
+def _program_page(program, errors, status=200):
+    return render_template(
+        "directory/program_form.html",
+        program=program,
+        errors=errors,
+        values=request.form,
+        scales=service.all_scales(),
+        frameworks=service.all_frameworks(),
+    ), status
+
+
+@bp.route("/programs/new", methods=["GET", "POST"])
+@login_required
+def new_program():
+    require_role(Role.ADMIN)
+    if request.method == "GET":
+        return _program_page(None, {})
+    try:
+        program = setup.create_program(current_user._get_current_object(), _program_details())
+    except setup.SetupError as error:
+        db.session.rollback()
+        return _program_page(None, {error.field or "form": error.message}, 400)
+    db.session.commit()
+    flash(_("Program created."), "success")
+    return redirect(url_for("directory.program", program_id=program.id))
+
+
+@bp.route("/programs/<int:program_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit_program(program_id: int):
+    program = load_or_404(Program, program_id, can_manage_program)
+    if request.method == "GET":
+        return _program_page(program, {})
+    try:
+        setup.edit_program(current_user._get_current_object(), program, _program_details())
+    except setup.SetupError as error:
+        db.session.rollback()
+        return _program_page(program, {error.field or "form": error.message}, 400)
+    db.session.commit()
+    flash(_("Saved."), "success")
+    return redirect(url_for("directory.program", program_id=program.id))
+
+
+def _cohort_page(program, cohort, errors, status=200):
+    return render_template(
+        "directory/cohort_form.html",
+        program=program,
+        cohort=cohort,
+        errors=errors,
+        values=request.form,
+    ), status
+
+
+def _save_cohort(program, cohort):
+    try:
+        saved = setup.save_cohort(
+            current_user._get_current_object(),
+            program,
+            cohort,
+            request.form.get("name", ""),
+            _form_date("start_date"),
+            _form_date("end_date"),
+        )
+    except setup.SetupError as error:
+        db.session.rollback()
+        return _cohort_page(program, cohort, {error.field or "form": error.message}, 400)
+    db.session.commit()
+    flash(_("Cohort saved."), "success")
+    return redirect(url_for("directory.cohort", cohort_id=saved.id))
+
+
+@bp.route("/programs/<int:program_id>/cohorts/new", methods=["GET", "POST"])
+@login_required
+def new_cohort(program_id: int):
+    program = load_or_404(Program, program_id, can_manage_program)
+    if request.method == "GET":
+        return _cohort_page(program, None, {})
+    return _save_cohort(program, None)
+
+
+@bp.route("/cohorts/<int:cohort_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit_cohort(cohort_id: int):
+    cohort = load_or_404(Cohort, cohort_id, can_view_cohort)
+    if request.method == "GET":
+        return _cohort_page(cohort.program, cohort, {})
+    return _save_cohort(cohort.program, cohort)

@@ -62,7 +62,7 @@ def run_export(job_id: int) -> None:
 
     def start():
         service.mark_running(job_id)
-        return service.document_ids(job_id)
+        return service.reuse_unchanged(job_id)
 
     for document_id in _in_app(start):
         render_document(document_id)

@@ -33,15 +33,16 @@ def test_director_exports_the_cohort_and_downloads_the_zip(new_page, live_server
         assert "/exports/" in page.url
         page.wait_for_selector("#download:not([hidden])", timeout=120_000)
         progress = page.locator("#progress")
-        assert progress.get_attribute("value") == progress.get_attribute("max")
-        assert page.locator("#progress-text").inner_text() == "Finished: 2 of 2."
+        total = int(progress.get_attribute("max"))  # other browser tests may add students
+        assert total >= 2 and progress.get_attribute("value") == str(total)
+        assert page.locator("#progress-text").inner_text() == f"Finished: {total} of {total}."
         screenshot(page, "export-job")
         with page.expect_download() as download_info:
             page.click("#download a")
         data = download_info.value.path().read_bytes()
     bundle = zipfile.ZipFile(io.BytesIO(data))
     pdfs = [name for name in bundle.namelist() if name.endswith(".pdf")]
-    assert len(pdfs) == 2 and "index.csv" in bundle.namelist()
+    assert len(pdfs) == total and "index.csv" in bundle.namelist()
     out = ARTIFACTS / "export"
     shutil.rmtree(out, ignore_errors=True)
     out.mkdir(parents=True)

@@ -24,7 +24,7 @@ def create_app(config: dict | None = None) -> Flask:
     )
     config_layers.load(app, config)
 
-    from clerkship import database, errors, jinja, mail, security  # noqa: F401 (mail: hooks)
+    from clerkship import database, errors, headers, jinja, mail, security  # noqa: F401 (mail)
     from clerkship.extensions import (
         babel,
         csrf,
@@ -48,6 +48,7 @@ def create_app(config: dict | None = None) -> Flask:
     security.init_login(app, login_manager)
     errors.init_app(app)
     jinja.init_app(app)
+    headers.init_app(app)
 
     from clerkship.assessments import bp as assessments_bp
     from clerkship.auth import bp as auth_bp

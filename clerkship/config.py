@@ -156,6 +156,9 @@ def _derive(app) -> None:
         # Served over plain http://127.0.0.1 in development; production keeps Secure cookies.
         config["SESSION_COOKIE_SECURE"] = False
         config["REMEMBER_COOKIE_SECURE"] = False
+    elif config.get("SESSION_COOKIE_NAME", "session") == "session":
+        # __Host-: the browser only accepts it over HTTPS, for this host, for every path.
+        config["SESSION_COOKIE_NAME"] = "__Host-session"
 
 
 def _development_secret(app) -> str:

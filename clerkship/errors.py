@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from flask import Flask, render_template
+from flask import Flask, Response, render_template
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.exceptions import HTTPException, InternalServerError, SecurityError
 
 from clerkship.extensions import db
 
@@ -39,6 +39,13 @@ def render_error(code: int, detail: str | None = None):
 
 
 def init_app(app: Flask) -> None:
+    @app.errorhandler(SecurityError)
+    def untrusted_host(error: SecurityError):
+        # A Host outside TRUSTED_HOSTS: no URLs can be built for it, so no page either.
+        return Response(
+            "Bad request: this host name is not served here.\n", 400, mimetype="text/plain"
+        )
+
     @app.errorhandler(CSRFError)
     def csrf_error(error: CSRFError):
         return render_error(

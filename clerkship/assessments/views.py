@@ -22,6 +22,7 @@ from clerkship.assessments.forms import (
 )
 from clerkship.charts import level_chart
 from clerkship.extensions import db, limiter
+from clerkship.formerrors import put_error
 from clerkship.models import AssessmentCycle, CycleStatus, Role, User
 from clerkship.permissions import (
     can_rate_assessment,
@@ -51,14 +52,6 @@ def _is_student(user, cycle) -> bool:
     return user.id == cycle.student_id
 
 
-def _put_error(form, error: service.AssessmentError) -> None:
-    field = getattr(form, error.field, None) if error.field else None
-    if field is not None:
-        field.errors = [*field.errors, error.message]
-    else:
-        flash(error.message, "error")
-
-
 def _act(form, render: Callable[[int], object], action: Callable[[], object], done: str):
     """Run one service action in one transaction; on any refusal the form comes back as typed."""
     try:
@@ -67,11 +60,11 @@ def _act(form, render: Callable[[int], object], action: Callable[[], object], do
     except service.WrongPassword as error:
         db.session.commit()  # keeps only the audit event of the failed attempt
         g.wrong_password = True
-        _put_error(form, error)
+        put_error(form, error)
         return render(error.status)
     except service.AssessmentError as error:
         db.session.rollback()
-        _put_error(form, error)
+        put_error(form, error)
         return render(error.status)
     except (StaleDataError, IntegrityError):
         # Someone else acted on this assessment at the same moment; theirs was saved first.
@@ -375,6 +368,17 @@ signature_limit = limiter.limit(
 )
 
 
+def _sign_page(cycle: AssessmentCycle, form, return_form, status: int):
+    """The review page holds both forms: co-sign, or return with a comment."""
+    return render_template(
+        "assessments/sign.html",
+        cycle=cycle,
+        form=form,
+        return_form=return_form,
+        gap_sentence=service.gap_sentence(cycle, _user()),
+    ), status
+
+
 @bp.route("/<int:cycle_id>/sign", methods=["GET", "POST"])
 @login_required
 @signature_limit
@@ -385,17 +389,10 @@ def sign(cycle_id: int):
     if cycle.status not in (CycleStatus.AWAITING_SIGNATURE, CycleStatus.SIGNED):
         return _not_now(cycle, _("This assessment is not ready to sign yet."))
     form = SignForm()
-    return_form = ReturnForm(formdata=None)
     user = _user()
 
     def render(status=200):
-        return render_template(
-            "assessments/sign.html",
-            cycle=cycle,
-            form=form,
-            return_form=return_form,
-            gap_sentence=service.gap_sentence(cycle, user),
-        ), status
+        return _sign_page(cycle, form, ReturnForm(formdata=None), status)
 
     if not form.validate_on_submit():
         return render(400 if request.method == "POST" else 200)
@@ -414,18 +411,11 @@ def return_to_student(cycle_id: int):
     cycle = _load(cycle_id, can_sign_assessment)
     if cycle.status is not CycleStatus.AWAITING_SIGNATURE:
         return _not_now(cycle, _("Only an assessment waiting for your signature can be returned."))
-    form = SignForm(formdata=None)
     return_form = ReturnForm()
     user = _user()
 
     def render(status=200):
-        return render_template(
-            "assessments/sign.html",
-            cycle=cycle,
-            form=form,
-            return_form=return_form,
-            gap_sentence=service.gap_sentence(cycle, user),
-        ), status
+        return _sign_page(cycle, SignForm(formdata=None), return_form, status)
 
     if not return_form.validate_on_submit():
         return render(400)

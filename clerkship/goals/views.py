@@ -7,6 +7,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from wtforms import SelectChoice
 
 from clerkship.extensions import db
+from clerkship.formerrors import put_error
 from clerkship.goals import bp, queries, service
 from clerkship.goals.forms import (
     AgreeForm,
@@ -48,15 +49,6 @@ def _load(goal_id: int, predicate=can_view_goal) -> LearningGoal:
 
 def _user():
     return current_user._get_current_object()
-
-
-def _put_error(form, error: service.GoalError) -> None:
-    """Beside its field when it has one; otherwise at the top of the page."""
-    field = getattr(form, error.field, None) if error.field else None
-    if field is not None:
-        field.errors = [*field.errors, error.message]
-    else:
-        flash(error.message, "error")
 
 
 # --- lists -----------------------------------------------------------------------------------
@@ -113,7 +105,7 @@ def new():
             goal = service.create_goal(user, _text(form), competencies)
         except service.GoalError as error:
             db.session.rollback()
-            _put_error(form, error)
+            put_error(form, error)
             return render_template("goals/form.html", form=form, goal=None), error.status
         db.session.commit()
         flash(_("Goal saved as a draft. Share it with a preceptor when you are ready."), "success")
@@ -163,7 +155,7 @@ def edit(goal_id: int):
         return _conflict(goal_id, form)
     except service.GoalError as error:
         db.session.rollback()
-        _put_error(form, error)
+        put_error(form, error)
         return render_template("goals/form.html", form=form, goal=goal), error.status
     if version is None:
         flash(_("Nothing had changed, so no new version was made."), "info")
@@ -199,7 +191,7 @@ def share(goal_id: int):
             added = service.share_goal(_user(), goal, chosen)
         except service.GoalError as error:
             db.session.rollback()
-            _put_error(form, error)
+            put_error(form, error)
         else:
             db.session.commit()
             if added:
@@ -226,7 +218,7 @@ def close(goal_id: int):
             service.close_goal(_user(), goal, GoalStatus(form.outcome.data), form.reflection.data)
         except service.GoalError as error:
             db.session.rollback()
-            _put_error(form, error)
+            put_error(form, error)
             return render_template("goals/close.html", goal=goal, form=form), error.status
         db.session.commit()
         flash(_("Goal closed. Your reflection is on the goal page."), "success")
@@ -294,7 +286,7 @@ def add_note(goal_id: int):
         service.add_note(_user(), goal, ContributionKind(form.kind.data), form.body.data)
     except service.GoalError as error:
         db.session.rollback()
-        _put_error(form, error)
+        put_error(form, error)
         return _show(_load(goal_id), error.status, note_form=form)
     return _after_write(goal, _("Added to the goal."))
 
@@ -312,7 +304,7 @@ def suggest(goal_id: int):
         )
     except service.GoalError as error:
         db.session.rollback()
-        _put_error(form, error)
+        put_error(form, error)
         return _show(_load(goal_id), error.status, suggestion_form=form)
     return _after_write(goal, _("Suggestion sent. The student will accept or decline it."))
 
@@ -359,7 +351,7 @@ def decline_suggestion(goal_id: int, contribution_id: int):
         service.decline_suggestion(_user(), goal, contribution, form.reason.data)
     except service.GoalError as error:
         db.session.rollback()
-        _put_error(form, error)
+        put_error(form, error)
         return _show(_load(goal_id), error.status, decline_form=form, declining=contribution_id)
     return _after_write(goal, _("Suggestion declined; they will see your reason."))
 

@@ -8,6 +8,7 @@ from markupsafe import Markup
 from wtforms import SelectChoice
 
 from clerkship.extensions import db
+from clerkship.formerrors import put_error
 from clerkship.models import (
     InvitationPurpose,
     LearningGoal,
@@ -34,14 +35,6 @@ NEW_TOKENS = "new_invitation_tokens"  # shown once, right after creation, then f
 
 def _user() -> User:
     return current_user._get_current_object()
-
-
-def _put_error(form, error: service.PanelError) -> None:
-    field = getattr(form, error.field, None) if error.field else None
-    if field is not None:
-        field.errors = [*field.errors, error.message]
-    else:
-        flash(error.message, "error")
 
 
 def _details(form: PatientForm) -> service.PatientDetails:
@@ -97,7 +90,7 @@ def add_patient(student_id: int):
         entry = service.add_patient(_user(), student, _details(form))
     except service.PanelError as error:
         db.session.rollback()
-        _put_error(form, error)
+        put_error(form, error)
         return _panel_page(student, form, error.status)
     db.session.commit()
     if entry.consent_date is None:
@@ -128,7 +121,7 @@ def edit_entry(entry_id: int):
             service.update_entry(_user(), entry, _details(form))
         except service.PanelError as error:
             db.session.rollback()
-            _put_error(form, error)
+            put_error(form, error)
             return render_template("panels/entry.html", entry=entry, form=form), error.status
         db.session.commit()
         flash(_("Saved."), "success")

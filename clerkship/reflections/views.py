@@ -12,6 +12,7 @@ from wtforms import BooleanField, SelectChoice, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length
 
 from clerkship.extensions import db
+from clerkship.formerrors import put_error
 from clerkship.goals.forms import MultiCheckboxField
 from clerkship.models import LearningGoal, Reflection, Role
 from clerkship.permissions import can_edit_reflection, load_or_404, require_role
@@ -52,14 +53,6 @@ def _form(student_id: int, **kwargs) -> ReflectionForm:
     return form
 
 
-def _put_error(form, error) -> None:
-    field = getattr(form, error.field, None) if error.field else None
-    if field is not None:
-        field.errors = [*field.errors, error.message]
-    else:
-        flash(error.message, "error")
-
-
 @bp.route("/")
 @login_required
 def index():
@@ -86,7 +79,7 @@ def new():
             )
         except service.ReflectionError as error:
             db.session.rollback()
-            _put_error(form, error)
+            put_error(form, error)
         else:
             db.session.commit()
             flash(_("Reflection saved."), "success")
@@ -125,7 +118,7 @@ def edit(reflection_id: int):
             db.session.commit()
         except service.ReflectionError as error:
             db.session.rollback()
-            _put_error(form, error)
+            put_error(form, error)
         except StaleDataError:
             db.session.rollback()
             flash(_("This reflection changed in another window; your text is below."), "error")

@@ -561,7 +561,9 @@ def _plan_panels(plan: Plan, cohort: Cohort) -> None:
             students[values["student_email"]],
             patients[values["patient_external_id"]],
         )
-        consent, end = _date(values["consent_date"], row, "c"), _date(values["end_date"], row, "e")
+        # Both dates were checked in the first pass.
+        consent = date.fromisoformat(values["consent_date"]) if values["consent_date"] else None
+        end = date.fromisoformat(values["end_date"]) if values["end_date"] else None
         current = db.session.scalar(
             select(PanelEntry).where(
                 PanelEntry.student_id == student.id,

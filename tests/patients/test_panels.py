@@ -220,3 +220,34 @@ def test_answers_keep_their_instrument_version(db, client, instrumented, invite)
     login(client, instrumented["mine"]["student"])
     html = _html(client.get(f"/panel/{instrumented['mine']['student'].id}/feedback"))
     assert "My student listened to me." in html and "Was your student kind?" in html
+
+
+def test_edit_entry_records_consent_and_keeps_typed_text(client, db, instrumented):
+    mine = instrumented["mine"]
+    login(client, mine["student"])
+    client.post(
+        f"/panel/{mine['student'].id}/patients",
+        data={"name": "Mr. D.", "language": "en", "email": "", "consent_date": ""},
+    )
+    entry = db.session.scalar(
+        select(PanelEntry)
+        .join(User, User.id == PanelEntry.patient_id)
+        .where(User.name == "Mr. D.")
+    )
+    bad = client.post(
+        f"/panel/entries/{entry.id}",
+        data={"name": "Mr. D. Renamed", "language": "en", "email": "nope", "consent_date": ""},
+    )
+    assert bad.status_code == 400
+    assert 'value="Mr. D. Renamed"' in _html(bad)
+    today = date.today().isoformat()
+    ok = client.post(
+        f"/panel/entries/{entry.id}",
+        data={"name": "Mr. D.", "language": "es", "email": "", "consent_date": today},
+    )
+    assert ok.status_code == 302
+    db.session.refresh(entry)
+    assert entry.consent_date == date.today() and entry.patient.preferred_language == "es"
+    # Now an invitation can be made for him.
+    response = client.post(f"/panel/entries/{entry.id}/invitations", data={"purpose": "feedback"})
+    assert response.headers["Location"].startswith("/panel/invitations/")

@@ -22,8 +22,8 @@ from clerkship.models import (
     Program,
 )
 from clerkship.portfolios import render, service
-from tests.conftest import EXPORT_DIR, test_config
 from tests.conftest import login as _login
+from tests.conftest import test_config
 from tests.databases import fresh_database
 from tests.portfolios.conftest import export_worker
 
@@ -232,7 +232,8 @@ def test_cohort_export_end_to_end_through_a_real_worker(tmp_path):
                 assert any(student in text for student in names)
             _db.session.remove()
             _db.engine.dispose()
-    assert EXPORT_DIR  # the suite's own export folder is separate from this test's
+    # The worker wrote into this test's own folder, not the suite's.
+    assert list((tmp_path / "exports" / "documents").glob("*.pdf"))
 
 
 def test_portfolio_page_query_count_does_not_grow(client, db, demo_year, count_queries):

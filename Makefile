@@ -35,14 +35,16 @@ translations-update: venv
 	$(BIN)/pybabel extract -F babel.cfg -k _l -o translations/messages.pot --no-location .
 	$(BIN)/pybabel update -i translations/messages.pot -d translations --no-location --width 99
 
-# WeasyPrint (portfolio PDFs) needs Pango from the operating system.
+# WeasyPrint (portfolio PDFs) needs Pango and HarfBuzz's subsetter from the operating system
+# (without the subsetter it warns, and the test suite turns warnings into errors).
+PDF_LIBS := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0
 pdf-libs: venv
-	@if ! $(BIN)/python -c "import weasyprint" >/dev/null 2>&1; then \
+	@if ! $(BIN)/python -W error -c "import weasyprint" >/dev/null 2>&1; then \
 		if [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null; then \
-			echo "Installing Pango for WeasyPrint…"; \
-			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libpango-1.0-0 libpangoft2-1.0-0 >/dev/null; \
+			echo "Installing Pango and HarfBuzz for WeasyPrint…"; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(PDF_LIBS) >/dev/null; \
 		else \
-			echo "!!! WeasyPrint cannot load Pango: install libpango-1.0-0 and libpangoft2-1.0-0 (PDF exports will fail)."; \
+			echo "!!! WeasyPrint cannot load its libraries: install $(PDF_LIBS) (PDF exports will fail)."; \
 		fi; \
 	fi
 

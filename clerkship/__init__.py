@@ -24,7 +24,15 @@ def create_app(config: dict | None = None) -> Flask:
     )
     config_layers.load(app, config)
 
-    from clerkship import database, errors, headers, jinja, mail, security  # noqa: F401 (mail)
+    from clerkship import (
+        database,
+        errors,
+        forminput,
+        headers,
+        jinja,
+        mail,  # noqa: F401
+        security,
+    )
     from clerkship.extensions import (
         babel,
         csrf,
@@ -49,6 +57,7 @@ def create_app(config: dict | None = None) -> Flask:
     errors.init_app(app)
     jinja.init_app(app)
     headers.init_app(app)
+    forminput.init_app(app)
 
     from clerkship.assessments import bp as assessments_bp
     from clerkship.auth import bp as auth_bp

@@ -35,6 +35,9 @@ class Defaults:
     REMEMBER_COOKIE_SECURE = True
     REMEMBER_COOKIE_SAMESITE = "Lax"
     PERMANENT_SESSION_LIFETIME = timedelta(hours=12)
+    # Server-side limits on a signed-in session (OWASP ASVS 3.3.2, level 2).
+    SESSION_IDLE_MINUTES = 30  # signed out after this long without a page being used
+    SESSION_MAX_HOURS = 12  # and after this long whatever happens: sign in again
     SESSION_PROTECTION = "strong"
 
     WTF_CSRF_ENABLED = True
@@ -46,6 +49,9 @@ class Defaults:
     RATELIMIT_HEADERS_ENABLED = True
     SIGN_IN_RATE_LIMIT = "10 per minute;50 per hour"  # per client address
     SIGN_IN_ACCOUNT_RATE_LIMIT = "5 per minute;20 per hour"  # per e-mail address tried
+    # "Forgot password" requests, per client address and per e-mail address asked for.
+    PASSWORD_RESET_RATE_LIMIT = "5 per hour"  # noqa: S105 (a rate, not a password)
+    PASSWORD_RESET_ACCOUNT_RATE_LIMIT = "3 per hour"  # noqa: S105
     SIGNATURE_RATE_LIMIT = "5 per 15 minutes"  # wrong passwords when signing, per user
 
     # argon2id parameters (RFC 9106 "second recommended" profile is argon2-cffi's default).
@@ -54,6 +60,7 @@ class Defaults:
     ARGON2_PARALLELISM = 4
     MAX_CONTENT_LENGTH = 16 * 1024 * 1024  # larger uploads are refused with a 413 page
     PASSWORD_MIN_LENGTH = 12
+    PASSWORD_MAX_LENGTH = 256  # long passphrases and password managers are welcome
     PASSWORD_LINK_DAYS = 7  # links to set a password (new accounts, resets) expire
 
     BABEL_DEFAULT_LOCALE = "en"

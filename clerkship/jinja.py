@@ -36,6 +36,9 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["datetime"] = lambda value, fmt="medium": (
         format_datetime(value, fmt) if value else ""
     )
+    from clerkship.auth.sessions import describe_browser
+
+    app.jinja_env.filters["browser_name"] = describe_browser
     app.jinja_env.add_extension("jinja2.ext.do")
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True

@@ -41,7 +41,8 @@ def _build(to: str, subject: str, body: str) -> EmailMessage:
     message = EmailMessage()
     message["From"] = current_app.config["MAIL_FROM"]
     message["To"] = to
-    message["Subject"] = subject
+    # One line: a title or name with a line break in it (even U+2028) is no header value.
+    message["Subject"] = " ".join(subject.split())
     message["Date"] = formatdate(localtime=False)
     message["Message-ID"] = make_msgid(domain="clerkship.local")
     message.set_content(body)

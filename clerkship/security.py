@@ -6,10 +6,10 @@ import contextlib
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from flask import Flask, current_app
+from flask import Flask, current_app, flash, g, redirect, request, session
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_login import LoginManager
-from sqlalchemy import select
+from flask_login import LoginManager, current_user, login_url
 
 from clerkship.extensions import db
 from clerkship.models import User, utcnow
@@ -17,6 +17,11 @@ from clerkship.models import User, utcnow
 # A hash of a random password, verified against when the account does not exist, so that
 # a missing account takes as long to refuse as a wrong password (no user enumeration by timing).
 _DUMMY_PASSWORD = "not-a-real-password-5b1e0c"  # noqa: S105
+
+# Where the cookie keeps this browser's session key (see clerkship.auth.sessions).
+SESSION_KEY = "sid"
+# Requests a page makes by itself (progress polling): they do not count as activity.
+PASSIVE_ENDPOINTS = frozenset({"static", "portfolios.job_status"})
 
 
 def _hasher() -> PasswordHasher:
@@ -54,6 +59,8 @@ def check_password(user: User | None, password: str) -> bool:
 
 
 def init_login(app: Flask, login_manager: LoginManager) -> None:
+    from clerkship.auth import sessions  # the auth package imports this module
+
     login_manager.init_app(app)
     login_manager.login_view = "auth.sign_in"
     login_manager.login_message = _l("Please sign in to see this page.")
@@ -62,9 +69,48 @@ def init_login(app: Flask, login_manager: LoginManager) -> None:
 
     @login_manager.user_loader
     def load_user(session_token: str) -> User | None:
-        # The id in the session is the rotating session token, never the primary key, so
-        # rotating it (sign-out everywhere, password change, deactivation) ends sessions.
-        user = db.session.scalar(select(User).where(User.session_token == session_token))
-        if user is None or not user.active:
-            return None
-        return user
+        # The id in the cookie is the rotating session token, never the primary key, and the
+        # browser's own key must name a live session row: rotating the token (deactivation)
+        # or ending the row (sign-out, "sign out other devices") ends the session at once.
+        try:
+            return sessions.load(session_token, session.get(SESSION_KEY))
+        except sessions.Expired as expired:
+            g.session_expired = expired.reason
+        except LookupError:
+            pass
+        return None
+
+    @login_manager.unauthorized_handler
+    def sign_in_again():
+        reason = g.pop("session_expired", None)
+        # Drop what is left of a dead session so the cookie stops naming it.
+        for key in ("_user_id", "_fresh", "_id", SESSION_KEY):
+            session.pop(key, None)
+        if reason == "idle":
+            minutes = current_app.config["SESSION_IDLE_MINUTES"]
+            flash(
+                _(
+                    "You were signed out after %(n)d minutes without activity. "
+                    "Sign in again to carry on.",
+                    n=minutes,
+                ),
+                "info",
+            )
+        elif reason == "max_age":
+            hours = current_app.config["SESSION_MAX_HOURS"]
+            flash(
+                _("You have been signed in for %(n)d hours. Please sign in again.", n=hours),
+                "info",
+            )
+        else:
+            flash(login_manager.login_message, login_manager.login_message_category)
+        return redirect(login_url(login_manager.login_view, next_url=request.url))
+
+    @app.before_request
+    def note_activity():
+        key = session.get(SESSION_KEY)
+        if not key or request.endpoint in PASSIVE_ENDPOINTS or not current_user.is_authenticated:
+            return
+        # Before the view runs: this commit can never carry half of the view's own work.
+        if sessions.touch(key):
+            db.session.commit()

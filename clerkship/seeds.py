@@ -293,7 +293,7 @@ def parse_instrument_text(text: str, where: str) -> dict:
     path = where
     try:
         data = json.loads(text)
-    except json.JSONDecodeError as error:
+    except (ValueError, RecursionError) as error:  # also huge numbers, deep nesting
         raise ImportFailed(str(path), [(0, f"not valid JSON: {error}")]) from None
     errors: list[tuple[int, str]] = []
     if not isinstance(data, dict):

@@ -45,6 +45,12 @@ MATRIX: dict[str, Route] = {
     "auth.sign_in": Route("/sign-in", public=True),
     "auth.sign_out": Route("/sign-out", own=ALL, method="POST", ok=302),
     "auth.change_password": Route("/account/password", own=ALL),
+    "auth.sessions_list": Route("/account/sessions", own=ALL),
+    "auth.end_other_sessions": Route(
+        "/account/sessions/end-others", own=ALL, method="POST", ok=302
+    ),
+    "auth.keep_alive": Route("/account/keep-alive", own=ALL, method="POST", ok=204),
+    "auth.forgot_password": Route("/account/forgot-password", public=True),
     "home.index": Route("/", own=ALL),
     "directory.student": Route(
         "/students/{student}",

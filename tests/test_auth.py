@@ -190,7 +190,12 @@ def test_change_password_signs_out_other_devices(app, client, db, student):
     new = "a brand new passphrase"
     response = client.post(
         "/account/password",
-        data={"current_password": TEST_PASSWORD, "new_password": new, "confirm": new},
+        data={
+            "current_password": TEST_PASSWORD,
+            "new_password": new,
+            "confirm": new,
+            "end_other_sessions": "y",
+        },
     )
     assert response.status_code == 302
     assert client.get("/").status_code == 200  # this session carries on
@@ -204,6 +209,26 @@ def test_change_password_signs_out_other_devices(app, client, db, student):
     )
     login(client, student, password=new)
     assert audit_actions(db, action="auth.password_changed")
+
+
+def test_change_password_may_keep_other_devices_signed_in(app, client, db, student):
+    other_device = app.test_client()
+    login(other_device, student)
+    login(client, student)
+    page = client.get("/account/password").get_data(as_text=True)
+    offer = re.search(r'<input[^>]*name="end_other_sessions"[^>]*>', page).group(0)
+    assert "checked" in offer  # offered, and ticked unless the person says otherwise
+    new = "a brand new passphrase"
+    response = client.post(
+        "/account/password",
+        data={"current_password": TEST_PASSWORD, "new_password": new, "confirm": new},
+        follow_redirects=True,
+    )
+    assert "Your password has been changed." in response.get_data(as_text=True)
+    assert "other devices have been signed out" not in response.get_data(as_text=True)
+    assert other_device.get("/").status_code == 200
+    [event] = audit_actions(db, action="auth.password_changed")
+    assert event.after == {"other_sessions_ended": 0}
 
 
 def test_deactivating_a_user_ends_their_session_at_once(client, db, student):

@@ -36,9 +36,13 @@ def link_for(user: User) -> str:
     return external_url("auth.set_password", token=make_token(user))
 
 
+def valid_days() -> int:
+    return current_app.config["PASSWORD_LINK_DAYS"]
+
+
 def user_for(token: str) -> User | None:
     """The account a link is for, or None if it is forged, expired, used or outdated."""
-    max_age = current_app.config["PASSWORD_LINK_DAYS"] * 86400
+    max_age = valid_days() * 86400
     try:
         data = _serializer().loads(token, max_age=max_age)
     except (SignatureExpired, BadSignature):

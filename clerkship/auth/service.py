@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from flask_babel import gettext as _
 from sqlalchemy import func, select
 
-from clerkship import audit
+from clerkship import audit, mail
+from clerkship.auth import links, sessions
 from clerkship.extensions import db
-from clerkship.models import User, utcnow
+from clerkship.models import Role, User, utcnow
 from clerkship.security import check_password, set_password
 
 
@@ -47,24 +49,66 @@ def _failure_reason(user: User | None) -> str:
     return "wrong_password"
 
 
-def change_password(user: User, current: str, new: str) -> None:
-    """Change a password after re-checking the current one; other sessions end."""
+def change_password(
+    user: User, current: str, new: str, *, end_others: bool, this_session: str | None
+) -> int:
+    """Change a password after re-checking the current one. With ``end_others``, every other
+    session of the user ends; returns how many did."""
     if not check_password(user, current):
         audit.record(user, "auth.password_change_refused", user)
         raise WrongPassword
     set_password(user, new)
-    user.rotate_session_token()
-    audit.record(user, "auth.password_changed", user)
+    ended = sessions.end_others(user, this_session) if end_others else 0
+    audit.record(user, "auth.password_changed", user, after={"other_sessions_ended": ended})
     db.session.flush()
+    return ended
 
 
 def set_new_password(user: User, new: str) -> None:
-    """Through a set-password link: the link itself is the proof; other sessions end."""
+    """Through a set-password link: the link itself is the proof, so every session ends."""
     set_password(user, new)
     user.rotate_session_token()
+    sessions.end_all(user, "password_set")
     audit.record(user, "auth.password_set_by_link", user)
     db.session.flush()
 
 
-def sign_out(user: User) -> None:
+def sign_in(user: User, user_agent: str) -> str:
+    """Start a session for ``user`` (already authenticated); returns the browser's key."""
+    return sessions.start(user, user_agent)
+
+
+def sign_out(user: User, session_key: str | None) -> None:
+    sessions.end(session_key, "signed_out")
     audit.record(user, "auth.sign_out", user)
+
+
+def end_other_sessions(user: User, session_key: str | None) -> int:
+    ended = sessions.end_others(user, session_key)
+    audit.record(user, "auth.other_sessions_ended", user, after={"count": ended})
+    return ended
+
+
+def request_reset(email: str) -> None:
+    """Someone asks for a link to choose a new password. Whether or not the address belongs to
+    an account, the answer looks the same; only people who sign in can get a link."""
+    user = find_by_email(email)
+    if user is None or not user.active or user.role == Role.PATIENT:
+        audit.record(None, "auth.reset_requested_unknown", None, after={"email": email[:254]})
+        return
+    mail.queue(
+        user.email,
+        _("Choose a new Clerkship password"),
+        _("Hello %(name)s,", name=user.name)
+        + "\n\n"
+        + _(
+            "Someone (we hope you) asked to choose a new password. This link works once, "
+            "for %(days)d days: %(link)s",
+            days=links.valid_days(),
+            link=links.link_for(user),
+        )
+        + "\n\n"
+        + _("If you did not ask, you can ignore this e-mail; your password stays as it is.")
+        + "\n\n— Clerkship\n",
+    )
+    audit.record(user, "auth.reset_requested", user)

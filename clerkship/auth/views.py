@@ -4,11 +4,19 @@ from urllib.parse import urlsplit
 
 from flask import current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user, login_required, login_user, logout_user
 
 from clerkship.auth import bp, links, service
-from clerkship.auth.forms import ChangePasswordForm, SetPasswordForm, SignInForm
+from clerkship.auth import sessions as auth_sessions
+from clerkship.auth.forms import (
+    ChangePasswordForm,
+    ForgotPasswordForm,
+    SetPasswordForm,
+    SignInForm,
+)
 from clerkship.extensions import db, limiter
+from clerkship.security import SESSION_KEY
 
 
 def _safe_next(target: str | None) -> str | None:
@@ -23,6 +31,10 @@ def _safe_next(target: str | None) -> str | None:
 
 def _submitted_email() -> str:
     return "sign-in:" + service.normalise_email(request.form.get("email", ""))[:254]
+
+
+def _user_agent() -> str:
+    return request.headers.get("User-Agent", "")
 
 
 def _failed(response) -> bool:
@@ -46,12 +58,14 @@ def sign_in():
     form = SignInForm()
     if form.validate_on_submit():
         user = service.authenticate(form.email.data, form.password.data)
+        key = service.sign_in(user, _user_agent()) if user is not None else None
         db.session.commit()
         if user is not None:
             next_url = _safe_next(request.args.get("next"))
             # A fresh session at sign-in: nothing from before carries over (no fixation).
             session.clear()
             login_user(user)
+            session[SESSION_KEY] = key
             flash(_("Welcome, %(name)s.", name=user.name), "success")
             return redirect(next_url or url_for("home.index"))
         form.password.errors.append(_("That email and password do not match an active account."))
@@ -62,7 +76,7 @@ def sign_in():
 @bp.route("/sign-out", methods=["POST"])
 @login_required
 def sign_out():
-    service.sign_out(current_user._get_current_object())
+    service.sign_out(current_user._get_current_object(), session.get(SESSION_KEY))
     db.session.commit()
     logout_user()
     session.clear()
@@ -73,24 +87,86 @@ def sign_out():
 @bp.route("/account/password", methods=["GET", "POST"])
 @login_required
 def change_password():
+    user = current_user._get_current_object()
     form = ChangePasswordForm()
+    form.user = user
     if form.validate_on_submit():
-        user = current_user._get_current_object()
         try:
-            service.change_password(user, form.current_password.data, form.new_password.data)
+            ended = service.change_password(
+                user,
+                form.current_password.data,
+                form.new_password.data,
+                end_others=form.end_other_sessions.data,
+                this_session=session.get(SESSION_KEY),
+            )
         except service.WrongPassword:
             db.session.commit()  # keep the audit record of the refused attempt
             form.current_password.errors.append(_("That is not your current password."))
         else:
             db.session.commit()
-            login_user(user)  # this session carries on under the new token
-            flash(
-                _("Your password has been changed. Any other devices have been signed out."),
-                "success",
-            )
+            message = _("Your password has been changed.")
+            if ended:
+                message += " " + _("Your other devices have been signed out.")
+            flash(message, "success")
             return redirect(url_for("home.index"))
     status = 400 if request.method == "POST" else 200
     return render_template("auth/change_password.html", form=form), status
+
+
+@bp.route("/account/sessions")
+@login_required
+def sessions_list():
+    user = current_user._get_current_object()
+    live = auth_sessions.live_for(user, session.get(SESSION_KEY))
+    return render_template("auth/sessions.html", live=live)
+
+
+@bp.route("/account/sessions/end-others", methods=["POST"])
+@login_required
+def end_other_sessions():
+    ended = service.end_other_sessions(
+        current_user._get_current_object(), session.get(SESSION_KEY)
+    )
+    db.session.commit()
+    flash(
+        ngettext(
+            "%(num)d other session has been signed out.",
+            "%(num)d other sessions have been signed out.",
+            ended,
+        ),
+        "success",
+    )
+    return redirect(url_for("auth.sessions_list"))
+
+
+@bp.route("/account/keep-alive", methods=["POST"])
+@login_required
+def keep_alive():
+    """Someone is typing on a long form: activity, even though no page has been loaded."""
+    return "", 204
+
+
+def _reset_email() -> str:
+    return "reset:" + service.normalise_email(request.form.get("email", ""))[:254]
+
+
+@bp.route("/account/forgot-password", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["PASSWORD_RESET_RATE_LIMIT"], methods=["POST"])
+@limiter.limit(
+    lambda: current_app.config["PASSWORD_RESET_ACCOUNT_RATE_LIMIT"],
+    methods=["POST"],
+    key_func=_reset_email,
+)
+def forgot_password():
+    if current_user.is_authenticated:
+        return redirect(url_for("auth.change_password"))
+    form = ForgotPasswordForm()
+    if form.validate_on_submit():
+        service.request_reset(form.email.data)
+        db.session.commit()
+        return render_template("auth/reset_sent.html", email=form.email.data)
+    status = 400 if request.method == "POST" else 200
+    return render_template("auth/forgot_password.html", form=form), status
 
 
 @bp.route("/account/set-password/<token>", methods=["GET", "POST"])
@@ -101,6 +177,7 @@ def set_password(token: str):
     if user is None:
         return render_template("auth/link_invalid.html"), 404
     form = SetPasswordForm()
+    form.user = user
     if form.validate_on_submit():
         service.set_new_password(user, form.new_password.data)
         db.session.commit()

@@ -100,6 +100,9 @@ def save_cohort(
     name = (name or "").strip()
     if not name:
         raise SetupError(_("Give the cohort a name, e.g. “2026–27”."), "name")
+    longest = Cohort.__table__.c.name.type.length
+    if len(name) > longest:
+        raise SetupError(_("Keep it under %(n)d characters.", n=longest), "name")
     if start is None:
         raise SetupError(_("Give the first day."), "start_date")
     if end is None:

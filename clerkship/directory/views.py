@@ -8,6 +8,7 @@ from clerkship import seeds
 from clerkship.directory import bp, service, setup
 from clerkship.directory import dashboard as cohort_dashboard
 from clerkship.extensions import db
+from clerkship.forminput import record_id
 from clerkship.models import Cohort, Framework, Program, Role, User
 from clerkship.permissions import (
     can_manage_program,
@@ -151,8 +152,8 @@ def _program_details() -> setup.ProgramDetails:
         name=request.form.get("name", ""),
         institution=request.form.get("institution", ""),
         slug=request.form.get("slug", ""),
-        scale_id=request.form.get("scale_id", type=int),
-        framework_ids=request.form.getlist("framework_ids", type=int),
+        scale_id=request.form.get("scale_id", type=record_id),
+        framework_ids=request.form.getlist("framework_ids", type=record_id),
         director_emails=[
             e.strip() for e in request.form.get("director_emails", "").split(",") if e.strip()
         ],

@@ -186,7 +186,7 @@ def share(goal_id: int):
     if request.method == "GET":
         form.people.data = [share.user_id for share in goal.shares]
     elif form.validate_on_submit():
-        chosen = [p for p in preceptors + patients if p.id in set(form.people.data)]
+        chosen = [p for p in preceptors + patients if p.id in set(form.people.data or ())]
         try:
             added = service.share_goal(_user(), goal, chosen)
         except service.GoalError as error:

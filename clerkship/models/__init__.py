@@ -51,7 +51,7 @@ from clerkship.models.records import (
     SignatureMeaning,
     reflection_goal,
 )
-from clerkship.models.users import Role, User
+from clerkship.models.users import Role, SignInSession, User
 
 __all__ = [
     "DISCIPLINES",
@@ -89,6 +89,7 @@ __all__ = [
     "Reflection",
     "Role",
     "SelfAssessment",
+    "SignInSession",
     "Signature",
     "SignatureMeaning",
     "SuggestionState",

@@ -93,3 +93,23 @@ class User(TimestampMixin, Base):
 
     def __repr__(self) -> str:
         return f"<User {self.id} {self.role}>"
+
+
+class SignInSession(Base):
+    """One signed-in browser. The cookie holds a random key; only its SHA-256 is stored, so a
+    copy of the database cannot be turned into sessions. Ending a row ends that browser's
+    session on the server, whatever the cookie still says."""
+
+    __tablename__ = "sign_in_session"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    key_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    created_at: Mapped[datetime]
+    last_seen_at: Mapped[datetime]
+    ended_at: Mapped[datetime | None]
+    # signed_out | other_device | password_set | deactivated
+    ended_reason: Mapped[str | None] = mapped_column(sa.String(20))
+    user_agent: Mapped[str] = mapped_column(sa.String(255), default="")
+
+    user: Mapped[User] = relationship()

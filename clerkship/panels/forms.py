@@ -3,6 +3,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, RadioField, SelectChoice, SelectField, StringField
 from wtforms.validators import DataRequired, Email, Length, Optional
 
+from clerkship.forminput import record_id
 from clerkship.panels.service import LANGUAGE_NAMES
 
 
@@ -50,6 +51,6 @@ class InvitationForm(FlaskForm):
         default="feedback",
     )
     goal = SelectField(
-        _l("Which goal"), coerce=int, validators=[Optional()], validate_choice=False
+        _l("Which goal"), coerce=record_id, validators=[Optional()], validate_choice=False
     )
     send_email = BooleanField(_l("Also e-mail the link to the patient"))

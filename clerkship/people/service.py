@@ -9,6 +9,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from clerkship import audit, mail, permissions
+from clerkship.auth import sessions
 from clerkship.extensions import db
 from clerkship.models import DISCIPLINES, Assignment, Cohort, Enrollment, Role, User
 
@@ -119,6 +120,8 @@ def set_active(actor: User, person: User, active: bool) -> None:
     person.active = active
     # A new session token ends every session the person has, at once.
     person.rotate_session_token()
+    if not active:
+        sessions.end_all(person, "deactivated")
     db.session.flush()
     audit.record(actor, "user.activated" if active else "user.deactivated", person)
 

@@ -2,11 +2,12 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from clerkship.extensions import db
+from clerkship.extensions import db, limiter
+from clerkship.forminput import record_id
 from clerkship.models import DISCIPLINES, Assignment, Role, User
 from clerkship.people import bp, service
 from clerkship.permissions import (
@@ -56,7 +57,7 @@ def pair(student_id: int):
             errors["end_date"] = _("Dates look like 2026-07-01.")
         if not errors:
             pairing = service.Pairing(
-                preceptor_id=request.form.get("preceptor", type=int),
+                preceptor_id=request.form.get("preceptor", type=record_id),
                 discipline=request.form.get("discipline", ""),
                 start_date=start,
                 end_date=end,
@@ -138,8 +139,17 @@ def reactivate(user_id: int):
     return _back_to(person)
 
 
+def _reset_target() -> str:
+    return f"reset-link:{request.view_args.get('user_id')}"
+
+
 @bp.route("/people/<int:user_id>/reset-password", methods=["POST"])
 @login_required
+@limiter.limit(
+    lambda: current_app.config["PASSWORD_RESET_ACCOUNT_RATE_LIMIT"],
+    key_func=_reset_target,
+    deduct_when=lambda response: response.status_code == 302,  # a 404 sends nothing
+)
 def reset_password(user_id: int):
     person = load_or_404(User, user_id, can_manage_person)
     try:

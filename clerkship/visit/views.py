@@ -17,9 +17,11 @@ from flask import (
 from flask_babel import force_locale
 from flask_login import logout_user
 
+from clerkship.auth import sessions as auth_sessions
 from clerkship.extensions import db, limiter
 from clerkship.models import InvitationPurpose, PatientInvitation
 from clerkship.panels.service import LANGUAGE_NAMES
+from clerkship.security import SESSION_KEY
 from clerkship.visit import bp, service
 
 # Pages a patient session may reach; any other page answers 404 while it lasts.
@@ -61,7 +63,10 @@ def open_link(token: str):
     except service.LinkProblem as problem:
         g.bad_link = True
         return _problem(problem)
-    # Whoever used this browser before, this is now only the patient's page.
+    # Whoever used this browser before, this is now only the patient's page: their session
+    # ends on the server too, so the old cookie cannot be replayed.
+    auth_sessions.end(session.get(SESSION_KEY), "patient_link")
+    db.session.commit()
     logout_user()
     session.clear()
     session["visit"] = {

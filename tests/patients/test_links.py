@@ -293,10 +293,14 @@ def test_goal_link_needs_an_open_goal_shared_with_that_patient(db, instrumented,
         assert raised.value.field == "goal"
 
 
-def test_a_signed_in_person_opening_a_link_is_signed_out(client, db, instrumented, invite):
+def test_a_signed_in_person_opening_a_link_is_signed_out(app, client, db, instrumented, invite):
     _invitation, token = invite()
     login(client, instrumented["mine"]["director"])
+    left_behind = client.get_cookie("session").value
     client.get(f"/p/{token}")
+    replay = app.test_client()  # the director's old cookie no longer opens anything
+    replay.set_cookie("session", left_behind)
+    assert replay.get("/").status_code == 302
     assert client.get("/").status_code == 404  # confined to the patient's page now
     client.post("/p/finish")
     assert client.get("/").status_code == 302  # signed out: the home page asks to sign in

@@ -78,6 +78,11 @@ class Defaults:
     EXPORT_KEEP_DAYS = 7  # export files are deleted after this many days
     VERIFY_RATE_LIMIT = "30 per minute"  # public /verify page, per address
 
+    # Reverse proxies in front of the app that set X-Forwarded-For and X-Forwarded-Proto
+    # (nginx in deploy/: 1). The client's address then comes from X-Forwarded-For, so rate
+    # limits and the audit log see people, not the proxy. 0 (default) trusts no such header.
+    REVERSE_PROXIES = 0
+
     PROGRAM_NAME = "Clerkship"
     # Where people reach this instance, for links in e-mails (e.g. https://lic.example.edu).
     BASE_URL: str | None = None

@@ -13,6 +13,7 @@ from datetime import date
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
+from sqlalchemy.orm.exc import StaleDataError
 
 from clerkship import audit, permissions, signatures
 from clerkship.extensions import db
@@ -113,6 +114,21 @@ def _move(goal: LearningGoal, to: GoalStatus) -> None:
     goal.status = to
 
 
+def _flush() -> None:
+    """Write now. If someone saved the same goal after we read it (its lock version moved
+    on), the database matches no row: that is a conflict the person can act on, not a crash.
+    """
+    try:
+        db.session.flush()
+    except StaleDataError as error:
+        raise EditConflict(
+            _(
+                "Someone else changed this goal at the same moment. Nothing of yours was "
+                "saved; look at the goal as it is now and try again."
+            )
+        ) from error
+
+
 def status_label(status: GoalStatus) -> str:
     return {
         GoalStatus.DRAFT: _("draft"),
@@ -207,7 +223,7 @@ def create_goal(student: User, text: GoalText, competencies: list[Competency]) -
     goal.competencies = list(competencies)
     db.session.add(goal)
     _add_version(goal, student, text, competencies)
-    db.session.flush()
+    _flush()
     audit.record(student, "goal.created", goal, after=_snapshot(text))
     return goal
 
@@ -238,7 +254,7 @@ def edit_goal(
     if goal.status is GoalStatus.AGREED:
         _move(goal, GoalStatus.SHARED)
     goal.updated_at = utcnow()
-    db.session.flush()
+    _flush()
     audit.record(
         student, "goal.edited", goal, before=_snapshot(before), after=_snapshot(text_of(version))
     )
@@ -316,7 +332,7 @@ def share_goal(student: User, goal: LearningGoal, people: list[User]) -> list[Us
     if goal.status is GoalStatus.DRAFT:
         _move(goal, GoalStatus.SHARED)
     goal.updated_at = utcnow()
-    db.session.flush()
+    _flush()
     audit.record(
         student,
         "goal.shared",
@@ -341,7 +357,7 @@ def close_goal(student: User, goal: LearningGoal, outcome: GoalStatus, reflectio
     _move(goal, outcome)
     goal.closing_reflection = reflection.strip()
     goal.closed_at = utcnow()
-    db.session.flush()
+    _flush()
     audit.record(
         student,
         "goal.closed",
@@ -387,7 +403,7 @@ def add_note(author: User, goal: LearningGoal, kind: ContributionKind, body: str
     if goal.status is GoalStatus.DRAFT and kind is ContributionKind.PROGRESS_NOTE:
         raise GoalError(_("Share the goal before recording progress."), field="kind")
     contribution = _contribution(goal, author, kind, body=body.strip())
-    db.session.flush()
+    _flush()
     audit.record(author, f"goal.{kind.value}", contribution, after={"body": contribution.body})
     notify.contribution_added(goal, contribution)
     return contribution
@@ -414,7 +430,7 @@ def suggest(author: User, goal: LearningGoal, field: str, proposed: str, note: s
         proposed_text=proposed.strip(),
         suggestion_state=SuggestionState.PENDING,
     )
-    db.session.flush()
+    _flush()
     audit.record(
         author, "goal.suggestion", contribution, after={"field": field, "text": proposed.strip()}
     )
@@ -444,7 +460,7 @@ def accept_suggestion(
     if goal.status is GoalStatus.AGREED:
         _move(goal, GoalStatus.SHARED)
     goal.updated_at = utcnow()
-    db.session.flush()
+    _flush()
     audit.record(
         student,
         "goal.suggestion_accepted",
@@ -465,7 +481,7 @@ def decline_suggestion(
     contribution.suggestion_state = SuggestionState.DECLINED
     contribution.response_reason = reason.strip()
     goal.updated_at = utcnow()
-    db.session.flush()
+    _flush()
     audit.record(
         student, "goal.suggestion_declined", contribution, after={"reason": reason.strip()}
     )
@@ -498,11 +514,11 @@ def agree(preceptor: User, goal: LearningGoal) -> GoalContribution:
     signature = signatures.sign(
         preceptor, SignatureMeaning.AGREED_GOAL, goal, version_content(goal, version)
     )
-    db.session.flush()
+    _flush()
     contribution = _contribution(
         goal, preceptor, ContributionKind.AGREEMENT, signature_id=signature.id
     )
-    db.session.flush()
+    _flush()
     audit.record(
         preceptor,
         "goal.agreed",
@@ -521,7 +537,7 @@ def endorse(patient: User, goal: LearningGoal, note: str = "") -> GoalContributi
     if _already(goal, patient, ContributionKind.ENDORSEMENT):
         raise AlreadyDone(_("You have already said this goal matters to you."))
     contribution = _contribution(goal, patient, ContributionKind.ENDORSEMENT, body=note.strip())
-    db.session.flush()
+    _flush()
     audit.record(patient, "goal.endorsed", goal, after={"version": goal.current_version})
     notify.contribution_added(goal, contribution)
     return contribution

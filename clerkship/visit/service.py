@@ -127,6 +127,15 @@ def instrument_for(invitation: PatientInvitation) -> FeedbackInstrument | None:
     return instrument
 
 
+def _claim(invitation: PatientInvitation) -> None:
+    """Lock the invitation's row until this transaction ends, and read it afresh.
+
+    Two sends at once (a double click, the link open in two tabs) then run one after the
+    other, and the second sees the first one's answers as already given.
+    """
+    db.session.refresh(invitation, with_for_update=True)
+
+
 # --- feedback --------------------------------------------------------------------------------
 
 NOT_APPLICABLE = "na"
@@ -151,6 +160,7 @@ def submit_feedback(
 ) -> PatientFeedback:
     if invitation.purpose is not InvitationPurpose.FEEDBACK:
         raise LinkProblem("unknown")
+    _claim(invitation)
     if invitation.used_at:
         raise AnswerError({"form": str(_l("You have already answered. Thank you!"))})
     scale = {str(option["value"]) for option in instrument.scale}
@@ -203,6 +213,7 @@ def submit_feedback(
 
 def withdraw(invitation: PatientInvitation) -> None:
     """The patient takes their answers back through the same link, until it expires."""
+    _claim(invitation)
     feedback = invitation.feedback
     if feedback is None:
         raise AnswerError({"form": str(_l("There is nothing to withdraw."))})
@@ -223,6 +234,7 @@ def submit_goal_input(
 
     if invitation.purpose is not InvitationPurpose.GOAL_INPUT or invitation.goal is None:
         raise LinkProblem("unknown")
+    _claim(invitation)
     if invitation.used_at:
         raise AnswerError({"form": str(_l("You have already sent your view. Thank you!"))})
     view = view.strip()

@@ -64,12 +64,14 @@ from clerkship.models import (
     PatientInvitation,
     PreceptorAssessment,
     Program,
+    Reflection,
     Role,
     SelfAssessment,
     Signature,
     User,
 )
 from clerkship.panels import service as panels
+from clerkship.reflections import service as reflections
 from clerkship.security import set_password
 from tests.conftest import TEST_PASSWORD, IsolatedClient, login, test_config
 from tests.databases import fresh_database
@@ -388,7 +390,9 @@ def _checked(page: str, value: str) -> bool:
 
 
 def _seen_version(page: str) -> str:
-    return re.search(r'name="seen_version" type="hidden" value="(\d+)"', page).group(1)
+    """The lock version a form was opened on ("" when the form does not carry one)."""
+    found = re.search(r'name="seen_version" type="hidden" value="(\d+)"', page)
+    return found.group(1) if found else ""
 
 
 def _goal_form(seen: str, **text) -> dict:
@@ -403,7 +407,7 @@ def test_two_windows_save_the_same_goal_one_saves_the_other_keeps_their_text(app
     phone = _signed_in(app, people.student)
     seen_laptop = _seen_version(_page(laptop.get(f"/goals/{goal_id}/edit")))
     seen_phone = _seen_version(_page(phone.get(f"/goals/{goal_id}/edit")))
-    assert seen_laptop == seen_phone
+    assert seen_laptop == seen_phone != ""
 
     mine = {"title": "Lead a family meeting alone", "specific": "Laptop wording of the aim"}
     theirs = {"title": "Run a family conference", "actions": "Phone wording of the actions"}
@@ -442,6 +446,82 @@ def test_two_windows_save_the_same_goal_one_saves_the_other_keeps_their_text(app
         assert [v.number for v in goal.versions] == [1, 2, 3]
         assert goal.versions[1].title == mine["title"]  # the laptop's version is kept
         assert goal.latest.title == theirs["title"]
+
+
+def _reflection(app, people) -> int:
+    with app.app_context():
+        reflection = reflections.write(
+            _user(people.student), "First home visit", "I talked too much.", False
+        )
+        db.session.commit()
+        return reflection.id
+
+
+def _reflection_form(seen: str, title: str, body: str) -> dict:
+    return {"title": title, "body": body, "seen_version": seen}
+
+
+def test_two_windows_save_the_same_reflection_at_once(app, pg, people):
+    reflection_id = _reflection(app, people)
+    laptop = _signed_in(app, people.student)
+    phone = _signed_in(app, people.student)
+    seen = _seen_version(_page(laptop.get(f"/reflections/{reflection_id}/edit")))
+    assert _seen_version(_page(phone.get(f"/reflections/{reflection_id}/edit"))) == seen
+
+    saved, refused = race(
+        pg,
+        lambda: laptop.post(
+            f"/reflections/{reflection_id}/edit",
+            data=_reflection_form(seen, "First home visit", "Laptop: I listened more."),
+        ),
+        lambda: phone.post(
+            f"/reflections/{reflection_id}/edit",
+            data=_reflection_form(seen, "Home visit one", "Phone: the family led."),
+        ),
+        on=(Reflection,),
+    )
+
+    assert saved.status_code == 302
+    assert refused.status_code == 409
+    page = _page(refused)
+    assert "This reflection changed in another window; your text is below." in page
+    assert "Phone: the family led.</textarea>" in page
+    with app.app_context():
+        reflection = db.session.get(Reflection, reflection_id)
+        assert (reflection.title, reflection.body) == (
+            "First home visit",
+            "Laptop: I listened more.",
+        )
+        assert _audited("reflection.edited", "reflection", reflection_id) == 1
+
+
+def test_a_reflection_form_left_open_does_not_overwrite_a_later_save(app, people):
+    """Not a race on the database, the slow kind: two windows opened on the same version,
+    one saved, the other saved minutes later. Without the version the form was opened on,
+    the second save silently replaced the first (a lost write)."""
+    reflection_id = _reflection(app, people)
+    laptop = _signed_in(app, people.student)
+    phone = _signed_in(app, people.student)
+    seen = _seen_version(_page(laptop.get(f"/reflections/{reflection_id}/edit")))
+    assert _seen_version(_page(phone.get(f"/reflections/{reflection_id}/edit"))) == seen
+    first = _reflection_form(seen, "First home visit", "Laptop: I listened more.")
+    assert laptop.post(f"/reflections/{reflection_id}/edit", data=first).status_code == 302
+
+    later = _reflection_form(seen, "Home visit one", "Phone: the family led.")
+    refused = phone.post(f"/reflections/{reflection_id}/edit", data=later)
+
+    assert refused.status_code == 409
+    page = _page(refused)
+    assert "your text is below" in page and "Phone: the family led.</textarea>" in page
+    with app.app_context():
+        assert db.session.get(Reflection, reflection_id).body == "Laptop: I listened more."
+    # Saving from the refused page is a deliberate overwrite.
+    fresh = _seen_version(page)
+    assert fresh != seen
+    again = phone.post(f"/reflections/{reflection_id}/edit", data={**later, "seen_version": fresh})
+    assert again.status_code == 302
+    with app.app_context():
+        assert db.session.get(Reflection, reflection_id).body == "Phone: the family led."
 
 
 # --- 2. a preceptor agrees (signs) while the student rewords ---------------------------------

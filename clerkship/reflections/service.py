@@ -20,6 +20,10 @@ class ReflectionError(Exception):
         self.field = field
 
 
+class EditConflict(ReflectionError):
+    """The reflection was saved (in another window) after this form was opened."""
+
+
 def _check(title: str, body: str) -> tuple[str, str]:
     title, body = (title or "").strip(), (body or "").strip()
     if not title:
@@ -59,8 +63,19 @@ def write(student: User, title: str, body: str, in_portfolio: bool, goal_ids=())
 
 
 def edit(
-    student: User, reflection: Reflection, title: str, body: str, in_portfolio: bool, goal_ids=()
+    student: User,
+    reflection: Reflection,
+    title: str,
+    body: str,
+    in_portfolio: bool,
+    goal_ids=(),
+    *,
+    seen_version_id: int | None = None,
 ) -> None:
+    """``seen_version_id`` is the lock version the form was opened on (None: not known): if
+    the reflection was saved since, :class:`EditConflict` is raised and nothing is written."""
+    if seen_version_id is not None and seen_version_id != reflection.version_id:
+        raise EditConflict(_("This reflection changed in another window; your text is below."))
     title, body = _check(title, body)
     before = {"title": reflection.title, "in_portfolio": reflection.in_portfolio}
     reflection.title, reflection.body = title, body

@@ -8,8 +8,9 @@ from flask_wtf import FlaskForm
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.exc import StaleDataError
-from wtforms import BooleanField, SelectChoice, StringField, TextAreaField
-from wtforms.validators import InputRequired, Length
+from wtforms import BooleanField, IntegerField, SelectChoice, StringField, TextAreaField
+from wtforms.validators import InputRequired, Length, Optional
+from wtforms.widgets import HiddenInput
 
 from clerkship.extensions import db
 from clerkship.formerrors import put_error
@@ -39,6 +40,9 @@ class ReflectionForm(FlaskForm):
     in_portfolio = BooleanField(
         _l("Include in my portfolio (my preceptors and program director will read it)")
     )
+    # The reflection's lock version when the form was opened: a save from another window
+    # in between is a conflict, not a silent overwrite.
+    seen_version = IntegerField(widget=HiddenInput(), validators=[Optional()])
 
 
 def _form(student_id: int, **kwargs) -> ReflectionForm:
@@ -101,6 +105,7 @@ def edit(reflection_id: int):
                 "body": reflection.body,
                 "in_portfolio": reflection.in_portfolio,
                 "goals": [g.id for g in reflection.goals],
+                "seen_version": reflection.version_id,
             },
         )
         return render_template("reflections/form.html", form=form, reflection=reflection)
@@ -114,15 +119,18 @@ def edit(reflection_id: int):
                 form.body.data,
                 form.in_portfolio.data,
                 form.goals.data,
+                seen_version_id=form.seen_version.data,
             )
             db.session.commit()
+        except (service.EditConflict, StaleDataError):
+            db.session.rollback()
+            flash(_("This reflection changed in another window; your text is below."), "error")
+            # Saving again from here overwrites knowingly. (raw_data is what renders.)
+            form.seen_version.raw_data = [str(reflection.version_id)]
+            return render_template("reflections/form.html", form=form, reflection=reflection), 409
         except service.ReflectionError as error:
             db.session.rollback()
             put_error(form, error)
-        except StaleDataError:
-            db.session.rollback()
-            flash(_("This reflection changed in another window; your text is below."), "error")
-            return render_template("reflections/form.html", form=form, reflection=reflection), 409
         else:
             flash(_("Reflection saved."), "success")
             return redirect(url_for("reflections.index"))

@@ -120,6 +120,8 @@ def post_fork(server, worker):
     from clerkship.extensions import db
 
     app = server.app.wsgi()
+    if "sqlalchemy" not in getattr(app, "extensions", {}):
+        return  # not Clerkship (the load benchmark's hello-world baseline uses this file too)
     with app.app_context():
         for engine in db.engines.values():
             engine.dispose(close=False)

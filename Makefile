@@ -99,9 +99,16 @@ format: dev
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-## bench: performance measurements, one JSON line per figure (not part of make test)
-bench: dev pdf-libs
+$(VENV)/.installed-bench: pyproject.toml $(VENV)/.installed-dev
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
+	@touch $@
+
+## bench: performance measurements, one JSON line per figure (not part of make test): portfolio
+## PDFs and pages (SQLite), then a 2-minute Locust load run against gunicorn on PostgreSQL
+## (BENCH_PG_URL, default postgresql+psycopg://postgres@127.0.0.1:5432/test)
+bench: dev pdf-libs $(VENV)/.installed-bench
 	$(BIN)/python bench/portfolio_bench.py
+	$(BIN)/python bench/load_bench.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info test-artifacts

@@ -9,7 +9,6 @@ Builds the demo year with 150 students in a temporary SQLite database, then meas
 
 from __future__ import annotations
 
-import json
 import multiprocessing
 import os
 import shutil
@@ -20,13 +19,10 @@ import tempfile
 import time
 from pathlib import Path
 
+from common import STUDENTS, build_demo_year, emit
+
 ROOT = Path(__file__).resolve().parents[1]
-STUDENTS = int(os.environ.get("BENCH_STUDENTS", "150"))
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-
-
-def emit(figure: str, **values) -> None:
-    print(json.dumps({"figure": figure, "cores": os.cpu_count(), **values}), flush=True)
 
 
 def _config(folder: Path) -> dict:
@@ -187,20 +183,16 @@ def main() -> None:
     folder = Path(tempfile.mkdtemp(prefix="clerkship-bench-"))
     os.environ["CLERKSHIP_QUEUE_PATH"] = str(folder / "queue.sqlite3")
     os.environ.pop("REDIS_URL", None)
-    import flask_migrate
     from sqlalchemy import func, select
 
-    from clerkship import create_app, demo
+    from clerkship import create_app
     from clerkship.extensions import db
     from clerkship.models import AssessmentCycle, Cohort, CycleStatus, Program, User
 
     app = create_app(_config(folder))
-    started = time.perf_counter()
+    seconds = build_demo_year(app, STUDENTS)
+    emit("demo year built", students=STUDENTS, seconds=round(seconds, 1))
     with app.app_context():
-        flask_migrate.upgrade()
-        demo.build_demo_year(students=STUDENTS)
-        db.session.commit()
-        emit("demo year built", students=STUDENTS, seconds=round(time.perf_counter() - started, 1))
         counts = db.session.execute(
             select(AssessmentCycle.student_id, func.count())
             .where(AssessmentCycle.status == CycleStatus.SIGNED)

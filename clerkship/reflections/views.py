@@ -127,7 +127,10 @@ def edit(reflection_id: int):
             flash(_("This reflection changed in another window; your text is below."), "error")
             # Saving again from here overwrites knowingly. (raw_data is what renders.)
             form.seen_version.raw_data = [str(reflection.version_id)]
-            return render_template("reflections/form.html", form=form, reflection=reflection), 409
+            page = render_template(
+                "reflections/form.html", form=form, reflection=reflection, conflict=True
+            )
+            return page, 409
         except service.ReflectionError as error:
             db.session.rollback()
             put_error(form, error)

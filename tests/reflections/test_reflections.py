@@ -68,3 +68,28 @@ def test_bad_input_keeps_the_text_and_others_cannot_edit(client, db, world, make
         login(client, outsider)
         assert client.get(f"/reflections/{reflection.id}/edit").status_code == 404
         client.post("/sign-out")
+
+
+def test_a_save_from_another_window_is_shown_beside_the_kept_text(client, db, world):
+    login(client, world["mine"]["student"])
+    client.post("/reflections/new", data={"title": "Home visit", "body": "First words"})
+    reflection = db.session.scalar(select(Reflection))
+    opened = reflection.version_id
+    data = {"title": "Home visit", "seen_version": opened}
+    assert (
+        client.post(
+            f"/reflections/{reflection.id}/edit", data={**data, "body": "Laptop <b>words</b>"}
+        ).status_code
+        == 302
+    )
+    # The phone's form was opened on the first version: saving it would lose the laptop's.
+    response = client.post(
+        f"/reflections/{reflection.id}/edit", data={**data, "body": "Phone words"}
+    )
+    assert response.status_code == 409
+    page = _html(response)
+    assert "What is saved now" in page
+    assert "Laptop &lt;b&gt;words&lt;/b&gt;" in page  # what the other window saved, escaped
+    assert "Phone words</textarea>" in page  # and what this one typed, not lost
+    db.session.expire_all()
+    assert reflection.body == "Laptop <b>words</b>"

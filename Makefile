@@ -33,7 +33,7 @@ translations: venv
 # in translations/es/LC_MESSAGES/messages.po (patient pages must always be complete).
 translations-update: venv
 	$(BIN)/pybabel extract -F babel.cfg -k _l -o translations/messages.pot --no-location .
-	$(BIN)/pybabel update -i translations/messages.pot -d translations --no-location --width 99
+	$(BIN)/pybabel update -i translations/messages.pot -d translations --width 99
 
 # WeasyPrint (portfolio PDFs) needs Pango and HarfBuzz's subsetter from the operating system
 # (without the subsetter it warns, and the test suite turns warnings into errors).

@@ -987,6 +987,41 @@ def test_patient_view_on_a_goal_sent_twice_is_added_once(app, pg, people):
         assert db.session.get(PatientInvitation, invitation_id).used_at is not None
 
 
+def test_student_saves_the_goal_as_the_patient_sends_their_view(app, pg, people):
+    """The patient's words are on their way while the student rewords the goal. Before, the
+    patient was told their link had been revoked and their words were gone."""
+    goal_id = _shared_goal(app, people)
+    invitation_id, token = _open_invitation(app, people, InvitationPurpose.GOAL_INPUT, goal_id)
+    student = _signed_in(app, people.student)
+    seen = _seen_version(_page(student.get(f"/goals/{goal_id}/edit")))
+    patient = _patient_browser(app, token)
+    view = {"view": "Please speak slowly with my daughter there", "matters": "yes"}
+
+    saved, refused = race(
+        pg,
+        lambda: student.post(
+            f"/goals/{goal_id}/edit",
+            data=_goal_form(seen, title="Lead a family meeting with an interpreter"),
+        ),
+        lambda: patient.post("/p/goal", data=view),
+        on=(LearningGoal, GoalVersion),
+    )
+
+    assert saved.status_code == 302
+    assert refused.status_code == 400
+    page = _page(refused)
+    assert "The goal changed just as you sent this." in page
+    assert "Please speak slowly with my daughter there" in page  # nothing typed is lost
+    assert "revoked" not in page.lower()
+    with app.app_context():
+        assert _count(GoalContribution, GoalContribution.author_id == people.patient.id) == 0
+        assert db.session.get(PatientInvitation, invitation_id).used_at is None
+    # The same link still works: sending again adds the words once.
+    assert patient.post("/p/goal", data=view).status_code == 302
+    with app.app_context():
+        assert _count(GoalContribution, GoalContribution.author_id == people.patient.id) == 2
+
+
 def test_patient_takes_answers_back_twice_at_once_one_withdrawal(app, pg, people):
     invitation_id, token = _open_invitation(app, people, InvitationPurpose.FEEDBACK)
     tab1, tab2 = _patient_browser(app, token), _patient_browser(app, token)

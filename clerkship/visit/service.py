@@ -250,6 +250,14 @@ def submit_goal_input(
             goals.add_note(patient, goal, ContributionKind.COMMENT, view)
         if matters and not goals.has_endorsed(goal, patient):
             goals.endorse(patient, goal)
+    except goals.EditConflict as error:
+        # The student saved the goal at that very moment: nothing was sent, nothing is wrong
+        # with the link, and what the patient wrote comes back for them to send again.
+        message = _l(
+            "The goal changed just as you sent this. "
+            "Your words are below: please press Send again."
+        )
+        raise AnswerError({"form": str(message)}) from error
     except goals.GoalError as error:
         raise LinkProblem("revoked", patient.preferred_language) from error
     invitation.used_at = utcnow()

@@ -81,14 +81,16 @@ def demo_command(students: int, if_empty: bool):
 def create_user_command(email: str, name: str, role: str, password: str):
     """Create an account (for the first admin of a new instance)."""
     from clerkship import audit
+    from clerkship.auth import passwords
     from clerkship.auth.service import find_by_email, normalise_email
     from clerkship.security import set_password
 
     if find_by_email(email) is not None:
         raise click.ClickException(f"{email} already has an account.")
-    if len(password) < 12:
-        raise click.ClickException("Use a password of at least 12 characters.")
     user = User(email=normalise_email(email), name=name.strip(), role=Role(role))
+    refused = passwords.problem(password, user)  # the same rules as the web forms
+    if refused:
+        raise click.ClickException(refused)
     set_password(user, password)
     db.session.add(user)
     db.session.flush()

@@ -38,7 +38,9 @@ class Defaults:
     # Server-side limits on a signed-in session (OWASP ASVS 3.3.2, level 2).
     SESSION_IDLE_MINUTES = 30  # signed out after this long without a page being used
     SESSION_MAX_HOURS = 12  # and after this long whatever happens: sign in again
-    SESSION_PROTECTION = "strong"
+    # "basic", not "strong": the session is checked on the server (sessions.py); "strong"
+    # would also sign a phone out each time it moves between Wi-Fi and mobile data.
+    SESSION_PROTECTION = "basic"
 
     WTF_CSRF_ENABLED = True
     WTF_CSRF_TIME_LIMIT = 8 * 3600
@@ -50,7 +52,7 @@ class Defaults:
     SIGN_IN_RATE_LIMIT = "10 per minute;50 per hour"  # per client address
     SIGN_IN_ACCOUNT_RATE_LIMIT = "5 per minute;20 per hour"  # per e-mail address tried
     # "Forgot password" requests, per client address and per e-mail address asked for.
-    PASSWORD_RESET_RATE_LIMIT = "5 per hour"  # noqa: S105 (a rate, not a password)
+    PASSWORD_RESET_RATE_LIMIT = "20 per hour"  # noqa: S105 (a rate; per address: NATs share one)
     PASSWORD_RESET_ACCOUNT_RATE_LIMIT = "3 per hour"  # noqa: S105
     SIGNATURE_RATE_LIMIT = "5 per 15 minutes"  # wrong passwords when signing, per user
 

@@ -93,7 +93,13 @@ def test_sign_in_starts_a_fresh_session(client, student):
 
 
 def test_sign_in_ignores_next_urls_to_other_sites(client, student):
-    for target in ("//evil.example.org/", "https://evil.example.org/", "javascript:alert(1)"):
+    for target in (
+        "//evil.example.org/",
+        "https://evil.example.org/",
+        "javascript:alert(1)",
+        "/\\evil.example.org/",  # browsers read "/\\" as "//"
+        "/%09/evil.example.org/",  # a tab, which browsers drop
+    ):
         response = client.post(
             f"/sign-in?next={target}", data={"email": student.email, "password": TEST_PASSWORD}
         )

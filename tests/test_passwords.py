@@ -143,6 +143,16 @@ def test_forgot_password_is_rate_limited_per_address_asked_for(app, client, db, 
     assert len(app.extensions["mail_outbox"]) == limit
 
 
+def test_mistyped_addresses_do_not_use_up_the_limits(app, client, db, student):
+    limit = int(app.config["PASSWORD_RESET_ACCOUNT_RATE_LIMIT"].split()[0])
+    for _ in range(limit + 2):
+        response = client.post("/account/forgot-password", data={"email": "student@"})
+        assert response.status_code == 400
+    assert (
+        client.post("/account/forgot-password", data={"email": student.email}).status_code == 200
+    )
+
+
 def test_forgot_password_is_rate_limited_per_client(app, client, db):
     limit = int(app.config["PASSWORD_RESET_RATE_LIMIT"].split()[0])
     for n in range(limit):
@@ -162,3 +172,17 @@ def test_directors_reset_links_are_rate_limited_per_person(app, client, db, worl
         assert client.post(url).status_code == 302
     assert client.post(url).status_code == 429
     assert len(app.extensions["mail_outbox"]) == limit
+
+
+def test_create_user_command_applies_the_same_password_rules(app, db):
+    runner = app.test_cli_runner()
+    args = ["create-user", "--role", "admin", "--email", "it@example.org", "--name", "IT"]
+    refused = runner.invoke(args=[*args, "--password", "Password1234!"])
+    assert refused.exit_code != 0
+    assert "common" in refused.output.lower()
+    from clerkship.auth.service import find_by_email
+
+    assert find_by_email("it@example.org") is None
+    made = runner.invoke(args=[*args, "--password", "quiet heron under the bridge"])
+    assert made.exit_code == 0, made.output
+    assert find_by_email("it@example.org") is not None

@@ -2,7 +2,7 @@
 
 Signed with itsdangerous; the payload carries a fingerprint of the account's current
 password hash and session token, so a link stops working once it has been used (the password
-changes) or once the account is deactivated or signed out everywhere.
+changes), once a newer link was sent, or once the account is deactivated.
 """
 
 from __future__ import annotations

@@ -23,6 +23,10 @@ def _safe_next(target: str | None) -> str | None:
     """Only same-site paths: never redirect a sign-in to another host."""
     if not target:
         return None
+    # Browsers read a backslash as a slash ("/\\evil.example" is "//evil.example") and drop
+    # tabs and line breaks, so none of them may appear at all.
+    if "\\" in target or any(ord(c) < 32 or ord(c) == 127 for c in target):
+        return None
     parts = urlsplit(target)
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
         return None
@@ -150,12 +154,22 @@ def _reset_email() -> str:
     return "reset:" + service.normalise_email(request.form.get("email", ""))[:254]
 
 
+def _reset_requested(response) -> bool:
+    # Only requests that could send an e-mail count: a typo does not use up anyone's turns.
+    return response.status_code == 200
+
+
 @bp.route("/account/forgot-password", methods=["GET", "POST"])
-@limiter.limit(lambda: current_app.config["PASSWORD_RESET_RATE_LIMIT"], methods=["POST"])
+@limiter.limit(
+    lambda: current_app.config["PASSWORD_RESET_RATE_LIMIT"],
+    methods=["POST"],
+    deduct_when=_reset_requested,
+)
 @limiter.limit(
     lambda: current_app.config["PASSWORD_RESET_ACCOUNT_RATE_LIMIT"],
     methods=["POST"],
     key_func=_reset_email,
+    deduct_when=_reset_requested,
 )
 def forgot_password():
     if current_user.is_authenticated:

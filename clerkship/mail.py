@@ -2,7 +2,10 @@
 
 Services call :func:`queue`; the messages wait in the session and go out from an
 ``after_commit`` hook, so a rolled-back action sends nothing and a mail failure (logged)
-never undoes what the user did. Backends, chosen by ``MAIL_BACKEND``:
+never undoes what the user did. SMTP is talked to by the task workers, never inside a
+request: a slow mail server holds up no page, and "Forgot your password?" takes as long
+for an address with an account as for one without (no way to tell who has one).
+Backends, chosen by ``MAIL_BACKEND``:
 
 - ``console`` (default): written to the log;
 - ``file``: one ``.eml`` file per message in ``MAIL_FILE_DIR`` (default ``instance/mail``);
@@ -49,7 +52,8 @@ def _build(to: str, subject: str, body: str) -> EmailMessage:
     return message
 
 
-def _deliver(app: Flask, message: EmailMessage) -> None:
+def deliver(app: Flask, message: EmailMessage) -> None:
+    """Hand one message to the configured backend, now."""
     backend = app.config["MAIL_BACKEND"]
     if backend == "memory":
         app.extensions.setdefault("mail_outbox", []).append(message)
@@ -79,7 +83,12 @@ def _send_outbox(session: Session) -> None:
     app = current_app._get_current_object()
     for message in messages:
         try:
-            _deliver(app, message)
+            if app.config["MAIL_BACKEND"] == "smtp":
+                from clerkship import tasks
+
+                tasks.send_email(bytes(message))
+            else:
+                deliver(app, message)
         except Exception:
             # The user's action is already committed; a lost e-mail must not undo it.
             logger.exception("could not send e-mail to %s", message["To"])

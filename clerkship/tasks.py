@@ -1,4 +1,4 @@
-"""The task queue (Huey): portfolio rendering runs here, in worker processes.
+"""The task queue (Huey): portfolio rendering and e-mail over SMTP run here, in workers.
 
 With ``REDIS_URL`` set, the queue lives in Redis, so workers on several machines share it.
 Without it, an embedded SQLite queue file in the instance folder needs no broker at all.
@@ -73,6 +73,18 @@ def render_document(document_id: int) -> None:
     from clerkship.portfolios import service
 
     _in_app(service.render_document, document_id)
+
+
+@huey.task(retries=3, retry_delay=120)
+def send_email(raw: bytes) -> None:
+    """One e-mail to the SMTP server (a mail server that is down is tried again later)."""
+    import email
+    import email.policy
+
+    from clerkship import mail
+
+    message = email.message_from_bytes(raw, policy=email.policy.default)
+    mail.deliver(_app(), message)
 
 
 @huey.periodic_task(crontab(hour="7", minute="0"))

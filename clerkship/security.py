@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+from urllib.parse import urlsplit
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
@@ -22,6 +23,19 @@ _DUMMY_PASSWORD = "not-a-real-password-5b1e0c"  # noqa: S105
 SESSION_KEY = "sid"
 # Requests a page makes by itself (progress polling): they do not count as activity.
 PASSIVE_ENDPOINTS = frozenset({"static", "portfolios.job_status"})
+# Requests a script makes: a signed-out answer is 401 for the script, not a sign-in page.
+SCRIPT_ENDPOINTS = frozenset({"auth.keep_alive"})
+
+
+def _return_to() -> str | None:
+    """Where to go after signing in again. A form sent after the session ended goes back to
+    the page it was on (its own address may take POST only), never to another site."""
+    if request.method in ("GET", "HEAD"):
+        return request.url
+    page = urlsplit(request.referrer or "")
+    if page.netloc != request.host or not page.path.startswith("/"):
+        return None
+    return page.path + (f"?{page.query}" if page.query else "")
 
 
 def _hasher() -> PasswordHasher:
@@ -86,6 +100,8 @@ def init_login(app: Flask, login_manager: LoginManager) -> None:
         # Drop what is left of a dead session so the cookie stops naming it.
         for key in ("_user_id", "_fresh", "_id", SESSION_KEY):
             session.pop(key, None)
+        if request.endpoint in SCRIPT_ENDPOINTS:
+            return "", 401  # the page shows its own notice (static/js/keep-alive.js)
         if reason == "idle":
             minutes = current_app.config["SESSION_IDLE_MINUTES"]
             flash(
@@ -104,7 +120,7 @@ def init_login(app: Flask, login_manager: LoginManager) -> None:
             )
         else:
             flash(login_manager.login_message, login_manager.login_message_category)
-        return redirect(login_url(login_manager.login_view, next_url=request.url))
+        return redirect(login_url(login_manager.login_view, next_url=_return_to()))
 
     @app.before_request
     def note_activity():

@@ -83,6 +83,41 @@ def test_idle_sessions_end_with_a_message_and_come_back_to_the_page(app, client,
         assert "sid" not in session
 
 
+def test_a_form_sent_after_the_time_out_returns_to_its_page_after_sign_in(
+    app, client, db, student
+):
+    login(client, student)
+    age_sessions(db, student, idle=timedelta(minutes=app.config["SESSION_IDLE_MINUTES"] + 1))
+    # /goals/<id>/notes takes only POST: coming back to it after signing in would be a 405.
+    response = client.post(
+        "/goals/1/notes",
+        data={"body": "typed"},
+        headers={"Referer": "http://localhost/goals/1?tab=notes"},
+    )
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/sign-in?next=%2Fgoals%2F1%3Ftab%3Dnotes"
+    # A Referer from another site is no place to return to.
+    age_sessions(db, student, idle=timedelta(hours=1))
+    login(client, student)
+    age_sessions(db, student, idle=timedelta(hours=1))
+    response = client.post(
+        "/goals/1/notes", data={"body": "x"}, headers={"Referer": "https://evil.example/x"}
+    )
+    assert response.headers["Location"] == "/sign-in"
+
+
+def test_the_typing_script_is_told_plainly_that_the_session_ended(app, client, db, student):
+    login(client, student)
+    assert client.post("/account/keep-alive").status_code == 204
+    age_sessions(db, student, idle=timedelta(minutes=app.config["SESSION_IDLE_MINUTES"] + 1))
+    response = client.post("/account/keep-alive")
+    assert response.status_code == 401  # not a redirect the script would follow
+    with client.session_transaction() as session:
+        # The page says it; no message waits to surprise them on the next page.
+        assert not any("signed out" in m for _c, m in session.get("_flashes", []))
+        assert "_user_id" not in session
+
+
 def test_using_the_site_keeps_the_session_alive(app, client, db, student):
     login(client, student)
     minutes = app.config["SESSION_IDLE_MINUTES"]

@@ -52,3 +52,37 @@ def test_pages_fit_a_phone(new_page, live_server, path):
     page.goto(live_server + path)
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     screenshot(page, f"phone{path.replace('/', '-') or '-home'}")
+
+
+def test_ended_session_is_noticed_while_typing_and_sign_in_returns_to_the_form(
+    new_page, live_server
+):
+    email = f"student02@{DOMAIN}"  # the demo here has two students
+    phone = new_page(width=390, height=844)
+    sign_in(phone, live_server, email)
+    phone.wait_for_url(f"{live_server}/")
+    phone.goto(f"{live_server}/reflections/new")
+
+    # Elsewhere, the same student signs out every other device (the phone included).
+    laptop = new_page()
+    sign_in(laptop, live_server, email)
+    laptop.wait_for_url(f"{live_server}/")
+    laptop.goto(f"{live_server}/account/sessions")
+    laptop.click("button:has-text('Sign out everywhere else')")
+    laptop.wait_for_load_state()
+
+    phone.fill("#title", "A long evening visit")
+    notice = phone.locator(".signed-out[role=alert]")
+    notice.wait_for()
+    assert "Copy what you have typed" in notice.inner_text()
+    assert phone.input_value("#title") == "A long evening visit"  # still on the page
+    screenshot(phone, "signed-out-while-typing")
+
+    # Sending the form anyway leads to sign-in, and from there back to the form, not to a
+    # page that only takes POST.
+    phone.locator("main button.primary").click()
+    phone.wait_for_url(f"{live_server}/sign-in**")
+    phone.fill("#email", email)
+    phone.fill("#password", "clerkship-demo-2026")
+    phone.click("button:has-text('Sign in')")
+    phone.wait_for_url(f"{live_server}/reflections/new")

@@ -117,10 +117,22 @@ def clean_exports_command():
     click.echo(f"Removed the files of {service.cleanup()} export(s).")
 
 
+@click.command("clean-sessions")
+@with_appcontext
+def clean_sessions_command():
+    """Delete sign-in sessions unused for SESSION_KEEP_DAYS (the queue does this daily)."""
+    from clerkship.auth import sessions
+
+    removed = sessions.prune()
+    db.session.commit()
+    click.echo(f"Removed {removed} old sign-in session(s).")
+
+
 def init_app(app: Flask) -> None:
     for command in (
         send_digests_command,
         clean_exports_command,
+        clean_sessions_command,
         seed_command,
         import_framework_command,
         import_instrument_command,

@@ -38,6 +38,7 @@ class Defaults:
     # Server-side limits on a signed-in session (OWASP ASVS 3.3.2, level 2).
     SESSION_IDLE_MINUTES = 30  # signed out after this long without a page being used
     SESSION_MAX_HOURS = 12  # and after this long whatever happens: sign in again
+    SESSION_KEEP_DAYS = 30  # then the row (browser name, times) is deleted: `clean-sessions`
     # "basic", not "strong": the session is checked on the server (sessions.py); "strong"
     # would also sign a phone out each time it moves between Wi-Fi and mobile data.
     SESSION_PROTECTION = "basic"

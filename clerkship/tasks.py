@@ -94,6 +94,18 @@ def send_daily_digests() -> None:
     _in_app(reminders.send_daily)
 
 
+@huey.periodic_task(crontab(hour="3", minute="41"))
+def clean_old_sessions() -> None:
+    from clerkship.auth import sessions
+    from clerkship.extensions import db
+
+    def prune():
+        sessions.prune()
+        db.session.commit()
+
+    _in_app(prune)
+
+
 @huey.periodic_task(crontab(minute="17"))
 def clean_old_exports() -> None:
     from clerkship.portfolios import service

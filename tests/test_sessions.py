@@ -190,3 +190,22 @@ def test_deactivation_ends_every_session_row(client, db, world):
     db.session.commit()
     assert [row.ended_reason for row in rows(db, student)] == ["deactivated"]
     assert client.get("/").status_code == 302
+
+
+def test_long_unused_sessions_are_deleted_by_the_daily_clean_up(app, client, db, student):
+    login(client, student)
+    other = app.test_client()
+    login(other, student)
+    keep = app.config["SESSION_KEEP_DAYS"]
+    old, recent = rows(db, student)
+    db.session.execute(
+        update(SignInSession)
+        .where(SignInSession.id == old.id)
+        .values(last_seen_at=utcnow() - timedelta(days=keep, minutes=1))
+    )
+    db.session.commit()
+    result = app.test_cli_runner().invoke(args=["clean-sessions"])
+    assert result.exit_code == 0, result.output
+    assert "Removed 1 old sign-in session(s)." in result.output
+    db.session.expire_all()
+    assert [row.id for row in rows(db, student)] == [recent.id]

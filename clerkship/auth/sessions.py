@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 
 from clerkship.extensions import db
 from clerkship.models import SignInSession, User, utcnow
@@ -125,6 +125,14 @@ def end_others(user: User, keep_key: str | None) -> int:
 
 def end_all(user: User, reason: str) -> int:
     return _end(update(SignInSession).where(SignInSession.user_id == user.id), reason)
+
+
+def prune(now: datetime | None = None) -> int:
+    """Delete sessions unused for ``SESSION_KEEP_DAYS`` (long dead: the absolute limit is
+    hours), so browser names and times are not kept for ever. Returns how many went."""
+    since = (now or utcnow()) - timedelta(days=current_app.config["SESSION_KEEP_DAYS"])
+    result = db.session.execute(delete(SignInSession).where(SignInSession.last_seen_at < since))
+    return result.rowcount
 
 
 # (what the User-Agent contains, what people call it); first match wins, Edge before Chrome.

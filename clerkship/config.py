@@ -65,6 +65,7 @@ class Defaults:
     PASSWORD_MIN_LENGTH = 12
     PASSWORD_MAX_LENGTH = 256  # long passphrases and password managers are welcome
     PASSWORD_LINK_DAYS = 7  # links to set a password (new accounts, resets) expire
+    PASSWORD_RESET_LINK_HOURS = 2  # ... but one asked for with "Forgot your password?" sooner
 
     BABEL_DEFAULT_LOCALE = "en"
     BABEL_DEFAULT_TIMEZONE = "UTC"

@@ -88,6 +88,23 @@ def test_the_same_rules_apply_to_set_password_links(client, db, student):
     assert "most common passwords" in field_error(response.text, "new_password")
 
 
+def test_a_link_asked_for_expires_in_hours_one_sent_by_the_office_in_days(
+    app, client, db, student, monkeypatch
+):
+    import time
+
+    hours = app.config["PASSWORD_RESET_LINK_HOURS"]
+    with monkeypatch.context() as earlier:  # both links made a little longer ago than that
+        past = time.time() - hours * 3600 - 60
+        earlier.setattr(time, "time", lambda: past)
+        asked_for = links.make_token(student, asked_for=True)
+        from_office = links.make_token(student)
+    assert client.get(f"/account/set-password/{asked_for}").status_code == 404
+    assert client.get(f"/account/set-password/{from_office}").status_code == 200
+    fresh = links.make_token(student, asked_for=True)
+    assert client.get(f"/account/set-password/{fresh}").status_code == 200
+
+
 # Forgot password -------------------------------------------------------------------------
 
 
@@ -102,6 +119,7 @@ def test_forgot_password_sends_a_single_use_link(app, client, db, student):
     assert "a link to choose a new password is on its way" in response.text
     [message] = app.extensions["mail_outbox"]
     assert message["To"] == student.email
+    assert f"for {app.config['PASSWORD_RESET_LINK_HOURS']} hours" in message.get_content()
     link = re.search(r"http\S+/account/set-password/\S+", message.get_content()).group(0)
     path = link[link.index("/account/") :]
     new = "a fresh start for the year"

@@ -103,9 +103,9 @@ def request_reset(email: str) -> None:
         + "\n\n"
         + _(
             "Someone (we hope you) asked to choose a new password. This link works once, "
-            "for %(days)d days: %(link)s",
-            days=links.valid_days(),
-            link=links.link_for(user),
+            "for %(hours)d hours: %(link)s",
+            hours=links.reset_hours(),
+            link=links.link_for(user, asked_for=True),
         )
         + "\n\n"
         + _("If you did not ask, you can ignore this e-mail; your password stays as it is.")

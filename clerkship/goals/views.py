@@ -147,10 +147,7 @@ def edit(goal_id: int):
             seen_version_id=form.seen_version.data or 0,
         )
         db.session.commit()
-    except service.EditConflict:
-        db.session.rollback()
-        return _conflict(goal_id, form)
-    except StaleDataError:
+    except (service.EditConflict, StaleDataError):  # StaleDataError: at the commit itself
         db.session.rollback()
         return _conflict(goal_id, form)
     except service.GoalError as error:

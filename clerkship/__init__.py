@@ -35,6 +35,7 @@ def create_app(config: dict | None = None) -> Flask:
         forminput,
         headers,
         jinja,
+        logs,
         mail,  # noqa: F401
         security,
     )
@@ -63,6 +64,7 @@ def create_app(config: dict | None = None) -> Flask:
     jinja.init_app(app)
     headers.init_app(app)
     forminput.init_app(app)
+    logs.init_app(app)
 
     from clerkship.assessments import bp as assessments_bp
     from clerkship.auth import bp as auth_bp

@@ -19,9 +19,11 @@ digest unsubscribe links): those are written as ``[token]``.
 from __future__ import annotations
 
 import os
-import re
 
 from gunicorn import glogging
+
+# Paths whose next segment is a secret: one list for this log and the app's.
+from clerkship.logs import redact
 
 
 def _cores() -> int:
@@ -76,16 +78,6 @@ loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
 # bytes, duration in milliseconds, user agent. No referrer: it can hold another page's address.
 access_log_format = '%(h)s - %(t)s "%(r)s" %(s)s %(b)s %(M)sms "%(a)s"'
 proc_name = "clerkship-web"
-
-# Paths whose next segment is a secret (see `flask routes`; tests/test_deploy.py checks that
-# every route taking a token is listed here).
-TOKEN_PATH = re.compile(r"/(p|account/set-password|digest/unsubscribe)/[^/?#\s]+", re.IGNORECASE)
-
-
-def redact(target: str) -> str:
-    """A request target fit for a log: no query string, no token."""
-    path = target.split("?", 1)[0].split("#", 1)[0]
-    return TOKEN_PATH.sub(r"/\1/[token]", path)
 
 
 class RedactingLogger(glogging.Logger):

@@ -351,3 +351,17 @@ def test_gunicorn_serves_the_app_and_logs_no_token(migrated_database, tmp_path):
     assert '"GET /sign-in HTTP/1.1" 200' in text
     assert "203.0.113.5 - [" in text and '"GET /p/[token] HTTP/1.1" 404' in text
     assert "SECRET" not in text
+
+
+def test_the_apps_own_error_log_never_shows_a_token(database_url, caplog):
+    # Flask logs "Exception on <path>" when a request fails; a patient's link is in the path.
+    app = create_app(test_config(database_url, PROPAGATE_EXCEPTIONS=False))
+    app.add_url_rule("/p/<token>/boom", "boom", lambda token: 1 / 0)
+    with caplog.at_level("ERROR", logger=app.logger.name):
+        response = app.test_client().get("/p/SECRETtoken/boom")
+    with app.app_context():
+        _db.engine.dispose()
+    assert response.status_code == 500
+    logged = "\n".join(record.getMessage() for record in caplog.records)
+    assert "/p/[token]/boom" in logged
+    assert "SECRET" not in logged

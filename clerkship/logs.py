@@ -1,0 +1,39 @@
+"""Secrets never reach a log: some addresses carry a token in their path (patient invitation
+links /p/<token>, links to set a password, digest unsubscribe links).
+
+:func:`redact` is used by gunicorn's access log (deploy/gunicorn.conf.py) and, through
+:class:`RedactTokens`, by the app's own log, where Flask writes "Exception on <path>" when a
+request fails.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+
+from flask import Flask
+
+# Paths whose next segment is a secret (tests/test_deploy.py checks that every route taking
+# a token is covered).
+TOKEN_PATH = re.compile(r"/(p|account/set-password|digest/unsubscribe)/[^/?#\s]+", re.IGNORECASE)
+
+
+def redact(target: str) -> str:
+    """A request target fit for a log: no query string, no token."""
+    path = target.split("?", 1)[0].split("#", 1)[0]
+    return TOKEN_PATH.sub(r"/\1/[token]", path)
+
+
+class RedactTokens(logging.Filter):
+    """Takes tokens out of a log record's message (its arguments merged in first)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        cleaned = TOKEN_PATH.sub(r"/\1/[token]", message)
+        if cleaned != message:
+            record.msg, record.args = cleaned, None
+        return True
+
+
+def init_app(app: Flask) -> None:
+    app.logger.addFilter(RedactTokens())

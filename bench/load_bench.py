@@ -162,6 +162,19 @@ def _stop(process: subprocess.Popen) -> None:
         process.wait(timeout=10)
 
 
+def _start(command: list[str], env: dict, log: Path) -> subprocess.Popen:
+    """Our own gunicorn or Locust, in a process group of its own (see _stop), output to log."""
+    with log.open("w") as out:
+        return subprocess.Popen(  # noqa: S603 - our own commands
+            command,
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+
 @contextlib.contextmanager
 def gunicorn(app_spec: str, env: dict, log: Path, *extra: str):
     port = _free_port()
@@ -173,15 +186,7 @@ def gunicorn(app_spec: str, env: dict, log: Path, *extra: str):
         *("--workers", str(WORKERS), "--bind", f"127.0.0.1:{port}"),
         *("--log-level", "warning", *extra, app_spec),
     ]
-    with log.open("w") as out:
-        process = subprocess.Popen(  # noqa: S603 - our own gunicorn
-            command,
-            cwd=ROOT,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+    process = _start(command, env, log)
     try:
         url = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + 60
@@ -228,15 +233,7 @@ def locust(
         *("--host", host, "--exit-code-on-error", "0", *classes),
     ]
     log = folder / f"{tag}-locust.log"
-    with log.open("w") as out:
-        process = subprocess.Popen(  # noqa: S603 - our own Locust
-            command,
-            cwd=ROOT,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+    process = _start(command, env, log)
     try:
         process.wait(timeout=run_time + 120)
     finally:

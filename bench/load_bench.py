@@ -83,6 +83,7 @@ def _plan(app, tokens: int) -> dict:
     are stored, so the demo year's own links cannot be opened)."""
     from sqlalchemy import or_, select
 
+    from clerkship.clock import today
     from clerkship.demo import DEMO_PASSWORD
     from clerkship.extensions import db
     from clerkship.models import (
@@ -95,7 +96,6 @@ def _plan(app, tokens: int) -> dict:
         User,
     )
     from clerkship.panels import service as panels
-    from clerkship.permissions import today
 
     rng = random.Random(8)
     with app.app_context():

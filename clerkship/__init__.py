@@ -37,7 +37,6 @@ def create_app(config: dict | None = None) -> Flask:
         jinja,
         logs,
         mail,  # noqa: F401
-        security,
     )
     from clerkship.extensions import (
         babel,
@@ -59,7 +58,9 @@ def create_app(config: dict | None = None) -> Flask:
         locale_selector=select_locale,
         default_translation_directories=str(ROOT / "translations"),
     )
-    security.init_login(app, login_manager)
+    from clerkship.auth.login import init_login
+
+    init_login(app, login_manager)
     errors.init_app(app)
     jinja.init_app(app)
     headers.init_app(app)
@@ -75,7 +76,7 @@ def create_app(config: dict | None = None) -> Flask:
     from clerkship.people import bp as people_bp
     from clerkship.portfolios import bp as portfolios_bp
     from clerkship.reflections import bp as reflections_bp
-    from clerkship.reminder_views import bp as reminders_bp
+    from clerkship.reminders import bp as reminders_bp
     from clerkship.roster import bp as roster_bp
     from clerkship.visit import bp as visit_bp
 

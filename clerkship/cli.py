@@ -82,8 +82,8 @@ def create_user_command(email: str, name: str, role: str, password: str):
     """Create an account (for the first admin of a new instance)."""
     from clerkship import audit
     from clerkship.auth import passwords
+    from clerkship.auth.passwords import set_password
     from clerkship.auth.service import find_by_email, normalise_email
-    from clerkship.security import set_password
 
     if find_by_email(email) is not None:
         raise click.ClickException(f"{email} already has an account.")
@@ -103,7 +103,7 @@ def create_user_command(email: str, name: str, role: str, password: str):
 @with_appcontext
 def send_digests_command():
     """Send today's digests (the queue does this at 07:00; at most one per person a day)."""
-    from clerkship import reminders
+    from clerkship.reminders import service as reminders
 
     click.echo(f"Sent {reminders.send_daily()} digest(s).")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Flask
 from flask_babel import format_date, format_datetime, get_locale
 
-from clerkship import permissions
+from clerkship import clock, permissions
 from clerkship.models import Role
 
 
@@ -28,7 +28,7 @@ def init_app(app: Flask) -> None:
     from clerkship.panels import service as panels
 
     app.jinja_env.globals["sparkline"] = sparkline
-    app.jinja_env.globals["today"] = permissions.today
+    app.jinja_env.globals["today"] = clock.today
     app.jinja_env.globals["link_state_labels"] = panels.LINK_STATE_LABELS
     app.jinja_env.filters["date"] = lambda value, fmt="medium": (
         format_date(value, fmt) if value else ""

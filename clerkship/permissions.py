@@ -18,7 +18,6 @@ offer what the views will allow.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date
 from typing import Any, TypeVar
 
 from flask import abort
@@ -26,6 +25,7 @@ from flask_login import current_user
 from sqlalchemy import exists, select
 
 from clerkship import audit
+from clerkship.clock import today
 from clerkship.extensions import db
 from clerkship.models import (
     AssessmentCycle,
@@ -43,14 +43,9 @@ from clerkship.models import (
     Reflection,
     Role,
     User,
-    utcnow,
 )
 
 T = TypeVar("T")
-
-
-def today() -> date:
-    return utcnow().date()
 
 
 def _signed_in(user) -> bool:

@@ -89,7 +89,7 @@ def send_email(raw: bytes) -> None:
 
 @huey.periodic_task(crontab(hour="7", minute="0"))
 def send_daily_digests() -> None:
-    from clerkship import reminders
+    from clerkship.reminders import service as reminders
 
     _in_app(reminders.send_daily)
 

@@ -13,6 +13,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import event
 
 from clerkship import create_app
+from clerkship.auth.passwords import set_password
 from clerkship.extensions import db as _db
 from clerkship.extensions import limiter
 from clerkship.models import (
@@ -24,7 +25,6 @@ from clerkship.models import (
     Role,
     User,
 )
-from clerkship.security import set_password
 from tests.databases import fresh_database
 
 TEST_PASSWORD = "correct horse battery staple"

@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 import pytest
 from sqlalchemy import select
 
+from clerkship.auth.login import SCRIPT_ENDPOINTS
 from clerkship.models import AuditEvent, Framework
-from clerkship.security import SCRIPT_ENDPOINTS
 from tests.conftest import TEST_PASSWORD, login
 
 ROLES = ("student", "preceptor", "patient", "director", "admin")

@@ -41,6 +41,7 @@ from sqlalchemy.orm import Session
 
 from clerkship import create_app, seeds
 from clerkship.assessments import service as assessments
+from clerkship.auth.passwords import set_password
 from clerkship.extensions import db
 from clerkship.goals import service as goals
 from clerkship.mail import outbox
@@ -72,7 +73,6 @@ from clerkship.models import (
 )
 from clerkship.panels import service as panels
 from clerkship.reflections import service as reflections
-from clerkship.security import set_password
 from tests.conftest import TEST_PASSWORD, IsolatedClient, login, test_config
 from tests.databases import fresh_database
 

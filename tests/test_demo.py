@@ -3,6 +3,7 @@
 from sqlalchemy import func, select
 
 from clerkship import demo
+from clerkship.clock import today
 from clerkship.models import (
     DISCIPLINES,
     AssessmentCycle,
@@ -17,7 +18,6 @@ from clerkship.models import (
     Signature,
     User,
 )
-from clerkship.permissions import today
 
 TABLES = (
     User,

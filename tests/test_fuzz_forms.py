@@ -224,7 +224,7 @@ def _records(world, db, target: Target) -> dict:
 
         ids["password_token"] = links.make_token(student)
     if "{unsubscribe_token}" in text:
-        from clerkship import reminders
+        from clerkship.reminders import service as reminders
 
         ids["unsubscribe_token"] = reminders.unsubscribe_token(student)
     return ids

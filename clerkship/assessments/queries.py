@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 from wtforms import SelectChoice
 
+from clerkship.clock import today
 from clerkship.extensions import db
 from clerkship.models import (
     AssessmentAddendum,
@@ -25,7 +26,6 @@ from clerkship.models import (
     User,
     utcnow,
 )
-from clerkship.permissions import today
 
 PAGE_OPTIONS = (
     selectinload(AssessmentCycle.student),

@@ -19,8 +19,9 @@ from flask_babel import ngettext
 from sqlalchemy import event, inspect, select
 from sqlalchemy.orm import Session
 
-from clerkship import audit, permissions, security, signatures
+from clerkship import audit, permissions, signatures
 from clerkship.assessments import notify
+from clerkship.auth import passwords
 from clerkship.extensions import db
 from clerkship.models import (
     AssessmentAddendum,
@@ -413,7 +414,7 @@ def goal_from_plan(student: User, cycle: AssessmentCycle, title: str) -> Learnin
 
 def _reauthenticate(user: User, password: str, cycle: AssessmentCycle) -> None:
     """The second component of an electronic signature: the password, entered again."""
-    if not security.check_password(user, password or ""):
+    if not passwords.check_password(user, password or ""):
         audit.record(user, "assessment.signature_failed", cycle)
         raise WrongPassword(
             _("That password is not right. Enter your own password to sign."), "password"

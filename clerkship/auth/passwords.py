@@ -1,4 +1,5 @@
-"""What makes a new password acceptable (NIST SP 800-63B, OWASP ASVS 2.1).
+"""Passwords: how they are stored (argon2id) and what makes a new one acceptable
+(NIST SP 800-63B, OWASP ASVS 2.1).
 
 Long enough, not too long to hash, and not one that attackers try first. No composition rules
 (a digit, a capital, a symbol): they make passwords harder to remember, not harder to guess.
@@ -7,11 +8,21 @@ The common-password list is the 30,000 most frequent passwords shipped with zxcv
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import re
 
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from flask import current_app
 from flask_babel import gettext as _
+
+from clerkship.clock import utcnow
+from clerkship.models import User
+
+# A hash of a random password, verified against when the account does not exist, so that
+# a missing account takes as long to refuse as a wrong password (no user enumeration by timing).
+_DUMMY_PASSWORD = "not-a-real-password-5b1e0c"  # noqa: S105
 
 # Digits and signs people wrap around a weak word: "Password123!" is still "password".
 _PADDING = re.compile(r"^[\W\d_]+|[\W\d_]+$")
@@ -56,3 +67,40 @@ def problem(password: str, user=None) -> str | None:
     ):
         return _("Do not build your password from your name, e-mail or this site's name.")
     return None
+
+
+# --- storing ---------------------------------------------------------------------------------
+
+
+def _hasher() -> PasswordHasher:
+    config = current_app.config
+    return PasswordHasher(
+        time_cost=config["ARGON2_TIME_COST"],
+        memory_cost=config["ARGON2_MEMORY_COST"],
+        parallelism=config["ARGON2_PARALLELISM"],
+    )
+
+
+def hash_password(password: str) -> str:
+    return _hasher().hash(password)
+
+
+def set_password(user: User, password: str) -> None:
+    user.password_hash = hash_password(password)
+    user.password_changed_at = utcnow()
+
+
+def check_password(user: User | None, password: str) -> bool:
+    """True when ``password`` is right; re-hashes in place if the parameters have changed."""
+    hasher = _hasher()
+    if user is None or not user.password_hash:
+        with contextlib.suppress(VerificationError):
+            hasher.verify(hasher.hash(_DUMMY_PASSWORD), password)
+        return False
+    try:
+        hasher.verify(user.password_hash, password)
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return False
+    if hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = hasher.hash(password)
+    return True

@@ -7,9 +7,9 @@ from sqlalchemy import func, select
 
 from clerkship import audit, mail
 from clerkship.auth import links, sessions
+from clerkship.auth.passwords import check_password, set_password
 from clerkship.extensions import db
 from clerkship.models import Role, User, utcnow
-from clerkship.security import check_password, set_password
 
 
 class WrongPassword(Exception):

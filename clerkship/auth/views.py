@@ -15,8 +15,8 @@ from clerkship.auth.forms import (
     SetPasswordForm,
     SignInForm,
 )
+from clerkship.auth.login import SESSION_KEY
 from clerkship.extensions import db, limiter
-from clerkship.security import SESSION_KEY
 
 
 def _safe_next(target: str | None) -> str | None:

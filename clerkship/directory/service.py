@@ -6,6 +6,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from clerkship import audit
+from clerkship.clock import today
 from clerkship.extensions import db
 from clerkship.models import (
     Assignment,
@@ -19,7 +20,6 @@ from clerkship.models import (
     Role,
     User,
 )
-from clerkship.permissions import today
 
 
 def _visible_goals(viewer: User, student: User) -> list:

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 from wtforms import SelectChoice
 
+from clerkship.clock import today
 from clerkship.extensions import db
 from clerkship.goals.service import CLOSED, FIELD_LABELS
 from clerkship.models import (
@@ -28,7 +29,6 @@ from clerkship.models import (
     SuggestionState,
     User,
 )
-from clerkship.permissions import today
 
 PAGE_OPTIONS = (
     selectinload(LearningGoal.student),

@@ -15,7 +15,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
 
-from clerkship import audit, permissions, signatures
+from clerkship import audit, clock, permissions, signatures
 from clerkship.extensions import db
 from clerkship.goals import notify
 from clerkship.models import (
@@ -218,7 +218,7 @@ def _add_version(
 def create_goal(student: User, text: GoalText, competencies: list[Competency]) -> LearningGoal:
     if student.role is not Role.STUDENT:
         raise GoalError(_("Only students own learning goals."))
-    _check_text(text, today=permissions.today())
+    _check_text(text, today=clock.today())
     goal = LearningGoal(student_id=student.id, status=GoalStatus.DRAFT)
     goal.competencies = list(competencies)
     db.session.add(goal)
@@ -244,7 +244,7 @@ def edit_goal(
     _ensure_open(goal)
     if goal.version_id != seen_version_id:
         raise EditConflict(_("Someone else changed this goal while you were editing it."))
-    _check_text(text, today=permissions.today())
+    _check_text(text, today=clock.today())
     before = text_of(goal.latest)
     new_labels = _competency_labels(competencies)
     if _snapshot(before) == _snapshot(_strip(text)) and goal.latest.competencies == new_labels:
@@ -276,7 +276,7 @@ def shareable_people(student: User) -> tuple[list[User], list[User]]:
     """(preceptors, patients) the student may share with today: active links only."""
     from clerkship.models import Assignment, PanelEntry
 
-    now = permissions.today()
+    now = clock.today()
     preceptors = db.session.scalars(
         select(User)
         .join(Assignment, Assignment.preceptor_id == User.id)

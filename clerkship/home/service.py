@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
+from clerkship.clock import today
 from clerkship.extensions import db
 from clerkship.models import (
     Assignment,
@@ -18,7 +19,6 @@ from clerkship.models import (
     Role,
     User,
 )
-from clerkship.permissions import today
 
 
 def _current(model):

@@ -20,7 +20,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
-from clerkship import audit, mail, permissions
+from clerkship import audit, clock, mail
 from clerkship.extensions import db
 from clerkship.models import (
     Cohort,
@@ -93,7 +93,7 @@ def _check(details: PatientDetails) -> None:
         raise PanelError(_("Give a name or a pseudonym."), field="name")
     if details.language not in LANGUAGE_NAMES:
         raise PanelError(_("Choose English or Spanish."), field="language")
-    if details.consent_date and details.consent_date > permissions.today():
+    if details.consent_date and details.consent_date > clock.today():
         raise PanelError(_("Consent cannot be dated in the future."), field="consent_date")
     if details.end_date and details.consent_date and details.end_date < details.consent_date:
         raise PanelError(_("The end date cannot be before consent."), field="end_date")
@@ -206,7 +206,7 @@ def create_invitation(
         raise PanelError(_("Only the student creates invitations for their patients."))
     if entry.consent_date is None:
         raise PanelError(_("Record the patient’s consent before inviting them."))
-    if not entry.is_active_on(permissions.today()):
+    if not entry.is_active_on(clock.today()):
         raise PanelError(_("This patient is no longer on the panel."))
     if purpose is InvitationPurpose.GOAL_INPUT:
         shared = goal is not None and db.session.scalar(

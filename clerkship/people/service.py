@@ -8,7 +8,7 @@ from datetime import date, timedelta
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from clerkship import audit, mail, permissions
+from clerkship import audit, clock, mail, permissions
 from clerkship.auth import sessions
 from clerkship.extensions import db
 from clerkship.models import DISCIPLINES, Assignment, Cohort, Enrollment, Role, User
@@ -102,7 +102,7 @@ def pair(director: User, student: User, pairing: Pairing) -> Assignment:
 
 def end_pairing(director: User, assignment: Assignment) -> None:
     """Access ends today; the history (and what the preceptor signed) stays."""
-    today = permissions.today()
+    today = clock.today()
     last_day = max(assignment.start_date, today - timedelta(days=1))
     if assignment.end_date is not None and assignment.end_date <= last_day:
         raise PeopleError(_("This pairing has already ended."))

@@ -12,7 +12,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from clerkship import audit, permissions
+from clerkship import audit, clock
 from clerkship.extensions import db
 from clerkship.models import (
     Cohort,
@@ -85,7 +85,7 @@ def check(invitation: PatientInvitation | None) -> PatientInvitation:
     entry = _entry_for(invitation)
     if entry is None or entry.consent_date is None:
         raise LinkProblem("no_consent", language)
-    if not entry.is_active_on(permissions.today()):
+    if not entry.is_active_on(clock.today()):
         raise LinkProblem("ended", language)
     return invitation
 

@@ -18,10 +18,10 @@ from flask_babel import force_locale
 from flask_login import logout_user
 
 from clerkship.auth import sessions as auth_sessions
+from clerkship.auth.login import SESSION_KEY
 from clerkship.extensions import db, limiter
 from clerkship.models import InvitationPurpose, PatientInvitation
 from clerkship.panels.service import LANGUAGE_NAMES
-from clerkship.security import SESSION_KEY
 from clerkship.visit import bp, service
 
 # Pages a patient session may reach; any other page answers 404 while it lasts.

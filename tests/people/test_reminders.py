@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
-from clerkship import reminders
 from clerkship.mail import outbox
 from clerkship.models import CycleStatus, utcnow
+from clerkship.reminders import service as reminders
 from tests.conftest import login
 
 

@@ -18,6 +18,7 @@ from faker import Faker
 from sqlalchemy import select
 
 from clerkship import seeds
+from clerkship.auth.passwords import hash_password
 from clerkship.extensions import db
 from clerkship.models import (
     DISCIPLINES,
@@ -30,7 +31,6 @@ from clerkship.models import (
     Role,
     User,
 )
-from clerkship.security import hash_password
 
 DEMO_PASSWORD = "clerkship-demo-2026"  # noqa: S105 - printed for people trying the demo
 DOMAIN = "riverbend.example.org"
@@ -231,13 +231,13 @@ def build_demo_year(students: int = 12, *, seed: int = 2026) -> list[DemoSignIn]
     patient = _panels(cohort, student_users, today, seed)
     db.session.flush()
 
-    from clerkship.demo_goals import add_goals
+    from clerkship.demo.goals import add_goals
 
     add_goals(cohort, student_users, today, seed)
-    from clerkship.demo_assessments import add_assessments
+    from clerkship.demo.assessments import add_assessments
 
     add_assessments(cohort, student_users, today, seed)
-    from clerkship.demo_feedback import add_feedback, add_reflections
+    from clerkship.demo.feedback import add_feedback, add_reflections
 
     add_feedback(cohort, student_users, today, seed)
     add_reflections(student_users, today)

@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from sqlalchemy import select
 
 from clerkship.assessments import service
-from clerkship.demo_goals import _people_for
+from clerkship.demo.goals import _people_for
 from clerkship.extensions import db
 from clerkship.models import (
     AssessmentCycle,

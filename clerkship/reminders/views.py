@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import login_required
 
-from clerkship import reminders
 from clerkship.directory import dashboard
 from clerkship.extensions import db
 from clerkship.models import Cohort, User
 from clerkship.permissions import can_manage_person, can_view_dashboard, load_or_404
-
-bp = Blueprint("reminders", __name__)
+from clerkship.reminders import bp
+from clerkship.reminders import service as reminders
 
 OUTCOMES = {
     "sent": "sent",

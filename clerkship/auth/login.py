@@ -1,23 +1,17 @@
-"""Password hashing (argon2id) and Flask-Login wiring."""
+"""Flask-Login wiring: the session cookie, who is signed in, and the sign-in-again page."""
 
 from __future__ import annotations
 
-import contextlib
 from urllib.parse import urlsplit
 
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from flask import Flask, current_app, flash, g, redirect, request, session
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import LoginManager, current_user, login_url
 
+from clerkship.auth import sessions
 from clerkship.extensions import db
-from clerkship.models import User, utcnow
-
-# A hash of a random password, verified against when the account does not exist, so that
-# a missing account takes as long to refuse as a wrong password (no user enumeration by timing).
-_DUMMY_PASSWORD = "not-a-real-password-5b1e0c"  # noqa: S105
+from clerkship.models import User
 
 # Where the cookie keeps this browser's session key (see clerkship.auth.sessions).
 SESSION_KEY = "sid"
@@ -38,43 +32,7 @@ def _return_to() -> str | None:
     return page.path + (f"?{page.query}" if page.query else "")
 
 
-def _hasher() -> PasswordHasher:
-    config = current_app.config
-    return PasswordHasher(
-        time_cost=config["ARGON2_TIME_COST"],
-        memory_cost=config["ARGON2_MEMORY_COST"],
-        parallelism=config["ARGON2_PARALLELISM"],
-    )
-
-
-def hash_password(password: str) -> str:
-    return _hasher().hash(password)
-
-
-def set_password(user: User, password: str) -> None:
-    user.password_hash = hash_password(password)
-    user.password_changed_at = utcnow()
-
-
-def check_password(user: User | None, password: str) -> bool:
-    """True when ``password`` is right; re-hashes in place if the parameters have changed."""
-    hasher = _hasher()
-    if user is None or not user.password_hash:
-        with contextlib.suppress(VerificationError):
-            hasher.verify(hasher.hash(_DUMMY_PASSWORD), password)
-        return False
-    try:
-        hasher.verify(user.password_hash, password)
-    except (VerifyMismatchError, VerificationError, InvalidHashError):
-        return False
-    if hasher.check_needs_rehash(user.password_hash):
-        user.password_hash = hasher.hash(password)
-    return True
-
-
 def init_login(app: Flask, login_manager: LoginManager) -> None:
-    from clerkship.auth import sessions  # the auth package imports this module
-
     login_manager.init_app(app)
     login_manager.login_view = "auth.sign_in"
     login_manager.login_message = _l("Please sign in to see this page.")

@@ -36,7 +36,7 @@ def create_app(config: dict | None = None) -> Flask:
         headers,
         jinja,
         logs,
-        mail,  # noqa: F401
+        mail,
     )
     from clerkship.extensions import (
         babel,
@@ -93,7 +93,9 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(people_bp)
     app.register_blueprint(reminders_bp)
 
-    from clerkship import cli
+    from clerkship import cli, tasks
+
+    mail.init_app(app, send_later=tasks.send_email)
 
     cli.init_app(app)
     return app

@@ -1,10 +1,15 @@
-"""Outgoing e-mail, sent only after the database commit that caused it.
+"""Outgoing e-mail: rendered from templates, sent only after the database commit that caused it.
 
-Services call :func:`queue`; the messages wait in the session and go out from an
-``after_commit`` hook, so a rolled-back action sends nothing and a mail failure (logged)
-never undoes what the user did. SMTP is talked to by the task workers, never inside a
-request: a slow mail server holds up no page, and "Forgot your password?" takes as long
-for an address with an account as for one without (no way to tell who has one).
+Services call :func:`send` with a template name under ``templates/emails/`` and its context:
+the message template gives the subject and the body (``{% block subject %}``, ``{% block body
+%}``), and ``emails/_layout.txt`` and ``emails/_layout.html`` wrap them (greeting, links,
+sign-off) into the plain-text and HTML parts. Nothing else builds an e-mail. The messages wait
+in the session and go out from an ``after_commit`` hook, so a rolled-back action sends
+nothing and a mail failure (logged) never undoes what the user did. SMTP is talked to by the
+task workers, never inside a request: a slow mail server holds up no page, and "Forgot your
+password?" takes as long for an address with an account as for one without (no way to tell
+who has one). The app factory hands this module the queue's task, so mail never imports
+clerkship.tasks (tasks imports mail: no cycle).
 Backends, chosen by ``MAIL_BACKEND``:
 
 - ``console`` (default): written to the log;
@@ -16,39 +21,84 @@ Backends, chosen by ``MAIL_BACKEND``:
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import smtplib
 import uuid
+from collections.abc import Callable
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from pathlib import Path
+from typing import Any
 
-from flask import Flask, current_app
+from flask import Flask, current_app, render_template
+from flask_babel import force_locale
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 logger = logging.getLogger("clerkship.mail")
 _OUTBOX_KEY = "clerkship_outbox"
+# Where a message goes when the backend is SMTP: a task-queue function taking the raw bytes.
+# The app factory sets it (clerkship.tasks.send_email), so this module never imports the queue.
+_LATER_KEY = "mail_send_later"
 
 
-def queue(to: str | None, subject: str, body: str) -> None:
-    """Send after the current transaction commits. People without an address are skipped."""
+class Email(EmailMessage):
+    """A message with a plain-text and an HTML part; ``get_content()`` is the plain text."""
+
+    def get_content(self, *args: Any, **kwargs: Any) -> Any:
+        if self.is_multipart():
+            body = self.get_body(("plain",))
+            if body is not None:
+                return body.get_content(*args, **kwargs)
+        return super().get_content(*args, **kwargs)
+
+
+def init_app(app: Flask, send_later: Callable[[bytes], object]) -> None:
+    app.extensions[_LATER_KEY] = send_later
+
+
+def render(template: str, **context: Any) -> tuple[str, str, str]:
+    """(subject, text, html) of ``templates/emails/<template>.txt`` in the current locale."""
+    env = current_app.jinja_env
+    message = env.get_template(f"emails/{template}.txt")
+    blocks = message.new_context(context)
+    subject = " ".join("".join(message.blocks["subject"](blocks)).split())
+    body = "".join(message.blocks["body"](blocks)).strip()
+    paragraphs = [part.strip() for part in body.split("\n\n") if part.strip()]
+    text = render_template("emails/_layout.txt", paragraphs=paragraphs, **context)
+    html = render_template(
+        "emails/_layout.html", subject=subject, paragraphs=paragraphs, **context
+    )
+    return subject, text.strip() + "\n", html
+
+
+def send(to: str | None, template: str, *, locale: str | None = None, **context: Any) -> None:
+    """Render ``emails/<template>`` (in ``locale``, else the page's) and send it after the
+    commit. People without an address are skipped."""
     if not to:
         return
+    with force_locale(locale) if locale else contextlib.nullcontext():
+        subject, text, html = render(template, **context)
+    _queue(_build(to, subject, text, html))
+
+
+def _queue(message: EmailMessage) -> None:
     from clerkship.extensions import db
 
-    db.session.info.setdefault(_OUTBOX_KEY, []).append(_build(to, subject, body))
+    db.session.info.setdefault(_OUTBOX_KEY, []).append(message)
 
 
-def _build(to: str, subject: str, body: str) -> EmailMessage:
-    message = EmailMessage()
+def _build(to: str, subject: str, text: str, html: str) -> EmailMessage:
+    message = Email()
     message["From"] = current_app.config["MAIL_FROM"]
     message["To"] = to
     # One line: a title or name with a line break in it (even U+2028) is no header value.
     message["Subject"] = " ".join(subject.split())
     message["Date"] = formatdate(localtime=False)
     message["Message-ID"] = make_msgid(domain="clerkship.local")
-    message.set_content(body)
+    message.set_content(text)
+    message.add_alternative(html, subtype="html")
     return message
 
 
@@ -71,7 +121,10 @@ def deliver(app: Flask, message: EmailMessage) -> None:
             smtp.send_message(message)
     else:
         logger.info(
-            "e-mail to %s: %s\n%s", message["To"], message["Subject"], message.get_content()
+            "e-mail to %s: %s\n%s",
+            message["To"],
+            message["Subject"],
+            message.get_body(("plain",)).get_content(),
         )
 
 
@@ -84,9 +137,7 @@ def _send_outbox(session: Session) -> None:
     for message in messages:
         try:
             if app.config["MAIL_BACKEND"] == "smtp":
-                from clerkship import tasks
-
-                tasks.send_email(bytes(message))
+                app.extensions[_LATER_KEY](bytes(message))
             else:
                 deliver(app, message)
         except Exception:

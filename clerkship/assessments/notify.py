@@ -1,126 +1,53 @@
-"""Who hears about each step of an assessment cycle. E-mails go out after the commit.
+"""Who hears about each step of an assessment cycle. The e-mails are templates
+(templates/emails/assessment_*) and go out after the commit (clerkship.mail).
 
 While the ratings are blind, no e-mail names a level: it only says that a rating is in.
 """
 
 from __future__ import annotations
 
-from flask_babel import gettext as _
-
 from clerkship import mail
 from clerkship.models import AssessmentAddendum, AssessmentCycle, User
 from clerkship.urls import external_url
 
 
-def _send(person: User, subject: str, body: str, cycle: AssessmentCycle) -> None:
+def _send(person: User, template: str, cycle: AssessmentCycle, **context) -> None:
     if not person.active:
         return
-    mail.queue(
-        person.email,
-        subject,
-        _("Hello %(name)s,", name=person.name)
-        + "\n\n"
-        + body
-        + "\n\n"
-        + _(
-            "Open the assessment: %(link)s",
-            link=external_url("assessments.show", cycle_id=cycle.id),
-        )
-        + "\n\n— Clerkship\n",
-    )
+    link = external_url("assessments.show", cycle_id=cycle.id)
+    mail.send(person.email, template, name=person.name, cycle=cycle, link=link, **context)
 
 
 def _other(cycle: AssessmentCycle, actor: User) -> User:
     return cycle.preceptor if actor.id == cycle.student_id else cycle.student
 
 
-def _what(cycle: AssessmentCycle) -> str:
-    return cycle.competency.label
-
-
 def started(cycle: AssessmentCycle, *, actor: User) -> None:
-    if actor.id == cycle.student_id:
-        subject = _("%(student)s started an assessment with you", student=actor.name)
-        body = _(
-            "%(student)s would like your independent rating on %(what)s. Your rating stays "
-            "hidden from them until they have submitted their own.",
-            student=actor.name,
-            what=_what(cycle),
-        )
-    else:
-        subject = _("%(preceptor)s asked you for a self-assessment", preceptor=actor.name)
-        body = _(
-            "Rate yourself on %(what)s and say what you based it on. Your preceptor rates you "
-            "independently; you will see both ratings once you have both submitted.",
-            what=_what(cycle),
-        )
-    _send(_other(cycle, actor), subject, body, cycle)
+    by_student = actor.id == cycle.student_id
+    _send(_other(cycle, actor), "assessment_started", cycle, actor=actor, by_student=by_student)
 
 
 def rating_submitted(cycle: AssessmentCycle, *, actor: User) -> None:
     """One side is in; the other is told without being told the level."""
-    other = _other(cycle, actor)
-    _send(
-        other,
-        _("A rating is waiting for yours: %(what)s", what=_what(cycle)),
-        _(
-            "%(name)s has submitted their rating. Submit yours to see both side by side.",
-            name=actor.name,
-        ),
-        cycle,
-    )
+    _send(_other(cycle, actor), "assessment_rating_submitted", cycle, actor=actor)
 
 
 def revealed(cycle: AssessmentCycle, *, actor: User) -> None:
     for person in (cycle.student, cycle.preceptor):
-        _send(
-            person,
-            _("Both ratings are in: %(what)s", what=_what(cycle)),
-            _("You can now see both ratings side by side and the difference between them."),
-            cycle,
-        )
+        _send(person, "assessment_revealed", cycle)
 
 
 def ready_to_sign(cycle: AssessmentCycle, *, actor: User) -> None:
-    _send(
-        cycle.preceptor,
-        _("Ready for your signature: %(student)s", student=cycle.student.name),
-        _(
-            "%(student)s has written their reaction and plan for %(what)s. Please review and "
-            "co-sign it, or return it with a comment.",
-            student=cycle.student.name,
-            what=_what(cycle),
-        ),
-        cycle,
-    )
+    _send(cycle.preceptor, "assessment_ready_to_sign", cycle)
 
 
 def returned(cycle: AssessmentCycle, *, actor: User) -> None:
-    _send(
-        cycle.student,
-        _("Your assessment was returned: %(what)s", what=_what(cycle)),
-        _(
-            "%(name)s asks you to look again: %(comment)s",
-            name=actor.name,
-            comment=cycle.return_comment,
-        ),
-        cycle,
-    )
+    _send(cycle.student, "assessment_returned", cycle, actor=actor)
 
 
 def signed(cycle: AssessmentCycle, *, actor: User) -> None:
-    _send(
-        cycle.student,
-        _("Your assessment was signed: %(what)s", what=_what(cycle)),
-        _("%(name)s co-signed it. It is now part of your portfolio.", name=actor.name),
-        cycle,
-    )
+    _send(cycle.student, "assessment_signed", cycle, actor=actor)
 
 
 def addendum_added(cycle: AssessmentCycle, addendum: AssessmentAddendum, *, actor: User) -> None:
-    _send(
-        _other(cycle, actor),
-        _("An addendum was added: %(what)s", what=_what(cycle)),
-        _("%(name)s added a signed addendum to a signed assessment.", name=actor.name),
-        cycle,
-    )
+    _send(_other(cycle, actor), "assessment_addendum", cycle, actor=actor, addendum=addendum)

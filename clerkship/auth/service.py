@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from clerkship import audit, mail
@@ -96,19 +95,11 @@ def request_reset(email: str) -> None:
     if user is None or not user.active or user.role == Role.PATIENT:
         audit.record(None, "auth.reset_requested_unknown", None, after={"email": email[:254]})
         return
-    mail.queue(
+    mail.send(
         user.email,
-        _("Choose a new Clerkship password"),
-        _("Hello %(name)s,", name=user.name)
-        + "\n\n"
-        + _(
-            "Someone (we hope you) asked to choose a new password. This link works once, "
-            "for %(hours)d hours: %(link)s",
-            hours=links.reset_hours(),
-            link=links.link_for(user, asked_for=True),
-        )
-        + "\n\n"
-        + _("If you did not ask, you can ignore this e-mail; your password stays as it is.")
-        + "\n\n— Clerkship\n",
+        "password_reset",
+        name=user.name,
+        hours=links.reset_hours(),
+        link=links.link_for(user, asked_for=True),
     )
     audit.record(user, "auth.reset_requested", user)

@@ -252,27 +252,16 @@ def link_for(token: str) -> str:
 def _email(patient: User, student: User, invitation: PatientInvitation, token: str) -> None:
     if not patient.email:
         raise PanelError(_("This patient has no e-mail address on file."), field="send_email")
-    from flask_babel import force_locale
-
-    with force_locale(patient.preferred_language):
-        if invitation.purpose is InvitationPurpose.FEEDBACK:
-            subject = _("%(student)s would like your feedback", student=student.name)
-        else:
-            subject = _("%(student)s would like your view on a goal", student=student.name)
-        body = "\n\n".join(
-            [
-                _("Hello %(name)s,", name=patient.name),
-                _(
-                    "%(student)s, the medical student you see, asks for a few minutes of your "
-                    "time. Your answers help them learn.",
-                    student=student.name,
-                ),
-                _("Open this link on your phone or computer: %(link)s", link=link_for(token)),
-                _("The link works until %(date)s.", date=invitation.expires_at.date().isoformat()),
-                _("Please do not write medical details. Thank you!"),
-            ]
-        )
-    mail.queue(patient.email, subject, body)
+    mail.send(
+        patient.email,
+        "patient_invitation",
+        locale=patient.preferred_language,
+        name=patient.name,
+        student=student,
+        for_feedback=invitation.purpose is InvitationPurpose.FEEDBACK,
+        link=link_for(token),
+        expires_on=invitation.expires_at.date().isoformat(),
+    )
 
 
 def revoke_invitation(actor: User, invitation: PatientInvitation) -> None:

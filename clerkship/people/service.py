@@ -134,18 +134,10 @@ def send_reset_link(actor: User, person: User) -> None:
         raise PeopleError(_("This person has no e-mail address."))
     if not person.active:
         raise PeopleError(_("Reactivate the account first."))
-    mail.queue(
+    mail.send(
         person.email,
-        _("Choose a new Clerkship password"),
-        _("Hello %(name)s,", name=person.name)
-        + "\n\n"
-        + _(
-            "Your program office sent you a link to choose a new password. It works once: "
-            "%(link)s",
-            link=links.link_for(person),
-        )
-        + "\n\n"
-        + _("If you did not expect this, you can ignore it; your password stays as it is.")
-        + "\n\n— Clerkship\n",
+        "password_link_from_office",
+        name=person.name,
+        link=links.link_for(person),
     )
     audit.record(actor, "user.reset_link_sent", person)

@@ -125,27 +125,19 @@ def send_digest(user: User, now: datetime | None = None) -> str:
         return "opted_out"
     if user.last_digest_on == now.date():
         return "already_today"
-    lines = waiting_for(user, now)
+    with force_locale(user.preferred_language or "en"):  # the lines in the reader's language
+        lines = waiting_for(user, now)
     if not lines:
         return "nothing"
-    with force_locale(user.preferred_language or "en"):
-        body = (
-            _("Hello %(name)s,", name=user.name)
-            + "\n\n"
-            + _("This is what is waiting for you in Clerkship:")
-            + "\n\n"
-            + "\n".join(f"• {line}" for line in lines)
-            + "\n\n"
-            + _("Open Clerkship: %(link)s", link=external_url("home.index"))
-            + "\n\n"
-            + _(
-                "You get at most one of these a day. Stop them: %(link)s",
-                link=external_url("reminders.unsubscribe", token=unsubscribe_token(user)),
-            )
-            + "\n\n— Clerkship\n"
-        )
-        subject = _("%(n)d things waiting for you in Clerkship", n=len(lines))
-    mail.queue(user.email, subject, body)
+    mail.send(
+        user.email,
+        "digest",
+        locale=user.preferred_language or "en",
+        name=user.name,
+        lines=lines,
+        home_link=external_url("home.index"),
+        unsubscribe_link=external_url("reminders.unsubscribe", token=unsubscribe_token(user)),
+    )
     user.last_digest_on = now.date()
     db.session.flush()
     audit.record(None, "digest.sent", user, after={"items": len(lines)})

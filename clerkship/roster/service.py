@@ -623,16 +623,10 @@ def apply(actor: User, plan: Plan, cohort: Cohort) -> dict[str, int]:
 def _invite(user: User) -> None:
     from clerkship.auth import links
 
-    mail.queue(
+    mail.send(
         user.email,
-        _("Your Clerkship account"),
-        _("Hello %(name)s,", name=user.name)
-        + "\n\n"
-        + _(
-            "Your program has created a Clerkship account for you. Choose your password here "
-            "(the link works once, for %(days)d days): %(link)s",
-            days=current_app.config["PASSWORD_LINK_DAYS"],
-            link=links.link_for(user),
-        )
-        + "\n\n— Clerkship\n",
+        "account_created",
+        name=user.name,
+        days=current_app.config["PASSWORD_LINK_DAYS"],
+        link=links.link_for(user),
     )

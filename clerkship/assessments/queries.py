@@ -3,6 +3,7 @@ with the number of records."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -75,32 +76,73 @@ def cycles_of_preceptor(preceptor_id: int) -> list[AssessmentCycle]:
 
 
 # --- what waits for whom ---------------------------------------------------------------------
+# The one definition of "assessments waiting and on whom". A cycle waits until it is signed;
+# each step it waits for falls to one person: the student rates themself, reacts to the two
+# ratings, revises a returned cycle; the preceptor rates and signs. An open cycle can wait on
+# both (neither rating is in). The dashboard, figures.csv, the portfolio and the digest all
+# count with :func:`steps`; a preceptor's digest lists only the students currently paired with
+# them (after a pairing ends the cycle still counts as waiting on that preceptor elsewhere).
+
+STUDENT_STEPS = ("self_assess", "react", "revise")
+PRECEPTOR_STEPS = ("rate", "sign")
 
 
 @dataclass
 class Waiting:
     cycle: AssessmentCycle
-    action: str  # "self_assess" | "rate" | "react" | "revise" | "sign"
+    action: str  # "self_assess" | "react" | "revise" (student) | "rate" | "sign" (preceptor)
     since: datetime
+
+    @property
+    def on(self) -> str:
+        """ "student" or "preceptor": who has to act."""
+        return "student" if self.action in STUDENT_STEPS else "preceptor"
 
     @property
     def days(self) -> int:
         return max(0, (utcnow() - self.since).days)
 
 
+@dataclass
+class WaitingCounts:
+    cycles: int = 0  # cycles waiting (an open cycle waiting on both counts once)
+    on_student: int = 0
+    on_preceptor: int = 0
+    oldest: datetime | None = None
+
+
 def _submitted(entry) -> bool:
     return entry is not None and entry.submitted_at is not None
 
 
+def steps(cycle: AssessmentCycle) -> list[str]:
+    """The steps ``cycle`` waits for (none once signed)."""
+    if cycle.status is CycleStatus.OPEN:
+        return [
+            action
+            for action, entry in (
+                ("self_assess", cycle.self_assessment),
+                ("rate", cycle.preceptor_assessment),
+            )
+            if not _submitted(entry)
+        ]
+    return {
+        CycleStatus.REVEALED: ["react"],
+        CycleStatus.RETURNED: ["revise"],
+        CycleStatus.AWAITING_SIGNATURE: ["sign"],
+    }.get(cycle.status, [])
+
+
+def waiting_in(cycles) -> list[Waiting]:
+    return [
+        Waiting(cycle, action, cycle.status_changed_at)
+        for cycle in cycles
+        for action in steps(cycle)
+    ]
+
+
 def student_queue(student_id: int) -> list[Waiting]:
-    rows = []
-    for cycle in cycles_of_student(student_id):
-        if cycle.status is CycleStatus.OPEN and not _submitted(cycle.self_assessment):
-            rows.append(Waiting(cycle, "self_assess", cycle.status_changed_at))
-        elif cycle.status is CycleStatus.REVEALED:
-            rows.append(Waiting(cycle, "react", cycle.status_changed_at))
-        elif cycle.status is CycleStatus.RETURNED:
-            rows.append(Waiting(cycle, "revise", cycle.status_changed_at))
+    rows = [w for w in waiting_in(cycles_of_student(student_id)) if w.on == "student"]
     return sorted(rows, key=lambda row: row.since)
 
 
@@ -121,19 +163,41 @@ def preceptor_queue(preceptor_id: int) -> list[Waiting]:
         select(AssessmentCycle)
         .where(
             AssessmentCycle.preceptor_id == preceptor_id,
-            AssessmentCycle.status.in_([CycleStatus.OPEN, CycleStatus.AWAITING_SIGNATURE]),
+            AssessmentCycle.status != CycleStatus.SIGNED,
             current,
         )
         .options(*LIST_OPTIONS)
-        .order_by(AssessmentCycle.status_changed_at)
+        .order_by(AssessmentCycle.status_changed_at, AssessmentCycle.id)
     )
-    rows = []
+    return [w for w in waiting_in(cycles) if w.on == "preceptor"]
+
+
+def waiting_by_student(student_ids: Iterable[int]) -> dict[int, WaitingCounts]:
+    """{student id: what waits and on whom} for many students in a fixed number of queries."""
+    ids = list(student_ids)
+    counts = {student_id: WaitingCounts() for student_id in ids}
+    cycles = db.session.scalars(
+        select(AssessmentCycle)
+        .where(
+            AssessmentCycle.student_id.in_(ids or [0]),
+            AssessmentCycle.status != CycleStatus.SIGNED,
+        )
+        .options(
+            selectinload(AssessmentCycle.self_assessment),
+            selectinload(AssessmentCycle.preceptor_assessment),
+        )
+    )
     for cycle in cycles:
-        if cycle.status is CycleStatus.AWAITING_SIGNATURE:
-            rows.append(Waiting(cycle, "sign", cycle.status_changed_at))
-        elif not _submitted(cycle.preceptor_assessment):
-            rows.append(Waiting(cycle, "rate", cycle.status_changed_at))
-    return rows
+        waiting = steps(cycle)
+        if not waiting:
+            continue
+        row = counts[cycle.student_id]
+        row.cycles += 1
+        row.on_student += sum(1 for action in waiting if action in STUDENT_STEPS)
+        row.on_preceptor += sum(1 for action in waiting if action in PRECEPTOR_STEPS)
+        if row.oldest is None or cycle.status_changed_at < row.oldest:
+            row.oldest = cycle.status_changed_at
+    return counts
 
 
 # --- form choices ----------------------------------------------------------------------------

@@ -14,15 +14,16 @@ from flask_babel import ngettext
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import aliased
 
+from clerkship.assessments import queries as assessment_queries
+from clerkship.directory import queries as cohort_students
 from clerkship.extensions import db
+from clerkship.goals import queries as goal_queries
 from clerkship.models import (
     AssessmentCycle,
     Cohort,
     Competency,
     ContributionKind,
     CycleStatus,
-    Enrollment,
-    EnrollmentStatus,
     EntrustmentLevel,
     GoalContribution,
     GoalStatus,
@@ -58,6 +59,8 @@ class Row:
     agreed: int = 0
     stale: int = 0
     waiting: int = 0
+    waiting_on_student: int = 0
+    waiting_on_preceptor: int = 0
     oldest_wait: int | None = None
     last_feedback: date | None = None
     never_assessed: int = 0
@@ -67,20 +70,6 @@ class Row:
     @property
     def needs_attention(self) -> bool:
         return bool(self.reasons)
-
-
-def _students(cohort: Cohort) -> list[User]:
-    return list(
-        db.session.scalars(
-            select(User)
-            .join(Enrollment, Enrollment.student_id == User.id)
-            .where(
-                Enrollment.cohort_id == cohort.id,
-                Enrollment.status == EnrollmentStatus.ACTIVE,
-            )
-            .order_by(User.name, User.id)
-        )
-    )
 
 
 def _ids_clause(column, ids):
@@ -93,21 +82,11 @@ def _days(moment: datetime, now: datetime) -> int:
 
 def cohort_rows(cohort: Cohort, now: datetime | None = None) -> list[Row]:
     now = now or utcnow()
-    students = _students(cohort)
+    students = cohort_students.students_of_cohort(cohort)
     ids = [s.id for s in students]
     rows = {s.id: Row(s) for s in students}
 
-    agreed = db.session.execute(
-        select(LearningGoal.student_id, func.count(func.distinct(LearningGoal.id)))
-        .join(GoalContribution, GoalContribution.goal_id == LearningGoal.id)
-        .where(
-            _ids_clause(LearningGoal.student_id, ids),
-            GoalContribution.kind == ContributionKind.AGREEMENT,
-            LearningGoal.status.in_([GoalStatus.AGREED, GoalStatus.ACHIEVED]),
-        )
-        .group_by(LearningGoal.student_id)
-    )
-    for student_id, count in agreed:
+    for student_id, count in goal_queries.goals_agreed(ids).items():
         rows[student_id].agreed = count
 
     last_progress = (
@@ -132,23 +111,12 @@ def cohort_rows(cohort: Cohort, now: datetime | None = None) -> list[Row]:
         if latest < stale_before:
             rows[student_id].stale += 1
 
-    waiting = db.session.execute(
-        select(
-            AssessmentCycle.student_id,
-            func.count(),
-            func.min(AssessmentCycle.status_changed_at),
-        )
-        .where(
-            _ids_clause(AssessmentCycle.student_id, ids),
-            AssessmentCycle.status != CycleStatus.SIGNED,
-        )
-        .group_by(AssessmentCycle.student_id)
-    )
-    for student_id, count, oldest in waiting:
-        if oldest.tzinfo is None:
-            oldest = oldest.replace(tzinfo=now.tzinfo)
-        rows[student_id].waiting = count
-        rows[student_id].oldest_wait = _days(oldest, now)
+    for student_id, waiting in assessment_queries.waiting_by_student(ids).items():
+        row = rows[student_id]
+        row.waiting = waiting.cycles
+        row.waiting_on_student = waiting.on_student
+        row.waiting_on_preceptor = waiting.on_preceptor
+        row.oldest_wait = _days(waiting.oldest, now) if waiting.oldest else None
 
     feedback = db.session.execute(
         select(PatientFeedback.student_id, func.max(PatientFeedback.created_at))

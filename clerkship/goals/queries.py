@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import selectinload
 from wtforms import SelectChoice
 
@@ -48,6 +49,48 @@ LIST_OPTIONS = (
 )
 
 STATUS_ORDER = list(GoalStatus)
+
+# --- goals agreed ----------------------------------------------------------------------------
+# A goal counts as agreed when it stands as agreed — in force (*agreed*) or met (*achieved*) —
+# and a preceptor's agreement is on its current wording. Not counted: a goal reworded after its
+# agreement (back to *shared* until agreed again), a goal replaced by a new one (*revised*) or
+# given up (*dropped*), even if it had been agreed. The dashboard, figures.csv, the portfolio
+# and the digest all count with this clause.
+
+AGREED_STATUSES = (GoalStatus.AGREED, GoalStatus.ACHIEVED)
+
+
+def agreed_clause() -> ColumnElement[bool]:
+    """SQL: this goal (``LearningGoal``) is agreed."""
+    agreement_on_current = (
+        select(GoalContribution.id)
+        .where(
+            GoalContribution.goal_id == LearningGoal.id,
+            GoalContribution.kind == ContributionKind.AGREEMENT,
+            GoalContribution.version_number == LearningGoal.current_version,
+        )
+        .exists()
+    )
+    return LearningGoal.status.in_(AGREED_STATUSES) & agreement_on_current
+
+
+def goals_agreed(student_ids: Iterable[int]) -> dict[int, int]:
+    """{student id: number of agreed goals} (students with none are left out), one query."""
+    return dict(
+        db.session.execute(
+            select(LearningGoal.student_id, func.count())
+            .where(LearningGoal.student_id.in_(list(student_ids) or [0]), agreed_clause())
+            .group_by(LearningGoal.student_id)
+        ).all()
+    )
+
+
+def agreed_goal_ids(student_id: int) -> set[int]:
+    return set(
+        db.session.scalars(
+            select(LearningGoal.id).where(LearningGoal.student_id == student_id, agreed_clause())
+        )
+    )
 
 
 def goals_of_student(student_id: int) -> list[LearningGoal]:

@@ -6,6 +6,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from clerkship.clock import today
+from clerkship.directory import queries as cohort_students
 from clerkship.extensions import db
 from clerkship.models import (
     Assignment,
@@ -103,14 +104,7 @@ def director_home(user: User) -> dict:
         .options(selectinload(Program.cohorts))
         .order_by(Program.name)
     ).all()
-    counts = dict(
-        db.session.execute(
-            select(Enrollment.cohort_id, func.count())
-            .join(Cohort)
-            .where(Cohort.program_id.in_([p.id for p in programs] or [0]))
-            .group_by(Enrollment.cohort_id)
-        ).all()
-    )
+    counts = cohort_students.student_counts(c.id for p in programs for c in p.cohorts)
     return {"programs": programs, "student_counts": counts}
 
 

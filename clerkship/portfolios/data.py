@@ -13,6 +13,7 @@ from clerkship import signatures
 from clerkship.assessments import queries as assessment_queries
 from clerkship.assessments import service as assessments
 from clerkship.extensions import db
+from clerkship.goals import queries as goal_queries
 from clerkship.models import (
     AssessmentAddendum,
     AssessmentCycle,
@@ -234,6 +235,18 @@ def _reflections(student_id: int, start, end) -> list[dict]:
     ]
 
 
+def figures_today(student_id: int) -> dict:
+    """Where things stand for the student now, whatever the period: the same owning queries
+    as the cohort dashboard and figures.csv."""
+    waiting = assessment_queries.waiting_by_student([student_id])[student_id]
+    return {
+        "goals_agreed": goal_queries.goals_agreed([student_id]).get(student_id, 0),
+        "assessments_waiting": waiting.cycles,
+        "waiting_on_student": waiting.on_student,
+        "waiting_on_preceptor": waiting.on_preceptor,
+    }
+
+
 def portfolio_data(student: User, *, start: date | None = None, end: date | None = None) -> dict:
     program, cohort = _program(student.id)
     scale = assessments.scale_for(student.id)
@@ -269,6 +282,7 @@ def portfolio_data(student: User, *, start: date | None = None, end: date | None
         "period": [start.isoformat() if start else None, end.isoformat() if end else None],
         "levels": [[level.value, level.label] for level in scale.levels] if scale else [],
         "competencies": ordered,
+        "figures": figures_today(student.id),
         "feedback": _feedback(student.id, start, end),
         "reflections": _reflections(student.id, start, end),
     }

@@ -1,4 +1,7 @@
-"""A cohort's key figures for promotion committees, one row per student (CSV)."""
+"""A cohort's key figures for promotion committees, one row per student (CSV).
+
+The cohort's students, goals agreed and assessments waiting come from their owning queries
+(directory, goals and assessments ``queries.py``), so these figures match the dashboard's."""
 
 from __future__ import annotations
 
@@ -7,19 +10,18 @@ from collections import defaultdict
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
+from clerkship.assessments import queries as assessment_queries
+from clerkship.directory import queries as cohort_students
 from clerkship.extensions import db
+from clerkship.goals import queries as goal_queries
 from clerkship.models import (
     AssessmentCycle,
     Cohort,
-    ContributionKind,
     CycleStatus,
-    Enrollment,
-    GoalContribution,
     GoalStatus,
     LearningGoal,
     PatientFeedback,
     PreceptorAssessment,
-    User,
 )
 
 HEADER = [
@@ -28,6 +30,9 @@ HEADER = [
     "goals_agreed",
     "goals_achieved",
     "assessments_signed",
+    "assessments_waiting",
+    "waiting_on_student",
+    "waiting_on_preceptor",
     "latest_preceptor_level_per_competency",
     "patient_responses",
 ]
@@ -35,24 +40,10 @@ HEADER = [
 
 def cohort_rows(cohort: Cohort) -> list[list]:
     """Constant number of queries whatever the cohort size."""
-    students = db.session.scalars(
-        select(User)
-        .join(Enrollment, Enrollment.student_id == User.id)
-        .where(Enrollment.cohort_id == cohort.id)
-        .order_by(User.name, User.id)
-    ).all()
+    students = cohort_students.students_of_cohort(cohort)
     ids = [s.id for s in students] or [0]
-    agreed = dict(
-        db.session.execute(
-            select(LearningGoal.student_id, func.count(func.distinct(LearningGoal.id)))
-            .join(GoalContribution, GoalContribution.goal_id == LearningGoal.id)
-            .where(
-                LearningGoal.student_id.in_(ids),
-                GoalContribution.kind == ContributionKind.AGREEMENT,
-            )
-            .group_by(LearningGoal.student_id)
-        ).all()
-    )
+    agreed = goal_queries.goals_agreed(ids)
+    waiting = assessment_queries.waiting_by_student(ids)
     achieved = dict(
         db.session.execute(
             select(LearningGoal.student_id, func.count())
@@ -95,6 +86,9 @@ def cohort_rows(cohort: Cohort) -> list[list]:
                 agreed.get(student.id, 0),
                 achieved.get(student.id, 0),
                 counts[student.id],
+                waiting[student.id].cycles,
+                waiting[student.id].on_student,
+                waiting[student.id].on_preceptor,
                 levels,
                 responses.get(student.id, 0),
             ]

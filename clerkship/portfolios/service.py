@@ -23,7 +23,6 @@ from clerkship.extensions import db
 from clerkship.models import (
     Cohort,
     Enrollment,
-    EnrollmentStatus,
     ExportDocument,
     ExportJob,
     ExportStatus,
@@ -79,17 +78,9 @@ def start_export(
     check_period(start, end)
     if cohort is not None:
         program = cohort.program
-        students = list(
-            db.session.scalars(
-                select(User)
-                .join(Enrollment, Enrollment.student_id == User.id)
-                .where(
-                    Enrollment.cohort_id == cohort.id,
-                    Enrollment.status != EnrollmentStatus.WITHDRAWN,
-                )
-                .order_by(User.name, User.id)
-            )
-        )
+        from clerkship.directory import queries as cohort_students
+
+        students = cohort_students.students_of_cohort(cohort)
     else:
         program = _program_of(student)
         students = [student]

@@ -1,7 +1,10 @@
 """The daily digest: one e-mail a day, to each person who has something waiting for them.
 
 Preceptors hear about ratings, signatures and goals to agree; students about their own next
-steps, goals without progress for 30+ days and invitation links about to expire. Patients are
+steps, having no agreed goal yet (while in the year), goals without progress for 30+ days and
+invitation links about to expire. What waits and on whom, and which goals are agreed, come from
+the owning queries (assessments.queries.steps, goals.queries.agreed_clause), as on the
+dashboard. Patients are
 never sent digests (they only hear from us when a student invites them). Every digest carries
 an unsubscribe link. The queue runs :func:`send_daily` every morning; ``flask send-digests``
 does the same by hand or from another scheduler.
@@ -67,13 +70,21 @@ def _preceptor_lines(user: User) -> list[str]:
     return lines
 
 
+def no_agreed_goal_line() -> str:
+    return _("No agreed learning goal yet: share one with your preceptor and agree it together")
+
+
 def _student_lines(user: User, now: datetime) -> list[str]:
+    from clerkship.directory import queries as cohorts
     from clerkship.goals import queries as goals
 
     lines = [
         f"{WAITING_LABELS[row.action]}: {row.cycle.competency.label}"
         for row in assessments.student_queue(user.id)
     ]
+    # The dashboard flags the same (goals.goals_agreed): "remind" then reaches the student.
+    if not goals.goals_agreed([user.id]) and cohorts.in_the_year(user.id):
+        lines.append(no_agreed_goal_line())
     stale_before = now - timedelta(days=STALE_DAYS)
     for goal in goals.goals_of_student(user.id):
         if goal.status not in (GoalStatus.SHARED, GoalStatus.AGREED):

@@ -1,0 +1,65 @@
+"""Who belongs to a cohort: the one definition every page, export and e-mail uses.
+
+A cohort's students are those enrolled in it who have not withdrawn: students in the year now
+(*active*) and those who finished it (*completed*) — a promotion committee reads both. A
+withdrawn student's records stay, but they are no longer the cohort's. The roster page lists
+every enrolment with its status (it is where a withdrawal is undone); everything that counts or
+lists "the students of a cohort" — the dashboard, figures.csv, cohort exports, the home page's
+counts, reminders — goes through this module.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from sqlalchemy import Select, exists, func, select
+
+from clerkship.extensions import db
+from clerkship.models import Cohort, Enrollment, EnrollmentStatus, User
+
+COUNTED = (EnrollmentStatus.ACTIVE, EnrollmentStatus.COMPLETED)
+
+
+def _counted():
+    return Enrollment.status.in_(COUNTED)
+
+
+def student_ids_of_cohort(cohort_id: int) -> Select:
+    """SQL: the ids of the cohort's students (for ``.in_(...)`` in other queries)."""
+    return select(Enrollment.student_id).where(Enrollment.cohort_id == cohort_id, _counted())
+
+
+def students_of_cohort(cohort: Cohort) -> list[User]:
+    """The cohort's students, by name."""
+    return list(
+        db.session.scalars(
+            select(User)
+            .where(User.id.in_(student_ids_of_cohort(cohort.id)))
+            .order_by(User.name, User.id)
+        )
+    )
+
+
+def student_counts(cohort_ids: Iterable[int]) -> dict[int, int]:
+    """{cohort id: number of students} for several cohorts, in one query."""
+    return dict(
+        db.session.execute(
+            select(Enrollment.cohort_id, func.count())
+            .where(Enrollment.cohort_id.in_(list(cohort_ids) or [0]), _counted())
+            .group_by(Enrollment.cohort_id)
+        ).all()
+    )
+
+
+def in_the_year(student_id: int) -> bool:
+    """Whether the student has an active enrolment (is in a cohort's year now)."""
+    return bool(
+        db.session.scalar(
+            select(
+                exists().where(
+                    Enrollment.student_id == student_id,
+                    Enrollment.status == EnrollmentStatus.ACTIVE,
+                )
+            )
+        )
+    )

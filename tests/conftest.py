@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import os
 import tempfile
-from datetime import date, timedelta
+from datetime import timedelta
 
 import flask_migrate
 import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import event
 
-from clerkship import create_app
+from clerkship import clock, create_app
 from clerkship.auth.passwords import set_password
 from clerkship.extensions import db as _db
 from clerkship.extensions import limiter
@@ -188,7 +188,7 @@ def login(client, user: User, password: str = TEST_PASSWORD):
 def world(db, make_user):
     """One program as DESIGN.md sees it: a director, a student with a preceptor and a panel
     patient — and a second program whose people must stay invisible to the first."""
-    today = date.today()
+    today = clock.today()
 
     def program(slug: str):
         p = Program(name=f"Program {slug}", slug=slug, institution="Test School")

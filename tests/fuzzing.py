@@ -16,6 +16,8 @@ from urllib.parse import urljoin, urlsplit
 from hypothesis import strategies as st
 from sqlalchemy import event, select
 
+from clerkship import clock
+
 # --- forms on a page -------------------------------------------------------------------------
 
 
@@ -246,7 +248,7 @@ MIXED = st.tuples(HOSTILE, HOSTILE).map("".join)
 
 
 def dates() -> st.SearchStrategy[str]:
-    today = date.today()
+    today = clock.today()
     return st.one_of(
         st.integers(-400, 400).map(lambda d: (today + timedelta(days=d)).isoformat()),
         st.dates().map(date.isoformat),  # 0001-01-01 … 9999-12-31
@@ -304,7 +306,7 @@ def plausible(fld: Field, *, password: str, known_emails: list[str]) -> st.Searc
         one = st.sampled_from(fld.options) if fld.options else st.just("")
         return st.lists(one, max_size=3, unique=True) if fld.multiple else one
     if fld.kind == "date":
-        today = date.today()
+        today = clock.today()
         return st.integers(-300, 60).map(lambda d: (today + timedelta(days=d)).isoformat())
     if fld.kind == "password":
         return st.just(password)  # right for the signed-in person, long enough as a new one

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 import pytest
 from sqlalchemy import select
 
+from clerkship import clock
 from clerkship.auth.login import SCRIPT_ENDPOINTS
 from clerkship.models import AuditEvent, Framework
 from tests.conftest import TEST_PASSWORD, login
@@ -507,7 +508,7 @@ def test_access(client, db, world, endpoint, role, relation):
 
 
 def test_preceptor_keeps_read_only_access_after_the_assignment_ends(client, db, world):
-    from datetime import date, timedelta
+    from datetime import timedelta
 
     from clerkship.models import Assignment
     from clerkship.permissions import can_supervise_student, can_view_student
@@ -516,7 +517,7 @@ def test_preceptor_keeps_read_only_access_after_the_assignment_ends(client, db, 
     assignment = db.session.scalar(
         select(Assignment).where(Assignment.preceptor_id == mine["preceptor"].id)
     )
-    assignment.end_date = date.today() - timedelta(days=1)
+    assignment.end_date = clock.today() - timedelta(days=1)
     db.session.commit()
     assert can_view_student(mine["preceptor"], mine["student"])
     assert not can_supervise_student(mine["preceptor"], mine["student"])
@@ -525,7 +526,7 @@ def test_preceptor_keeps_read_only_access_after_the_assignment_ends(client, db, 
 
 
 def test_patient_loses_access_when_the_panel_entry_ends(client, db, world):
-    from datetime import date, timedelta
+    from datetime import timedelta
 
     from clerkship.models import PanelEntry
 
@@ -533,7 +534,7 @@ def test_patient_loses_access_when_the_panel_entry_ends(client, db, world):
     entry = db.session.scalar(
         select(PanelEntry).where(PanelEntry.patient_id == mine["patient"].id)
     )
-    entry.end_date = date.today() - timedelta(days=1)
+    entry.end_date = clock.today() - timedelta(days=1)
     db.session.commit()
     login(client, mine["patient"])
     assert client.get(f"/students/{mine['student'].id}").status_code == 404

@@ -29,7 +29,7 @@ import re
 import threading
 import time
 from collections.abc import Callable
-from datetime import date, timedelta
+from datetime import timedelta
 from types import SimpleNamespace
 
 import flask_migrate
@@ -39,7 +39,7 @@ from sqlalchemy import event, func, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
-from clerkship import create_app, seeds
+from clerkship import clock, create_app, seeds
 from clerkship.assessments import service as assessments
 from clerkship.auth.passwords import set_password
 from clerkship.extensions import db
@@ -144,7 +144,7 @@ def people(app) -> SimpleNamespace:
     """A student with two current preceptors and a panel patient, in a program that uses the
     shipped scale, EPA framework and feedback instrument. Everyone here is new to the test."""
     n = next(_numbers)
-    today = date.today()
+    today = clock.today()
     with app.app_context():
         epas = db.session.scalar(
             select(Framework).where(Framework.code == seeds.EPA_FRAMEWORK_CODE)

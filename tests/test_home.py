@@ -1,9 +1,10 @@
 """Each role's home page lists what waits for them, with empty states that say what to do."""
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 from sqlalchemy import select
 
+from clerkship import clock
 from clerkship.models import Assignment, Enrollment, PanelEntry, Role
 from tests.conftest import login
 
@@ -42,8 +43,8 @@ def test_preceptor_sees_current_and_past_students(client, db, world, make_user):
             student_id=former.id,
             preceptor_id=mine["preceptor"].id,
             discipline="Family medicine",
-            start_date=date.today() - timedelta(days=200),
-            end_date=date.today() - timedelta(days=20),
+            start_date=clock.today() - timedelta(days=200),
+            end_date=clock.today() - timedelta(days=20),
         )
     )
     db.session.commit()
@@ -100,7 +101,7 @@ def _add_students(db, world, n):
                 cohort_id=cohort.id,
                 student_id=student.id,
                 patient_id=world["mine"]["patient"].id,
-                consent_date=date.today(),
+                consent_date=clock.today(),
             )
         )
     db.session.commit()

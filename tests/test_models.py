@@ -27,7 +27,7 @@ def test_timestamps_come_back_timezone_aware_utc(db, student):
 
 
 def test_naive_timestamps_are_refused(db):
-    db.session.add(AuditEvent(action="test", occurred_at=datetime(2026, 3, 1, 7, 30)))
+    db.session.add(AuditEvent(action="test", occurred_at=datetime(2026, 3, 1, 7, 30)))  # noqa: DTZ001 - naive on purpose
     with pytest.raises(sa.exc.StatementError, match="naive datetime"):
         db.session.flush()
     db.session.rollback()

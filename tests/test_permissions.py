@@ -1,10 +1,11 @@
 """The predicates behind DESIGN.md's access rules, record by record."""
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
 
+from clerkship import clock
 from clerkship import permissions as p
 from clerkship.models import (
     AssessmentCycle,
@@ -94,7 +95,7 @@ def test_ended_assignment_leaves_a_preceptor_read_only(db, world, records):
     assignment = db.session.scalar(
         select(Assignment).where(Assignment.preceptor_id == mine["preceptor"].id)
     )
-    assignment.end_date = date.today() - timedelta(days=1)
+    assignment.end_date = clock.today() - timedelta(days=1)
     db.session.flush()
     assert p.can_view_goal(mine["preceptor"], goal)
     assert not p.can_contribute_to_goal(mine["preceptor"], goal)

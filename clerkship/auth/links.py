@@ -10,11 +10,12 @@ Links sent by the program office last ``PASSWORD_LINK_DAYS``; a link someone ask
 from __future__ import annotations
 
 import hashlib
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
+from clerkship.clock import utcnow
 from clerkship.extensions import db
 from clerkship.models import User
 from clerkship.urls import external_url
@@ -60,7 +61,7 @@ def user_for(token: str) -> User | None:
         return None
     if not isinstance(data, dict):
         return None
-    if data.get("r") and datetime.now(UTC) - signed_at > timedelta(hours=reset_hours()):
+    if data.get("r") and utcnow() - signed_at > timedelta(hours=reset_hours()):
         return None
     user = db.session.get(User, data.get("u")) if isinstance(data.get("u"), int) else None
     if user is None or not user.active or data.get("f") != _fingerprint(user):

@@ -4,10 +4,11 @@ addenda, and self/preceptor gaps that narrow over the months for most students."
 from __future__ import annotations
 
 import random
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import select
 
+from clerkship import clock
 from clerkship.assessments import service
 from clerkship.demo.goals import _people_for
 from clerkship.extensions import db
@@ -63,7 +64,7 @@ PLANS = [
 
 
 def _at(day: date, hour: int = 14) -> datetime:
-    return datetime.combine(day, time(hour, 0), tzinfo=UTC)
+    return clock.at(day, hour)
 
 
 def _levels(narrowing: bool, n: int, rng: random.Random) -> list[tuple[int, int]]:

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import random
 import secrets
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from clerkship import clock
 from clerkship.extensions import db
 from clerkship.models import (
     Cohort,
@@ -44,7 +45,7 @@ ELSE = {
 
 
 def _at(day: date, hour: int = 11) -> datetime:
-    return datetime.combine(day, time(hour, 0), tzinfo=UTC)
+    return clock.at(day, hour)
 
 
 def _invitation(student, patient, purpose, created: date, *, goal=None, days=14, **state):

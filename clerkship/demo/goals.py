@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import random
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from clerkship import clock
 from clerkship.extensions import db
 from clerkship.goals import service
 from clerkship.models import (
@@ -79,8 +80,8 @@ REFLECTIONS = [
 ]
 
 
-def _at(day: date) -> datetime:
-    return datetime.combine(day, time(14, 0), tzinfo=UTC)
+def _at(day: date, hour: int = 14) -> datetime:
+    return clock.at(day, hour)
 
 
 def _backdate(goal: LearningGoal, start: date, today: date, rng: random.Random) -> None:

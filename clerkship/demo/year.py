@@ -12,12 +12,12 @@ from __future__ import annotations
 import math
 import random
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 
 from faker import Faker
 from sqlalchemy import select
 
-from clerkship import seeds
+from clerkship import clock, seeds
 from clerkship.auth.passwords import hash_password
 from clerkship.extensions import db
 from clerkship.models import (
@@ -218,7 +218,7 @@ def _panels(cohort: Cohort, students: list[User], today: date, seed: int) -> Use
 def build_demo_year(students: int = 12, *, seed: int = 2026) -> list[DemoSignIn]:
     """Create or top up the demo program. Flushes; the caller commits."""
     seeds.load_shipped()
-    today = datetime.now(UTC).date()
+    today = clock.today()
     fake = Faker("en_US")
     fake.seed_instance(seed)
     program = _program()

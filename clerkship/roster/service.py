@@ -20,7 +20,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
-from clerkship import audit, mail
+from clerkship import audit, clock, mail
 from clerkship.extensions import db
 from clerkship.models import (
     DISCIPLINES,
@@ -550,7 +550,7 @@ def _plan_panels(plan: Plan, cohort: Cohort) -> None:
             )
         elif end and consent and end < consent:
             _error(row, _("the panel entry ends before consent"))
-        elif consent and consent > date.today():
+        elif consent and consent > clock.today():
             _error(row, _("consent cannot be in the future"))
     _dedupe(plan, lambda r: (r.values["student_email"], r.values["patient_external_id"]))
     for row in plan.rows:

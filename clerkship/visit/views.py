@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from flask import (
     abort,
@@ -19,6 +19,7 @@ from flask_login import logout_user
 
 from clerkship.auth import sessions as auth_sessions
 from clerkship.auth.login import SESSION_KEY
+from clerkship.clock import utcnow
 from clerkship.extensions import db, limiter
 from clerkship.models import InvitationPurpose, PatientInvitation
 from clerkship.panels.service import LANGUAGE_NAMES
@@ -71,7 +72,7 @@ def open_link(token: str):
     session.clear()
     session["visit"] = {
         "invitation": invitation.id,
-        "opened": datetime.now(UTC).isoformat(),
+        "opened": utcnow().isoformat(),
         "lang": invitation.patient.preferred_language
         if invitation.patient.preferred_language in LANGUAGE_NAMES
         else "en",
@@ -86,7 +87,7 @@ def _current() -> PatientInvitation:
         raise service.LinkProblem("unknown")
     opened = datetime.fromisoformat(visit["opened"])
     limit = timedelta(minutes=current_app.config["PATIENT_SESSION_MINUTES"])
-    if datetime.now(UTC) - opened > limit:
+    if utcnow() - opened > limit:
         raise service.LinkProblem("timeout", visit.get("lang"))
     return service.load(visit.get("invitation"))
 

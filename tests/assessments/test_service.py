@@ -9,6 +9,7 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
+from clerkship import clock
 from clerkship.assessments import queries, service
 from clerkship.models import (
     AssessmentCycle,
@@ -95,7 +96,7 @@ def test_only_a_current_preceptor_can_be_asked(db, scaled, make_user):
     assignment = db.session.scalar(
         select(Assignment).where(Assignment.preceptor_id == mine["preceptor"].id)
     )
-    assignment.end_date = date.today() - timedelta(days=1)
+    assignment.end_date = clock.today() - timedelta(days=1)
     db.session.flush()
     with pytest.raises(service.AssessmentError):
         service.start_cycle(
@@ -327,7 +328,7 @@ def test_an_ended_assignment_cannot_sign(db, scaled, make_cycle):
     assignment = db.session.scalar(
         select(Assignment).where(Assignment.preceptor_id == mine["preceptor"].id)
     )
-    assignment.end_date = date.today() - timedelta(days=1)
+    assignment.end_date = clock.today() - timedelta(days=1)
     db.session.flush()
     with pytest.raises(service.AssessmentError):
         service.sign(

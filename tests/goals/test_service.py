@@ -1,10 +1,11 @@
 """The rules of coproduced goals, tested at the service layer."""
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
 
+from clerkship import clock
 from clerkship.goals import service
 from clerkship.goals.queries import changes, history
 from clerkship.models import (
@@ -100,7 +101,7 @@ def test_target_date_in_the_past_is_refused(people):
     with pytest.raises(service.GoalError, match="past") as error:
         service.create_goal(
             people["student"],
-            service.GoalText(title="Late", target_date=date.today() - timedelta(days=1)),
+            service.GoalText(title="Late", target_date=clock.today() - timedelta(days=1)),
             [],
         )
     assert error.value.field == "target_date"
@@ -269,7 +270,7 @@ def test_a_preceptor_whose_assignment_ended_cannot_add(db, people, shared_goal):
     assignment = db.session.scalar(
         sa.select(Assignment).where(Assignment.preceptor_id == people["preceptor"].id)
     )
-    assignment.end_date = date.today() - timedelta(days=1)
+    assignment.end_date = clock.today() - timedelta(days=1)
     db.session.flush()
     with pytest.raises(service.GoalError, match="no longer"):
         service.add_note(people["preceptor"], shared_goal, ContributionKind.COMMENT, "Hi")
@@ -286,7 +287,7 @@ def test_field_by_field_differences(db, people, shared_goal):
         service.GoalText(
             title="Lead a family meeting",
             specific="Lead two meetings about a new diagnosis",
-            target_date=date.today() + timedelta(days=30),
+            target_date=clock.today() + timedelta(days=30),
         ),
         [competency],
         seen_version_id=shared_goal.version_id,

@@ -1,11 +1,12 @@
 """Goal pages as people use them: forms, errors beside fields, conflicts, e-mails."""
 
 import re
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
 
+from clerkship import clock
 from clerkship.mail import outbox
 from clerkship.models import (
     Competency,
@@ -57,7 +58,7 @@ def test_student_drafts_a_goal(client, db, mine, competency):
             "specific": "Lead one family meeting about a new diagnosis",
             "measure": "Preceptor observes; family says they understood",
             "actions": "Watch two meetings first",
-            "target_date": (date.today() + timedelta(days=60)).isoformat(),
+            "target_date": (clock.today() + timedelta(days=60)).isoformat(),
             "competencies": [str(competency.id)],
         },
     )
@@ -74,7 +75,7 @@ def test_student_drafts_a_goal(client, db, mine, competency):
         ({"title": "   "}, "title", "Give the goal a short title."),
         ({"title": "x" * 301}, "title", "Field cannot be longer than 300 characters."),
         (
-            {"target_date": (date.today() - timedelta(days=1)).isoformat()},
+            {"target_date": (clock.today() - timedelta(days=1)).isoformat()},
             "target_date",
             "The target date cannot be in the past.",
         ),
@@ -259,7 +260,7 @@ def test_patient_whose_panel_ended_can_no_longer_open_the_goal(client, db, mine,
     entry = db.session.scalar(
         select(PanelEntry).where(PanelEntry.patient_id == mine["patient"].id)
     )
-    entry.end_date = date.today() - timedelta(days=1)
+    entry.end_date = clock.today() - timedelta(days=1)
     db.session.commit()
     login(client, mine["patient"])
     assert client.get(f"/goals/{goal.id}").status_code == 404

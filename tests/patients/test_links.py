@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import hashlib
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select, text
 
+from clerkship import clock
 from clerkship.models import (
     AuditEvent,
     ContributionKind,
@@ -106,7 +107,7 @@ def test_ended_panel_entry_and_missing_consent(client, db, instrumented, invite)
     mine = instrumented["mine"]
     _invitation, token = invite()
     entry = _entry(db, mine)
-    entry.end_date = date.today() - timedelta(days=1)
+    entry.end_date = clock.today() - timedelta(days=1)
     db.session.commit()
     assert client.get(f"/p/{token}").status_code == 404
     entry.end_date = None

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import re
-from datetime import date, timedelta
+from datetime import timedelta
 
 from sqlalchemy import func, select
 
+from clerkship import clock
 from clerkship.models import (
     AuditEvent,
     PanelEntry,
@@ -48,7 +49,7 @@ def test_student_adds_a_patient_without_clinical_fields(client, db, instrumented
 def test_bad_patient_input_keeps_what_was_typed(client, db, instrumented):
     mine = instrumented["mine"]
     login(client, mine["student"])
-    future = (date.today() + timedelta(days=3)).isoformat()
+    future = (clock.today() + timedelta(days=3)).isoformat()
     response = client.post(
         f"/panel/{mine['student'].id}/patients",
         data={"name": "Mr. B.", "language": "en", "email": "not-an-email", "consent_date": future},
@@ -81,7 +82,7 @@ def test_one_patient_on_two_panels_by_email(client, db, instrumented, make_user)
                 "name": "Ms. C.",
                 "language": "en",
                 "email": "ms.c@example.org",
-                "consent_date": date.today().isoformat(),
+                "consent_date": clock.today().isoformat(),
             },
         )
         assert response.status_code == 302
@@ -240,14 +241,14 @@ def test_edit_entry_records_consent_and_keeps_typed_text(client, db, instrumente
     )
     assert bad.status_code == 400
     assert 'value="Mr. D. Renamed"' in _html(bad)
-    today = date.today().isoformat()
+    today = clock.today().isoformat()
     ok = client.post(
         f"/panel/entries/{entry.id}",
         data={"name": "Mr. D.", "language": "es", "email": "", "consent_date": today},
     )
     assert ok.status_code == 302
     db.session.refresh(entry)
-    assert entry.consent_date == date.today() and entry.patient.preferred_language == "es"
+    assert entry.consent_date == clock.today() and entry.patient.preferred_language == "es"
     # Now an invitation can be made for him.
     response = client.post(f"/panel/entries/{entry.id}/invitations", data={"purpose": "feedback"})
     assert response.headers["Location"].startswith("/panel/invitations/")

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 from sqlalchemy import select
 
+from clerkship import clock
 from clerkship.models import Assignment, Role
 from clerkship.permissions import can_supervise_student, can_view_student
 from tests.conftest import login
@@ -22,7 +23,7 @@ def test_pairing_grants_access_and_ending_it_takes_it_away(client, db, world, ma
         data={
             "preceptor": newcomer.id,
             "discipline": "Psychiatry",
-            "start_date": (date.today() - timedelta(days=1)).isoformat(),
+            "start_date": (clock.today() - timedelta(days=1)).isoformat(),
         },
     )
     assert response.status_code == 302
@@ -32,7 +33,7 @@ def test_pairing_grants_access_and_ending_it_takes_it_away(client, db, world, ma
         data={
             "preceptor": newcomer.id,
             "discipline": "Psychiatry",
-            "start_date": date.today().isoformat(),
+            "start_date": clock.today().isoformat(),
         },
     )
     assert clash.status_code == 400 and "end that pairing first" in clash.get_data(as_text=True)

@@ -91,9 +91,12 @@ chromium:
 test: dev chromium pdf-libs pdf-tools translations
 	$(BIN)/python -m pytest
 
+# ruff (with the DTZ rules: no naive clocks) and mypy on the models, the access rules and every
+# service and query module (the files are listed in pyproject.toml's [tool.mypy]).
 lint: dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 format: dev
 	$(BIN)/ruff check --fix .

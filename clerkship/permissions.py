@@ -365,9 +365,8 @@ def can_view_reflection(user, reflection: Reflection) -> bool:
         return False
     if user.id == reflection.student_id:
         return True
-    return reflection.in_portfolio and can_view_portfolio(
-        user, db.session.get(User, reflection.student_id)
-    )
+    student = db.session.get(User, reflection.student_id)
+    return reflection.in_portfolio and student is not None and can_view_portfolio(user, student)
 
 
 def can_edit_reflection(user, reflection: Reflection) -> bool:

@@ -17,6 +17,7 @@ from clerkship.models import (
     AssessmentAddendum,
     AssessmentCycle,
     Assignment,
+    Competency,
     CycleStatus,
     EntrustmentLevel,
     LearningGoal,
@@ -289,7 +290,7 @@ def assessed_on(cycle: AssessmentCycle) -> date:
     return max(times).date() if times else cycle.created_at.date()
 
 
-def calibration(student_id: int) -> list[tuple[object, list[CalibrationPoint]]]:
+def calibration(student_id: int) -> list[tuple[Competency, list[CalibrationPoint]]]:
     """Per competency, the revealed cycles (never blind ones) in date order."""
     cycles = db.session.scalars(
         select(AssessmentCycle)
@@ -305,16 +306,11 @@ def calibration(student_id: int) -> list[tuple[object, list[CalibrationPoint]]]:
             ),
         )
     )
-    by_competency: dict[int, tuple[object, list[CalibrationPoint]]] = {}
+    by_competency: dict[int, tuple[Competency, list[CalibrationPoint]]] = {}
     for cycle in cycles:
         if not cycle.both_submitted:
             continue
-        point = CalibrationPoint(
-            cycle,
-            assessed_on(cycle),
-            cycle.self_assessment.level,
-            cycle.preceptor_assessment.level,
-        )
+        point = CalibrationPoint(cycle, assessed_on(cycle), *cycle.ratings())
         by_competency.setdefault(cycle.competency_id, (cycle.competency, []))[1].append(point)
     rows = sorted(by_competency.values(), key=lambda row: (row[0].framework_id, row[0].position))
     for _competency, points in rows:

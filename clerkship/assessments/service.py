@@ -329,7 +329,8 @@ def gap(cycle: AssessmentCycle) -> int | None:
     """Self minus preceptor, in scale steps; None while the ratings are still blind."""
     if not cycle.both_submitted:
         return None
-    return cycle.self_assessment.level.value - cycle.preceptor_assessment.level.value
+    own, theirs = cycle.ratings()
+    return own.value - theirs.value
 
 
 def gap_sentence(cycle: AssessmentCycle, viewer: User) -> str:
@@ -370,7 +371,7 @@ def record_reaction(student: User, cycle: AssessmentCycle, *, reaction: str, pla
         raise IllegalStep(
             _("The reaction and plan come after both ratings are in and before signing.")
         )
-    entry = cycle.self_assessment
+    entry, _theirs = cycle.rated()
     entry.reaction = _required(
         reaction, _("Say how the feedback compares with your own view."), field="reaction"
     )
@@ -423,8 +424,8 @@ def _reauthenticate(user: User, password: str, cycle: AssessmentCycle) -> None:
 
 def signed_content(cycle: AssessmentCycle, *, signer_id: int, printed_name: str, meaning) -> dict:
     """Exactly what a co-signature covers: every rated and written part of the record."""
-    own = cycle.self_assessment
-    theirs = cycle.preceptor_assessment
+    own, theirs = cycle.rated()
+    own_level, their_level = cycle.ratings()
     return {
         "cycle": cycle.id,
         "student": cycle.student_id,
@@ -433,7 +434,7 @@ def signed_content(cycle: AssessmentCycle, *, signer_id: int, printed_name: str,
         "period": [cycle.period_start, cycle.period_end],
         "encounter": cycle.encounter,
         "self": {
-            "level": [own.level.value, own.level.label],
+            "level": [own_level.value, own_level.label],
             "evidence": own.evidence,
             "interpretation": own.interpretation,
             "goals": [goal.id for goal in own.goals],
@@ -446,7 +447,7 @@ def signed_content(cycle: AssessmentCycle, *, signer_id: int, printed_name: str,
         },
         "preceptor_assessment": {
             "assessor": theirs.assessor_id,
-            "level": [theirs.level.value, theirs.level.label],
+            "level": [their_level.value, their_level.label],
             "went_well": theirs.went_well,
             "work_on": theirs.work_on,
             "submitted_at": theirs.submitted_at,
@@ -578,6 +579,8 @@ def record_addendum(author: User, cycle: AssessmentCycle, body: str) -> Assessme
     addendum = AssessmentAddendum(cycle_id=cycle.id, author_id=author.id, body=body)
     db.session.add(addendum)
     db.session.flush()
+    if cycle.signature is None:
+        raise IllegalStep(_("Only a signed assessment takes an addendum."))
     signature = signatures.sign(
         author, SignatureMeaning.ADDENDUM, addendum, addendum_content(addendum, cycle.signature)
     )
@@ -593,6 +596,8 @@ def record_addendum(author: User, cycle: AssessmentCycle, body: str) -> Assessme
 
 
 def addendum_valid(addendum: AssessmentAddendum, cycle: AssessmentCycle) -> bool:
+    if addendum.signature is None or cycle.signature is None:
+        return False
     return signatures.matches(addendum.signature, addendum_content(addendum, cycle.signature))
 
 

@@ -27,7 +27,7 @@ def authenticate(email: str, password: str) -> User | None:
     """The user if the e-mail and password match an active account; every attempt is audited."""
     user = find_by_email(email)
     ok = check_password(user, password) and user is not None and user.active
-    if ok:
+    if ok and user is not None:
         user.last_sign_in_at = utcnow()
         audit.record(user, "auth.sign_in", user)
         return user

@@ -141,7 +141,7 @@ def goals_shared_with(user: User) -> list[LearningGoal]:
 
 
 def by_status(goals: list[LearningGoal]) -> list[tuple[GoalStatus, list[LearningGoal]]]:
-    groups = {status: [] for status in STATUS_ORDER}
+    groups: dict[GoalStatus, list[LearningGoal]] = {status: [] for status in STATUS_ORDER}
     for goal in goals:
         groups[goal.status].append(goal)
     return [(status, items) for status, items in groups.items() if items]
@@ -246,7 +246,7 @@ def history(goal: LearningGoal) -> list[tuple[GoalVersion, list[FieldChange], li
     """Each version (newest first) with what changed and the agreements given to it."""
     rows = []
     previous = None
-    by_number = {}
+    by_number: dict[int | None, list[GoalContribution]] = {}
     for contribution in goal.contributions:
         if contribution.kind is ContributionKind.AGREEMENT:
             by_number.setdefault(contribution.version_number, []).append(contribution)

@@ -452,6 +452,8 @@ def accept_suggestion(
     _ensure_open(goal)
     _pending_suggestion(goal, contribution)
     text = text_of(goal.latest)
+    if contribution.field is None:
+        raise GoalError(_("This suggestion names no field to change."))
     setattr(text, contribution.field, contribution.proposed_text)
     version = _add_version(
         goal, student, text, list(goal.competencies), from_contribution=contribution
@@ -546,4 +548,6 @@ def endorse(patient: User, goal: LearningGoal, note: str = "") -> GoalContributi
 def agreement_is_valid(goal: LearningGoal, contribution: GoalContribution) -> bool:
     """Recompute the signed version's hash: False if the stored wording was altered."""
     version = next(v for v in goal.versions if v.number == contribution.version_number)
+    if contribution.signature is None:
+        return False
     return signatures.matches(contribution.signature, version_content(goal, version))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 from datetime import date, datetime
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -11,6 +12,11 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from clerkship.models.base import Base, TimestampMixin, enum_column, utcnow
 from clerkship.models.frameworks import Competency, EntrustmentLevel
 from clerkship.models.users import User
+
+if TYPE_CHECKING:  # names used only in annotations; importing them would be circular
+    from clerkship.models.feedback import PatientFeedback
+    from clerkship.models.goals import LearningGoal
+    from clerkship.models.records import Reflection, Signature
 
 # What a student drew on for a self-assessment: their goals, patient feedback and reflections.
 self_assessment_goal = sa.Table(
@@ -92,13 +98,27 @@ class AssessmentCycle(TimestampMixin, Base):
     competency: Mapped[Competency] = relationship()
     self_assessment: Mapped[SelfAssessment | None] = relationship(back_populates="cycle")
     preceptor_assessment: Mapped[PreceptorAssessment | None] = relationship(back_populates="cycle")
-    signature: Mapped[Signature | None] = relationship()  # noqa: F821
+    signature: Mapped[Signature | None] = relationship()
     addenda: Mapped[list[AssessmentAddendum]] = relationship(
         back_populates="cycle", order_by="AssessmentAddendum.created_at"
     )
-    plan_goals: Mapped[list[LearningGoal]] = relationship(  # noqa: F821
+    plan_goals: Mapped[list[LearningGoal]] = relationship(
         back_populates="from_assessment", order_by="LearningGoal.id"
     )
+
+    def ratings(self) -> tuple[EntrustmentLevel, EntrustmentLevel]:
+        """(self, preceptor) levels of a cycle past the blind phase."""
+        own, theirs = self.self_assessment, self.preceptor_assessment
+        if own is None or theirs is None or own.level is None or theirs.level is None:
+            raise LookupError(f"assessment cycle {self.id} is still blind")
+        return own.level, theirs.level
+
+    def rated(self) -> tuple[SelfAssessment, PreceptorAssessment]:
+        """Both rating records of a cycle past the blind phase."""
+        own, theirs = self.self_assessment, self.preceptor_assessment
+        if own is None or theirs is None:
+            raise LookupError(f"assessment cycle {self.id} is still blind")
+        return own, theirs
 
     @property
     def both_submitted(self) -> bool:
@@ -125,13 +145,13 @@ class SelfAssessment(TimestampMixin, Base):
 
     cycle: Mapped[AssessmentCycle] = relationship(back_populates="self_assessment")
     level: Mapped[EntrustmentLevel | None] = relationship()
-    goals: Mapped[list[LearningGoal]] = relationship(  # noqa: F821
+    goals: Mapped[list[LearningGoal]] = relationship(
         secondary=self_assessment_goal, order_by="LearningGoal.id"
     )
-    feedback: Mapped[list[PatientFeedback]] = relationship(  # noqa: F821
+    feedback: Mapped[list[PatientFeedback]] = relationship(
         secondary=self_assessment_feedback, order_by="PatientFeedback.id"
     )
-    reflections: Mapped[list[Reflection]] = relationship(  # noqa: F821
+    reflections: Mapped[list[Reflection]] = relationship(
         secondary=self_assessment_reflection, order_by="Reflection.id"
     )
 
@@ -165,4 +185,4 @@ class AssessmentAddendum(TimestampMixin, Base):
 
     cycle: Mapped[AssessmentCycle] = relationship(back_populates="addenda")
     author: Mapped[User] = relationship()
-    signature: Mapped[Signature | None] = relationship()  # noqa: F821
+    signature: Mapped[Signature | None] = relationship()

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from clerkship.models.base import Base, TimestampMixin, enum_column
 from clerkship.models.users import User
+
+if TYPE_CHECKING:  # names used only in annotations; importing them would be circular
+    from clerkship.models.goals import LearningGoal
 
 
 class FeedbackInstrument(TimestampMixin, Base):
@@ -72,7 +76,7 @@ class PatientInvitation(TimestampMixin, Base):
     patient: Mapped[User] = relationship(foreign_keys=[patient_id])
     student: Mapped[User] = relationship(foreign_keys=[student_id])
     created_by: Mapped[User] = relationship(foreign_keys=[created_by_id])
-    goal: Mapped[LearningGoal | None] = relationship()  # noqa: F821
+    goal: Mapped[LearningGoal | None] = relationship()
     feedback: Mapped[PatientFeedback | None] = relationship(back_populates="invitation")
 
 

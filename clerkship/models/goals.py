@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 from datetime import date, datetime
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -11,6 +12,10 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from clerkship.models.base import Base, TimestampMixin, enum_column, utcnow
 from clerkship.models.frameworks import Competency
 from clerkship.models.users import Role, User
+
+if TYPE_CHECKING:  # names used only in annotations; importing them would be circular
+    from clerkship.models.assessments import AssessmentCycle
+    from clerkship.models.records import Signature
 
 goal_competency = sa.Table(
     "goal_competency",
@@ -50,9 +55,7 @@ class LearningGoal(TimestampMixin, Base):
     __mapper_args__ = {"version_id_col": version_id}
 
     student: Mapped[User] = relationship()
-    from_assessment: Mapped[AssessmentCycle | None] = relationship(  # noqa: F821
-        back_populates="plan_goals"
-    )
+    from_assessment: Mapped[AssessmentCycle | None] = relationship(back_populates="plan_goals")
     competencies: Mapped[list[Competency]] = relationship(
         secondary=goal_competency,
         order_by="[Competency.framework_id, Competency.position]",
@@ -68,8 +71,9 @@ class LearningGoal(TimestampMixin, Base):
     )
 
     @property
-    def latest(self) -> GoalVersion | None:
-        return self.versions[-1] if self.versions else None
+    def latest(self) -> GoalVersion:
+        """The current wording (a goal is created with its first version)."""
+        return self.versions[-1]
 
 
 class GoalVersion(TimestampMixin, Base):
@@ -146,4 +150,4 @@ class GoalContribution(TimestampMixin, Base):
 
     goal: Mapped[LearningGoal] = relationship(back_populates="contributions")
     author: Mapped[User] = relationship()
-    signature: Mapped[Signature | None] = relationship()  # noqa: F821
+    signature: Mapped[Signature | None] = relationship()

@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import enum
 from datetime import date
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from clerkship.models.base import Base, TimestampMixin, enum_column
 from clerkship.models.users import User
+
+if TYPE_CHECKING:  # names used only in annotations; importing them would be circular
+    from clerkship.models.feedback import FeedbackInstrument
+    from clerkship.models.frameworks import EntrustmentScale, Framework
 
 program_director = sa.Table(
     "program_director",
@@ -55,11 +60,11 @@ class Program(TimestampMixin, Base):
     cohorts: Mapped[list[Cohort]] = relationship(
         back_populates="program", order_by="Cohort.start_date.desc()"
     )
-    frameworks: Mapped[list[Framework]] = relationship(  # noqa: F821
+    frameworks: Mapped[list[Framework]] = relationship(
         secondary=program_framework, order_by="Framework.name"
     )
-    scale: Mapped[EntrustmentScale | None] = relationship()  # noqa: F821
-    feedback_instrument: Mapped[FeedbackInstrument | None] = relationship()  # noqa: F821
+    scale: Mapped[EntrustmentScale | None] = relationship()
+    feedback_instrument: Mapped[FeedbackInstrument | None] = relationship()
 
 
 class Cohort(TimestampMixin, Base):

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import enum
 from datetime import date, datetime
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from clerkship.models.base import Base, TimestampMixin, enum_column, utcnow
 from clerkship.models.users import User
+
+if TYPE_CHECKING:  # names used only in annotations; importing them would be circular
+    from clerkship.models.goals import LearningGoal
 
 
 class SignatureMeaning(enum.StrEnum):
@@ -63,7 +67,7 @@ class Reflection(TimestampMixin, Base):
     __mapper_args__ = {"version_id_col": version_id}
 
     student: Mapped[User] = relationship()
-    goals: Mapped[list[LearningGoal]] = relationship(secondary=reflection_goal)  # noqa: F821
+    goals: Mapped[list[LearningGoal]] = relationship(secondary=reflection_goal)
 
 
 class ExportStatus(enum.StrEnum):

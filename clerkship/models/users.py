@@ -5,11 +5,15 @@ from __future__ import annotations
 import enum
 import secrets
 from datetime import date, datetime
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from clerkship.models.base import Base, TimestampMixin, enum_column
+
+if TYPE_CHECKING:  # names used only in annotations; importing them would be circular
+    from clerkship.models.programs import Program
 
 
 class Role(enum.StrEnum):
@@ -60,7 +64,7 @@ class User(TimestampMixin, Base):
     last_sign_in_at: Mapped[datetime | None]
     password_changed_at: Mapped[datetime | None]
 
-    directed_programs: Mapped[list[Program]] = relationship(  # noqa: F821
+    directed_programs: Mapped[list[Program]] = relationship(
         secondary="program_director", back_populates="directors"
     )
 

@@ -214,7 +214,7 @@ def create_invitation(
                 GoalShare.goal_id == goal.id, GoalShare.user_id == entry.patient_id
             )
         )
-        if not shared or goal.student_id != entry.student_id:
+        if goal is None or not shared or goal.student_id != entry.student_id:
             raise PanelError(_("Choose a goal you have shared with this patient."), "goal")
         from clerkship.goals.service import CLOSED
 

@@ -13,10 +13,11 @@ import shutil
 import zipfile
 from datetime import date, timedelta
 from pathlib import Path
+from typing import cast
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import select, update
+from sqlalchemy import CursorResult, select, update
 
 from clerkship import audit, permissions
 from clerkship.extensions import db
@@ -76,14 +77,17 @@ def start_export(
     end: date | None = None,
 ) -> ExportJob:
     check_period(start, end)
+    from clerkship.directory import queries as cohort_students
+
+    program: Program | None
     if cohort is not None:
         program = cohort.program
-        from clerkship.directory import queries as cohort_students
-
         students = cohort_students.students_of_cohort(cohort)
-    else:
+    elif student is not None:
         program = _program_of(student)
         students = [student]
+    else:
+        raise ExportError(_("Choose a student or a cohort to export."))
     if program is None or not permissions.can_export_portfolios(director, program):
         raise ExportError(_("Only a director of the program can export portfolios."))
     if not students:
@@ -132,7 +136,7 @@ def mark_running(job_id: int) -> None:
 def reuse_unchanged(job_id: int) -> list[int]:
     """Hand out earlier PDFs for every unchanged portfolio in one pass (one commit); return
     the documents that still need rendering. Saves a task and three commits per student."""
-    job = db.session.get(ExportJob, job_id)
+    job = db.session.get_one(ExportJob, job_id)
     to_render, reused = [], 0
     for document in job.documents:
         if document.status is not ExportStatus.QUEUED:
@@ -183,9 +187,11 @@ def render_document(document_id: int) -> None:
     Three short transactions — read, then (after rendering, outside any transaction) write,
     then count — so workers never hold the database while WeasyPrint works.
     """
-    document = db.session.get(ExportDocument, document_id)
-    job_id, public_id = document.job_id, document.public_id
+    document = db.session.get_one(ExportDocument, document_id)
     job = document.job
+    if job is None:  # documents are made with their job (start_export)
+        raise LookupError(f"export document {document_id} has no job")
+    job_id, public_id = job.id, document.public_id
     data = portfolio.portfolio_data(document.student, start=job.period_start, end=job.period_end)
     key = render.cache_key(data)
     cached = _cached(key)
@@ -198,7 +204,7 @@ def render_document(document_id: int) -> None:
         reuse["status"] = ExportStatus.DONE
     db.session.commit()
     outcome = reuse or _render_with_retry(public_id, data, key)
-    document = db.session.get(ExportDocument, document_id)
+    document = db.session.get_one(ExportDocument, document_id)
     for name, value in outcome.items():
         setattr(document, name, value)
     db.session.commit()
@@ -242,7 +248,7 @@ def _count_progress(job_id: int) -> None:
         update(ExportJob).where(ExportJob.id == job_id).values(done=ExportJob.done + 1)
     )
     db.session.commit()
-    job = db.session.get(ExportJob, job_id)
+    job = db.session.get_one(ExportJob, job_id)
     db.session.refresh(job)
     if job.done >= job.total:
         finish(job_id)
@@ -255,28 +261,31 @@ def _file_name(document: ExportDocument) -> str:
 
 def finish(job_id: int) -> None:
     """Pack the result once every document is done; safe to call more than once."""
-    claimed = db.session.execute(
-        update(ExportJob)
-        .where(ExportJob.id == job_id, ExportJob.status != ExportStatus.DONE)
-        .where(ExportJob.finished_at.is_(None))
-        .values(finished_at=utcnow())
+    claimed = cast(
+        CursorResult,
+        db.session.execute(
+            update(ExportJob)
+            .where(ExportJob.id == job_id, ExportJob.status != ExportStatus.DONE)
+            .where(ExportJob.finished_at.is_(None))
+            .values(finished_at=utcnow())
+        ),
     ).rowcount
     db.session.commit()
     if not claimed:
         return
-    job = db.session.get(ExportJob, job_id)
+    job = db.session.get_one(ExportJob, job_id)
     documents = job.documents
-    good = [d for d in documents if d.status is ExportStatus.DONE]
+    good = [d for d in documents if d.status is ExportStatus.DONE and d.path]
     folder = export_dir() / "jobs" / str(job.id)
     folder.mkdir(parents=True, exist_ok=True)
     if job.student_id is not None and good:
         target = folder / _file_name(good[0])
-        shutil.copyfile(export_dir() / good[0].path, target)
+        shutil.copyfile(export_dir() / str(good[0].path), target)
     elif good:
         target = folder / f"portfolios-job-{job.id}.zip"
         with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as bundle:
             for document in good:
-                bundle.write(export_dir() / document.path, _file_name(document))
+                bundle.write(export_dir() / str(document.path), _file_name(document))
             bundle.writestr("index.csv", _index_csv(documents))
     else:
         target = None
@@ -332,7 +341,7 @@ def cleanup(older_than_days: int | None = None) -> int:
             ExportDocument.issued_at < cutoff, ExportDocument.path.is_not(None)
         )
     ):
-        if document.reused_id is None:
+        if document.reused_id is None and document.path:
             (export_dir() / document.path).unlink(missing_ok=True)
         document.path = None
     db.session.commit()

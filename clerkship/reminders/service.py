@@ -168,7 +168,7 @@ def send_daily(now: datetime | None = None) -> int:
     ).all()
     sent = 0
     for user_id in people:
-        user = db.session.get(User, user_id)
+        user = db.session.get_one(User, user_id)
         if send_digest(user, now) == "sent":
             sent += 1
         db.session.commit()

@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -105,7 +106,8 @@ class RowPlan:
     values: dict[str, str]
     status: str = "new"  # new | update | unchanged | error
     reason: str = ""
-    apply: object = None  # a callable that writes this row (None for unchanged or error)
+    # Writes this row: apply(actor, invited); None for unchanged or error rows.
+    apply: Callable[[User, list[User]], None] | None = None
 
 
 @dataclass
@@ -192,7 +194,7 @@ def read(kind: Kind, raw: bytes) -> tuple[list[tuple[int, dict[str, str]]], list
         for h in header
         if h and h not in known
     ]
-    rows = []
+    rows: list[tuple[int, dict[str, str]]] = []
     try:
         for number, cells in enumerate(reader, start=2):
             if not any(c.strip() for c in cells):
@@ -233,7 +235,8 @@ def _users_by_email(emails) -> dict[str, User]:
     emails = {e for e in emails if e}
     if not emails:
         return {}
-    return {u.email: u for u in db.session.scalars(select(User).where(User.email.in_(emails)))}
+    found = db.session.scalars(select(User).where(User.email.in_(emails)))
+    return {u.email: u for u in found if u.email}
 
 
 def _dedupe(plan: Plan, key_of) -> dict:

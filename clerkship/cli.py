@@ -22,6 +22,20 @@ def seed_command():
     click.echo(summary)
 
 
+def _import_file(importer, path) -> None:
+    """Run one of seeds' all-or-nothing file imports; on failure, the report and exit 1."""
+    from clerkship import seeds
+
+    try:
+        result = importer(path)
+    except seeds.ImportFailed as failure:
+        db.session.rollback()
+        click.echo(failure.report(), err=True)
+        raise SystemExit(1) from None
+    db.session.commit()
+    click.echo(result)
+
+
 @click.command("import-framework")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
 @with_appcontext
@@ -29,14 +43,7 @@ def import_framework_command(path):
     """Import a competency framework from a CSV or JSON file; all rows or none."""
     from clerkship import seeds
 
-    try:
-        result = seeds.import_framework_file(path)
-    except seeds.ImportFailed as failure:
-        db.session.rollback()
-        click.echo(failure.report(), err=True)
-        raise SystemExit(1) from None
-    db.session.commit()
-    click.echo(result)
+    _import_file(seeds.import_framework_file, path)
 
 
 @click.command("import-instrument")
@@ -46,14 +53,7 @@ def import_instrument_command(path):
     """Import a patient-feedback instrument from a JSON file; all of it or none."""
     from clerkship import seeds
 
-    try:
-        result = seeds.import_instrument_file(path)
-    except seeds.ImportFailed as failure:
-        db.session.rollback()
-        click.echo(failure.report(), err=True)
-        raise SystemExit(1) from None
-    db.session.commit()
-    click.echo(result)
+    _import_file(seeds.import_instrument_file, path)
 
 
 @click.command("demo")

@@ -4,7 +4,7 @@ addenda, and self/preceptor gaps that narrow over the months for most students."
 from __future__ import annotations
 
 import random
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 
 from sqlalchemy import select
 
@@ -61,10 +61,6 @@ PLANS = [
     "Write my assessment before presenting, then compare with my preceptor's.",
     "Ask my preceptor to observe one full encounter a fortnight.",
 ]
-
-
-def _at(day: date, hour: int = 14) -> datetime:
-    return clock.at(day, hour)
 
 
 def _levels(narrowing: bool, n: int, rng: random.Random) -> list[tuple[int, int]]:
@@ -138,7 +134,7 @@ def _cycle(student, preceptor, competency, day, today, target, pair, levels, rng
         period_start=day - timedelta(days=28),
         period_end=day,
     )
-    cycle.created_at = cycle.status_changed_at = _at(day, 9)
+    cycle.created_at = cycle.status_changed_at = clock.at(day, 9)
     if target == "open_none":
         return
     # The services stamp "now"; each step is moved back to its day in the year *before*
@@ -148,7 +144,7 @@ def _cycle(student, preceptor, competency, day, today, target, pair, levels, rng
         service.submit_self_assessment(
             student, cycle, service.SelfRating(levels[own].id, rng.choice(EVIDENCE))
         )
-        cycle.self_assessment.submitted_at = _at(steps[0], 18)
+        cycle.self_assessment.submitted_at = clock.at(steps[0], 18)
     if target in ("open_preceptor", "revealed", "awaiting_signature", "returned", "signed"):
         service.submit_preceptor_assessment(
             preceptor,
@@ -157,24 +153,26 @@ def _cycle(student, preceptor, competency, day, today, target, pair, levels, rng
             went_well=rng.choice(WENT_WELL),
             work_on=rng.choice(WORK_ON),
         )
-        cycle.preceptor_assessment.submitted_at = _at(steps[1], 12)
-    cycle.status_changed_at = _at(steps[1], 12)
+        cycle.preceptor_assessment.submitted_at = clock.at(steps[1], 12)
+    cycle.status_changed_at = clock.at(steps[1], 12)
     if target in ("open_self", "open_preceptor", "revealed"):
         return
     service.record_reaction(student, cycle, reaction=rng.choice(REACTIONS), plan=rng.choice(PLANS))
-    cycle.status_changed_at = _at(steps[2], 20)
+    cycle.status_changed_at = clock.at(steps[2], 20)
     if target == "returned":
         service.return_to_student(preceptor, cycle, "Please make the plan concrete: by when?")
-        cycle.status_changed_at = _at(steps[3], 8)
+        cycle.status_changed_at = clock.at(steps[3], 8)
         return
     if target == "awaiting_signature":
         return
     meaning = rng.choice(list(service.COSIGN_MEANINGS))
-    service.record_cosignature(preceptor, cycle, SignatureMeaning(meaning), at=_at(steps[3], 8))
+    service.record_cosignature(
+        preceptor, cycle, SignatureMeaning(meaning), at=clock.at(steps[3], 8)
+    )
     if addendum:
         note = service.record_addendum(
             preceptor,
             cycle,
             "Correction: one of the observed encounters was a telephone consultation.",
         )
-        note.signature.signed_at = _at(min(steps[3] + timedelta(days=6), today), 10)
+        note.signature.signed_at = clock.at(min(steps[3] + timedelta(days=6), today), 10)

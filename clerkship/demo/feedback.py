@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import random
 import secrets
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
@@ -44,10 +44,6 @@ ELSE = {
 }
 
 
-def _at(day: date, hour: int = 11) -> datetime:
-    return clock.at(day, hour)
-
-
 def _invitation(student, patient, purpose, created: date, *, goal=None, days=14, **state):
     invitation = PatientInvitation(
         # Demo links nobody can open: a fresh random token, of which only the hash is kept.
@@ -57,8 +53,8 @@ def _invitation(student, patient, purpose, created: date, *, goal=None, days=14,
         purpose=purpose,
         goal_id=goal.id if goal else None,
         created_by_id=student.id,
-        created_at=_at(created, 9),
-        expires_at=_at(created + timedelta(days=days), 9),
+        created_at=clock.at(created, 9),
+        expires_at=clock.at(created + timedelta(days=days), 9),
         **state,
     )
     db.session.add(invitation)
@@ -114,14 +110,16 @@ def add_feedback(cohort: Cohort, students: list[User], today: date, seed: int) -
         recent = today - timedelta(days=3)
         _invitation(student, fourth, InvitationPurpose.FEEDBACK, recent)  # waiting
         _invitation(student, fourth, InvitationPurpose.FEEDBACK, today - timedelta(days=40))
-        _invitation(student, fifth, InvitationPurpose.FEEDBACK, recent, revoked_at=_at(recent, 15))
+        _invitation(
+            student, fifth, InvitationPurpose.FEEDBACK, recent, revoked_at=clock.at(recent, 15)
+        )
         _invitation(
             student,
             fifth,
             InvitationPurpose.FEEDBACK,
             today - timedelta(days=6),
-            used_at=_at(today - timedelta(days=5)),
-            withdrawn_at=_at(today - timedelta(days=4)),
+            used_at=clock.at(today - timedelta(days=5), 11),
+            withdrawn_at=clock.at(today - timedelta(days=4), 11),
         )
         for (_goal_id, user_id), goal in shared.items():
             if user_id in {p.id for p in patients} and goal.student_id == student.id:
@@ -138,7 +136,11 @@ def add_feedback(cohort: Cohort, students: list[User], today: date, seed: int) -
 def _response(student, patient, instrument, day, level, named, rng) -> None:
     language = patient.preferred_language if patient.preferred_language in HOPES else "en"
     invitation = _invitation(
-        student, patient, InvitationPurpose.FEEDBACK, day, used_at=_at(day + timedelta(days=1))
+        student,
+        patient,
+        InvitationPurpose.FEEDBACK,
+        day,
+        used_at=clock.at(day + timedelta(days=1), 11),
     )
     db.session.flush()
     answers = []
@@ -159,7 +161,7 @@ def _response(student, patient, instrument, day, level, named, rng) -> None:
             allow_quotes=named or rng.random() < 0.5,
             hope_next=rng.choice(HOPES[language]),
             anything_else=rng.choice(ELSE[language]),
-            created_at=_at(day + timedelta(days=1)),
+            created_at=clock.at(day + timedelta(days=1), 11),
             answers=answers,
         )
     )
@@ -201,6 +203,6 @@ def add_reflections(students: list[User], today: date) -> None:
                     title=title,
                     body=body,
                     in_portfolio=include,
-                    created_at=_at(today - timedelta(days=20 + 30 * number + index % 7)),
+                    created_at=clock.at(today - timedelta(days=20 + 30 * number + index % 7), 11),
                 )
             )

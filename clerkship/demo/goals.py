@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import random
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
@@ -80,10 +80,6 @@ REFLECTIONS = [
 ]
 
 
-def _at(day: date, hour: int = 14) -> datetime:
-    return clock.at(day, hour)
-
-
 def _backdate(goal: LearningGoal, start: date, today: date, rng: random.Random) -> None:
     """Spread a goal's history over the months since ``start`` (services stamp 'now')."""
     moments = sorted(
@@ -92,16 +88,16 @@ def _backdate(goal: LearningGoal, start: date, today: date, rng: random.Random) 
     day = start
     span = max((today - start).days, 1)
     step = max(span // (len(moments) + 2), 1)
-    goal.created_at = _at(day)
+    goal.created_at = clock.at(day, 14)
     for item in moments:
         day = min(day + timedelta(days=rng.randint(max(step // 2, 1), step)), today)
-        item.created_at = _at(day)
+        item.created_at = clock.at(day, 14)
         signature = getattr(item, "signature", None)
         if signature is not None:
-            signature.signed_at = _at(day)
+            signature.signed_at = clock.at(day, 14)
     if goal.closed_at is not None:
-        goal.closed_at = _at(min(day + timedelta(days=3), today))
-    goal.updated_at = _at(day)
+        goal.closed_at = clock.at(min(day + timedelta(days=3), today), 14)
+    goal.updated_at = clock.at(day, 14)
 
 
 def _people_for(students: list[User], today: date):

@@ -80,15 +80,19 @@ class Trend:
     points: list[tuple[date, float]]
 
 
+# A response with everything a page or the portfolio shows of it.
+FEEDBACK_OPTIONS = (
+    selectinload(PatientFeedback.patient),
+    selectinload(PatientFeedback.instrument).selectinload(FeedbackInstrument.items),
+    selectinload(PatientFeedback.answers).selectinload(FeedbackAnswer.item),
+)
+
+
 def feedback_of(student_id: int, language: str = "en") -> tuple[list[Response], list[Trend]]:
     items = db.session.scalars(
         select(PatientFeedback)
         .where(PatientFeedback.student_id == student_id)
-        .options(
-            selectinload(PatientFeedback.patient),
-            selectinload(PatientFeedback.instrument).selectinload(FeedbackInstrument.items),
-            selectinload(PatientFeedback.answers).selectinload(FeedbackAnswer.item),
-        )
+        .options(*FEEDBACK_OPTIONS)
         .order_by(PatientFeedback.created_at.desc())
     ).all()
     responses = []

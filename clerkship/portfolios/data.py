@@ -21,8 +21,6 @@ from clerkship.models import (
     ContributionKind,
     CycleStatus,
     Enrollment,
-    FeedbackAnswer,
-    FeedbackInstrument,
     GoalContribution,
     GoalStatus,
     LearningGoal,
@@ -32,6 +30,7 @@ from clerkship.models import (
     SelfAssessment,
     User,
 )
+from clerkship.panels.queries import FEEDBACK_OPTIONS
 
 MEANING_TEXT = {
     "reviewed_and_agreed": "Reviewed and agreed",
@@ -187,11 +186,7 @@ def _feedback(student_id: int, start, end) -> dict:
     responses = db.session.scalars(
         select(PatientFeedback)
         .where(PatientFeedback.student_id == student_id)
-        .options(
-            selectinload(PatientFeedback.patient),
-            selectinload(PatientFeedback.instrument).selectinload(FeedbackInstrument.items),
-            selectinload(PatientFeedback.answers).selectinload(FeedbackAnswer.item),
-        )
+        .options(*FEEDBACK_OPTIONS)
         .order_by(PatientFeedback.created_at, PatientFeedback.id)
     )
     rows = []

@@ -22,6 +22,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from clerkship import audit, clock, mail
+from clerkship.csvfile import to_csv
 from clerkship.extensions import db
 from clerkship.models import (
     DISCIPLINES,
@@ -129,11 +130,7 @@ class Plan:
 
 
 def template_csv(kind: Kind) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow([*kind.required, *kind.optional])
-    writer.writerows(kind.example)
-    return out.getvalue()
+    return to_csv([[*kind.required, *kind.optional], *kind.example])
 
 
 # --- reading the file ------------------------------------------------------------------------

@@ -320,6 +320,7 @@ def test_gunicorn_serves_the_app_and_logs_no_token(migrated_database, tmp_path):
     env.pop("REDIS_URL", None)  # the suite's Redis stays the suite's
     env.update(
         SECRET_KEY="test-" + "0" * 60,
+        CLERKSHIP_BASE_URL="https://lic.example.edu",
         DATABASE_URL=migrated_database,
         CLERKSHIP_INSTANCE_PATH=str(tmp_path),
         CLERKSHIP_REVERSE_PROXIES="1",

@@ -317,7 +317,7 @@ def test_invitation_rows_record_who_and_what(db, instrumented, invite):
 
 
 def test_i_am_done_ends_the_patient_session_on_the_server(app, client, db, instrumented, invite):
-    invitation, token = invite()
+    _invitation, token = invite()
     client.get(f"/p/{token}")
     client.post("/p/feedback", data=full_answers(instrumented["instrument"]))
     copied = client.get_cookie("session").value

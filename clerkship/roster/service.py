@@ -24,6 +24,7 @@ from sqlalchemy import select
 from clerkship import audit, clock, mail
 from clerkship.csvfile import to_csv
 from clerkship.extensions import db
+from clerkship.forminput import clean_text
 from clerkship.models import (
     DISCIPLINES,
     Assignment,
@@ -163,7 +164,7 @@ def _header(name: str) -> str:
 def read(kind: Kind, raw: bytes) -> tuple[list[tuple[int, dict[str, str]]], list[str]]:
     if len(raw) > MAX_BYTES:
         raise FileProblem(_("The file is larger than 5 MB. Split it into smaller files."))
-    text = _decode(raw)
+    text = clean_text(_decode(raw))  # no NUL or bidi overrides, as in forms
     if not text.strip():
         raise FileProblem(_("The file is empty."))
     sample = text[:8192]

@@ -183,3 +183,40 @@ def test_set_password_link_works_once(client, db, world):
         == 302
     )
     assert client.get("/account/set-password/forged.token.value").status_code == 404
+
+
+def test_a_row_of_half_a_million_columns_is_refused_quickly_on_a_small_page(client, db, world):
+    import time
+
+    mine = world["mine"]
+    login(client, mine["director"])
+    raw = ",".join(f"c{n}" for n in range(500_000)).encode()  # 3.4 MB
+    # A raw multipart body: the test client would put a large file in an unclosed temp file.
+    body = (
+        b'--xyz\r\nContent-Disposition: form-data; name="kind"\r\n\r\nstudents\r\n'
+        b'--xyz\r\nContent-Disposition: form-data; name="file"; filename="wide.csv"\r\n'
+        b"Content-Type: text/csv\r\n\r\n" + raw + b"\r\n--xyz--\r\n"
+    )
+    started = time.perf_counter()
+    response = client.post(
+        f"/cohorts/{mine['cohort'].id}/import",
+        data=body,
+        content_type="multipart/form-data; boundary=xyz",
+    )
+    elapsed = time.perf_counter() - started
+    html = _html(response)
+    assert response.status_code in (200, 400)
+    assert "The first row has 500000 columns" in html
+    print(f"\n500,000 columns: {elapsed:.2f} s, page {len(html)} characters")
+    assert len(html) < 50_000 and elapsed < 3, (len(html), elapsed)
+
+
+def test_unused_columns_are_summarised_after_ten(client, db, world):
+    mine = world["mine"]
+    login(client, mine["director"])
+    header = ["email", "name", *(f"extra{n}" for n in range(900))]
+    raw = (",".join(header) + "\nwide@school.edu,Wide Person\n").encode()
+    html = _html(_upload(client, mine["cohort"], "students", "wide.csv", raw))
+    assert "1 new" in html
+    assert html.count("is not used and was ignored") == 10
+    assert "890 more columns are not used and were ignored." in html

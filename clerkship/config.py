@@ -83,6 +83,8 @@ class Defaults:
     # Portfolio exports (PDF files are written here; default: instance/exports).
     EXPORT_DIR: str | None = None
     EXPORT_KEEP_DAYS = 7  # export files are deleted after this many days
+    # Previewed roster files (names, e-mails) not confirmed or cancelled are deleted after this.
+    IMPORT_KEEP_MINUTES = 60
     VERIFY_RATE_LIMIT = "30 per minute"  # public /verify page, per address
 
     # Reverse proxies in front of the app that set X-Forwarded-For and X-Forwarded-Proto

@@ -156,9 +156,8 @@ TARGETS: dict[str, Target] = {
     "visit.language": Target(
         "/p/language", page="/p/", roles=PATIENT_LINK, link="feedback", read_only=True
     ),
-    "visit.finish": Target(
-        "/p/finish", page="/p/thanks", roles=PATIENT_LINK, link="answered", read_only=True
-    ),
+    # Writes: ends the link's patient pages on the server (sessions_ended_at).
+    "visit.finish": Target("/p/finish", page="/p/thanks", roles=PATIENT_LINK, link="answered"),
     # --- programs, cohorts, people ---
     "directory.new_program": Target("/programs/new"),
     "directory.edit_program": Target("/programs/{program}/edit"),

@@ -110,8 +110,10 @@ class RowPlan:
     values: dict[str, str]
     status: str = "new"  # new | update | unchanged | error
     reason: str = ""
-    # Writes this row: apply(actor, invited); None for unchanged or error rows.
+    # Writes this row through the services: apply(actor, invited); None for error rows.
     apply: Callable[[User, list[User]], None] | None = None
+    # Tried in a rolled-back savepoint at preview (False only for brand-new accounts).
+    tried: bool = True
 
 
 @dataclass
@@ -292,7 +294,7 @@ def _try_rows(plan: Plan, actor: User) -> None:
     trial = db.session.begin_nested()
     try:
         for row in plan.rows:
-            if row.apply is None:
+            if row.apply is None or not row.tried:
                 continue
             step = db.session.begin_nested()
             try:
@@ -322,8 +324,24 @@ def _plan_people(plan: Plan, cohort: Cohort) -> None:
     enrolled = set(
         db.session.scalars(select(Enrollment.student_id).where(Enrollment.cohort_id == cohort.id))
     )
+    # Checked for the whole file at once: new accounts are not tried one by one (a file of
+    # 5,000 new students previews in seconds), and this is all that could refuse them.
+    ids_taken = {
+        u.external_id: u.email
+        for u in db.session.scalars(
+            select(User).where(
+                User.external_id.in_(
+                    [r.values["external_id"] for r in plan.rows if r.values["external_id"]] or [""]
+                )
+            )
+        )
+    }
     for row in plan.rows:
         if row.status != "new":
+            continue
+        external = row.values["external_id"]
+        if external and ids_taken.get(external, row.values["email"]) != row.values["email"]:
+            _error(row, _("external id %(id)s already belongs to someone else", id=external))
             continue
         details = PersonDetails(
             role, row.values["email"], row.values["name"], row.values["external_id"] or None
@@ -344,6 +362,7 @@ def _plan_people(plan: Plan, cohort: Cohort) -> None:
             row.status = "unchanged"
         # Unchanged rows are tried too: the services refuse someone of another program.
         row.apply = _person_writer(details, cohort, needs_enrolment)
+        row.tried = user is not None
 
 
 def _person_writer(details: PersonDetails, cohort: Cohort, enrol: bool):
@@ -565,7 +584,14 @@ def _panel_writer(cohort: Cohort, student: User, patient: User, consent, end):
 def apply(actor: User, plan: Plan, cohort: Cohort) -> dict[str, int]:
     """Write every planned row through the services; the caller commits once (all or none)."""
     if plan.has_errors:
-        raise FileProblem(_("Fix the rows marked as errors and upload the file again."))
+        first = next(row for row in plan.rows if row.status == "error")
+        raise FileProblem(
+            _(
+                "Row %(n)d: %(reason)s Fix the rows marked as errors and upload the file again.",
+                n=first.number,
+                reason=first.reason,
+            )
+        )
     invited: list[User] = []
     for row in plan.rows:
         if row.apply is not None:

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from clerkship import clock
 from clerkship.models import Assignment, AuditEvent, Enrollment, PanelEntry, User
-from clerkship.permissions import can_change_person, can_manage_person, can_view_student
+from clerkship.permissions import can_manage_person, can_view_student
 from tests.conftest import login
 from tests.roster.test_import import _confirm, _html, _upload
 
@@ -124,6 +124,8 @@ def test_confirm_replans_and_refuses_a_file_that_became_an_intrusion(client, db,
 def test_a_preceptor_teaching_in_two_programs(client, db, two_programs):
     """One account, reached by each program through its own pairings; changed only by
     someone who runs every program they teach in."""
+    from clerkship.permissions import can_change_person
+
     mine, other = two_programs["mine"], two_programs["other"]
     shared = mine["preceptor"]
     login(client, other["director"])

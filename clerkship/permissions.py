@@ -34,7 +34,7 @@ from typing import Any, TypeVar
 
 from flask import abort
 from flask_login import current_user
-from sqlalchemy import ColumnElement, Select, exists, select, union
+from sqlalchemy import ColumnElement, CompoundSelect, exists, select, union
 
 from clerkship import audit
 from clerkship.clock import today
@@ -91,7 +91,7 @@ def panel_active(on: date | None = None) -> ColumnElement[bool]:
     )
 
 
-def program_people(program_ids: Iterable[int]) -> Select:
+def program_people(program_ids: Iterable[int]) -> CompoundSelect:
     """The ids of everyone linked to these programs: students by enrolment, preceptors by
     pairing, patients by panel entry (a compound select usable in ``User.id.in_(...)``)."""
     ids = list(program_ids) or [0]

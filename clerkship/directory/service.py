@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
-from clerkship import audit
+from clerkship import audit, permissions
 from clerkship.clock import today
 from clerkship.extensions import db
 from clerkship.models import (
@@ -87,8 +87,7 @@ def cohort_roster(cohort: Cohort) -> list[dict]:
             select(Assignment.student_id, func.count())
             .where(
                 Assignment.student_id.in_(student_ids),
-                Assignment.start_date <= now,
-                Assignment.end_date.is_(None) | (Assignment.end_date >= now),
+                permissions.pairing_active(now),
             )
             .group_by(Assignment.student_id)
         ).all()
@@ -98,8 +97,7 @@ def cohort_roster(cohort: Cohort) -> list[dict]:
             select(PanelEntry.student_id, func.count())
             .where(
                 PanelEntry.student_id.in_(student_ids),
-                PanelEntry.consent_date <= now,
-                PanelEntry.end_date.is_(None) | (PanelEntry.end_date >= now),
+                permissions.panel_active(now),
             )
             .group_by(PanelEntry.student_id)
         ).all()

@@ -238,11 +238,8 @@ def save_patient(actor: User, cohort: Cohort, record: PatientRecord) -> tuple[Us
     _refuse_other_program(patient, cohort, "external_id")
     before = {"name": patient.name, "language": patient.preferred_language, "email": patient.email}
     if before != after:
-        patient.name, patient.preferred_language, patient.email = (
-            after["name"],
-            record.language,
-            email,
-        )
+        patient.name = record.name.strip()
+        patient.preferred_language, patient.email = record.language, email
         db.session.flush()
         audit.record(actor, "user.updated", patient, before=before, after=after)
     return patient, False

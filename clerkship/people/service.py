@@ -85,11 +85,12 @@ def save_person(actor: User, details: PersonDetails) -> tuple[User, bool]:
             actor, "user.created", person, after={"role": details.role.value, "name": person.name}
         )
         return person, True
+    external_id = details.external_id or person.external_id
     before = {"name": person.name, "external_id": person.external_id}
-    after = {"name": details.name, "external_id": details.external_id or person.external_id}
+    after = {"name": details.name, "external_id": external_id}
     if before != after:
         refuse_unless_changeable(actor, person, "email")
-        person.name, person.external_id = after["name"], after["external_id"]
+        person.name, person.external_id = details.name, external_id
         db.session.flush()
         audit.record(actor, "user.updated", person, before=before, after=after)
     return person, False

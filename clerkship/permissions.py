@@ -43,6 +43,7 @@ from clerkship.models import (
     AssessmentCycle,
     Assignment,
     Cohort,
+    CycleStatus,
     Enrollment,
     ExportJob,
     Framework,
@@ -386,6 +387,35 @@ def can_sign_assessment(user, cycle: AssessmentCycle) -> bool:
     return can_rate_assessment(user, cycle)
 
 
+def is_assessed_student(user, cycle: AssessmentCycle) -> bool:
+    """The student the cycle is about: they self-assess, react, and turn the plan into a goal."""
+    return _signed_in(user) and user.id == cycle.student_id
+
+
+def can_see_self_rating(user, cycle: AssessmentCycle) -> bool:
+    """Blind until both are in: before the reveal only the student sees their own rating."""
+    return can_view_assessment(user, cycle) and (
+        cycle.both_submitted or user.id == cycle.student_id
+    )
+
+
+def can_see_preceptor_rating(user, cycle: AssessmentCycle) -> bool:
+    """Blind until both are in: before the reveal only the preceptor sees their own rating."""
+    return can_view_assessment(user, cycle) and (
+        cycle.both_submitted or user.id == cycle.preceptor_id
+    )
+
+
+def can_add_addendum(user, cycle: AssessmentCycle) -> bool:
+    """A signed record never changes; the student or their current preceptor adds a signed
+    addendum beneath it (a director never writes in their name)."""
+    return (
+        _signed_in(user)
+        and cycle.status is CycleStatus.SIGNED
+        and (user.id == cycle.student_id or can_sign_assessment(user, cycle))
+    )
+
+
 def can_view_calibration(user, student: User) -> bool:
     """Self vs preceptor levels: the student, their preceptors and their director."""
     if not _signed_in(user) or user.role in (Role.PATIENT, Role.ADMIN):
@@ -444,6 +474,11 @@ def can_edit_panel_entry(user, entry: PanelEntry) -> bool:
     return _signed_in(user) and can_manage_panel(user, entry.student)
 
 
+def can_invite_patient(user, entry: PanelEntry) -> bool:
+    """Only the student makes invitation links for their patients (nobody answers for them)."""
+    return _signed_in(user) and user.id == entry.student_id
+
+
 def can_manage_invitation(user, invitation: PatientInvitation) -> bool:
     """See and revoke a link: the student who made it, and their director."""
     if not _signed_in(user):
@@ -467,6 +502,11 @@ def can_edit_reflection(user, reflection: Reflection) -> bool:
 
 def can_export_portfolios(user, program: Program) -> bool:
     return _signed_in(user) and user.role is Role.DIRECTOR and can_manage_program(user, program)
+
+
+def can_export_cohort(user, cohort: Cohort) -> bool:
+    """Export a cohort's portfolios or its figures: the program's directors."""
+    return can_export_portfolios(user, cohort.program)
 
 
 def can_export_student(user, student: User) -> bool:

@@ -291,6 +291,17 @@ def can_view_student(user, student: User) -> bool:
     return False
 
 
+def can_see_pairings(user, student: User) -> bool:
+    """Who precepts a student: not the patient account (it needs only its own student)."""
+    return can_view_student(user, student) and user.role is not Role.PATIENT
+
+
+def can_see_panel(user, student: User) -> bool:
+    """The student's continuity patients, by name: the student, their preceptors and their
+    director; never the admin (set-up and people, not students' records) nor a patient."""
+    return can_view_student(user, student) and user.role not in (Role.PATIENT, Role.ADMIN)
+
+
 def can_supervise_student(user, student: User) -> bool:
     """Act on a student's records as their preceptor: only while an assignment is active."""
     return _signed_in(user) and precepts(user, student.id, active_only=True)

@@ -33,24 +33,33 @@ def _visible_goals(viewer: User, student: User) -> list:
 
 
 def student_overview(student: User, viewer: User) -> dict:
+    """What the student's page shows this viewer: only the parts their role needs."""
     now = today()
     enrollments = db.session.scalars(
         select(Enrollment)
         .where(Enrollment.student_id == student.id)
         .options(selectinload(Enrollment.cohort).selectinload(Cohort.program))
     ).all()
-    assignments = db.session.scalars(
-        select(Assignment)
-        .where(Assignment.student_id == student.id)
-        .options(selectinload(Assignment.preceptor))
-        .order_by(Assignment.discipline, Assignment.start_date)
-    ).all()
-    panel = db.session.scalars(
-        select(PanelEntry)
-        .where(PanelEntry.student_id == student.id)
-        .options(selectinload(PanelEntry.patient))
-        .order_by(PanelEntry.consent_date)
-    ).all()
+    assignments = (
+        db.session.scalars(
+            select(Assignment)
+            .where(Assignment.student_id == student.id)
+            .options(selectinload(Assignment.preceptor))
+            .order_by(Assignment.discipline, Assignment.start_date)
+        ).all()
+        if permissions.can_see_pairings(viewer, student)
+        else []
+    )
+    panel = (
+        db.session.scalars(
+            select(PanelEntry)
+            .where(PanelEntry.student_id == student.id)
+            .options(selectinload(PanelEntry.patient))
+            .order_by(PanelEntry.consent_date)
+        ).all()
+        if permissions.can_see_panel(viewer, student)
+        else []
+    )
     return {
         "enrollments": enrollments,
         "assignments": assignments,

@@ -330,7 +330,7 @@ def test_an_imported_row_leaves_the_same_audit_trail_as_the_form(client, db, two
         f"/panel/{mine['student'].id}/patients",
         data={"name": "Mr. B.", "language": "en", "consent_date": consent},
     )
-    by_form = [row[:3] + (sorted(row[3]),) for row in _trail(db, mark, mine["student"].id)]
+    by_form = [(*row[:3], sorted(row[3])) for row in _trail(db, mark, mine["student"].id)]
     raw = _csv("external_id,name", "PT-NEW,Mr. C.")
     _confirm(
         client, mine["cohort"], _html(_upload(client, mine["cohort"], "patients", "p.csv", raw))
@@ -340,7 +340,7 @@ def test_an_imported_row_leaves_the_same_audit_trail_as_the_form(client, db, two
     _confirm(
         client, mine["cohort"], _html(_upload(client, mine["cohort"], "panels", "p.csv", raw))
     )
-    by_import = [row[:3] + (sorted(row[3]),) for row in _trail(db, mark, twin.id)]
+    by_import = [(*row[:3], sorted(row[3])) for row in _trail(db, mark, twin.id)]
     assert (
         by_form
         == by_import

@@ -147,15 +147,12 @@ def place_on_panel(
 ) -> PanelEntry:
     """Put ``patient`` on ``student``'s panel in ``cohort``, or move the entry's dates (the
     panel form and the roster import). A patient of another program is refused."""
-    if not permissions.can_manage_panel(actor, student) or not db.session.scalar(
-        select(Enrollment.id).where(
-            Enrollment.cohort_id == cohort.id, Enrollment.student_id == student.id
-        )
-    ):
-        from clerkship.people.service import other_program_message
+    from clerkship.people.service import enrolment_problem
 
-        if permissions.belongs_to_other_program(student, cohort.program_id):
-            raise PanelError(other_program_message(student), "student")
+    problem = enrolment_problem(student, cohort)
+    if problem:
+        raise PanelError(problem, "student")
+    if not permissions.can_manage_panel(actor, student):
         raise PanelError(_("This student is not in one of your programs."), "student")
     if patient.role is not Role.PATIENT:
         raise PanelError(_("That person is not a patient."), "patient")

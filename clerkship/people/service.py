@@ -48,6 +48,22 @@ def refuse_unless_changeable(actor: User, person: User, field: str | None = None
         raise PeopleError(other_program_message(person), field)
 
 
+def enrolment_problem(student: User, cohort: Cohort) -> str | None:
+    """Why ``student`` cannot be paired or given patients in ``cohort`` (None: they can)."""
+    if permissions.belongs_to_other_program(student, cohort.program_id):
+        return other_program_message(student)
+    enrolled = db.session.scalar(
+        select(Enrollment.id).where(
+            Enrollment.cohort_id == cohort.id, Enrollment.student_id == student.id
+        )
+    )
+    if not enrolled:
+        return _(
+            "%(student)s is not enrolled in %(cohort)s.", student=student.name, cohort=cohort.name
+        )
+    return None
+
+
 @dataclass
 class PersonDetails:
     role: Role
@@ -151,16 +167,11 @@ def pair(
 ) -> Assignment:
     """Pair a student of the director's program with a preceptor (the form and the import)."""
     cohort = cohort or _cohort_of(student)
-    enrolled = cohort is not None and db.session.scalar(
-        select(Enrollment.id).where(
-            Enrollment.cohort_id == cohort.id, Enrollment.student_id == student.id
-        )
-    )
-    ours = cohort is not None and permissions.can_manage_program(director, cohort.program)
-    if cohort is None or not ours or not enrolled:
-        if cohort is not None and permissions.belongs_to_other_program(student, cohort.program_id):
-            raise PeopleError(other_program_message(student), "student")
+    if cohort is None or not permissions.can_manage_program(director, cohort.program):
         raise PeopleError(_("This student is not in one of your programs."), "student")
+    problem = enrolment_problem(student, cohort)
+    if problem:
+        raise PeopleError(problem, "student")
     preceptor = db.session.get(User, pairing.preceptor_id) if pairing.preceptor_id else None
     if preceptor is None or preceptor.role is not Role.PRECEPTOR or not preceptor.active:
         raise PeopleError(_("Choose a preceptor."), "preceptor")

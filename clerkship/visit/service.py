@@ -150,6 +150,13 @@ def _claim(invitation: PatientInvitation) -> None:
     db.session.refresh(invitation, with_for_update=True)
 
 
+def _name_choice_errors(show_name: str) -> dict[str, str]:
+    """Every patient form asks the same question about their name (visit/_show_name.html)."""
+    if show_name in ("yes", "no"):
+        return {}
+    return {"show_name": str(_l("Please choose whether your student may see your name."))}
+
+
 # --- feedback --------------------------------------------------------------------------------
 
 NOT_APPLICABLE = "na"
@@ -197,8 +204,7 @@ def submit_feedback(
     for name, value in texts.items():
         if len(value) > max_text:
             errors[name] = str(_l("Please make this shorter (at most %(n)d letters).", n=max_text))
-    if answers.show_name not in ("yes", "no"):
-        errors["show_name"] = str(_l("Please choose whether your student may see your name."))
+    errors.update(_name_choice_errors(answers.show_name))
     if not errors and not chosen and not any(texts.values()):
         errors["form"] = str(_l("Please answer at least one question before sending."))
     if errors:
@@ -241,7 +247,7 @@ def withdraw(invitation: PatientInvitation) -> None:
 
 
 def submit_goal_input(
-    invitation: PatientInvitation, *, view: str, matters: bool, max_text: int
+    invitation: PatientInvitation, *, view: str, matters: bool, show_name: str, max_text: int
 ) -> None:
     """The patient's words join the goal's thread as a comment (and an endorsement)."""
     from clerkship.goals import service as goals
@@ -256,14 +262,17 @@ def submit_goal_input(
         raise AnswerError(
             {"view": str(_l("Please make this shorter (at most %(n)d letters).", n=max_text))}
         )
+    if errors := _name_choice_errors(show_name):
+        raise AnswerError(errors)
     if not view and not matters:
         raise AnswerError({"form": str(_l("Please write your view or tick the box first."))})
     patient, goal = invitation.patient, invitation.goal
+    named = show_name == "yes"
     try:
         if view:
-            goals.add_note(patient, goal, ContributionKind.COMMENT, view)
+            goals.add_note(patient, goal, ContributionKind.COMMENT, view, show_name=named)
         if matters and not goals.has_endorsed(goal, patient):
-            goals.endorse(patient, goal)
+            goals.endorse(patient, goal, show_name=named)
     except goals.EditConflict as error:
         # The student saved the goal at that very moment: nothing was sent, nothing is wrong
         # with the link, and what the patient wrote comes back for them to send again.

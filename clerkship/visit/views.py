@@ -111,7 +111,9 @@ def start():
     if invitation.purpose is InvitationPurpose.GOAL_INPUT:
         if invitation.used_at:
             return _render("visit/thanks.html", invitation)
-        return _render("visit/goal.html", invitation, errors={}, view="", matters=False)
+        return _render(
+            "visit/goal.html", invitation, errors={}, view="", matters=False, show_name="no"
+        )
     if invitation.withdrawn_at:
         return _render("visit/withdrawn.html", invitation)
     if invitation.used_at:
@@ -198,9 +200,14 @@ def submit_goal_input():
         return _problem(problem)
     view = request.form.get("view", "")
     matters = request.form.get("matters") == "yes"
+    show_name = request.form.get("show_name", "")
     try:
         service.submit_goal_input(
-            invitation, view=view, matters=matters, max_text=current_app.config["PATIENT_TEXT_MAX"]
+            invitation,
+            view=view,
+            matters=matters,
+            show_name=show_name,
+            max_text=current_app.config["PATIENT_TEXT_MAX"],
         )
     except service.LinkProblem as problem:
         db.session.rollback()
@@ -208,7 +215,13 @@ def submit_goal_input():
     except service.AnswerError as error:
         db.session.rollback()
         return _render(
-            "visit/goal.html", invitation, 400, errors=error.errors, view=view, matters=matters
+            "visit/goal.html",
+            invitation,
+            400,
+            errors=error.errors,
+            view=view,
+            matters=matters,
+            show_name=show_name,
         )
     db.session.commit()
     return redirect(url_for("visit.thanks"))

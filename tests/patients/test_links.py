@@ -267,7 +267,9 @@ def test_goal_input_joins_the_thread_as_the_patient(client, db, instrumented, in
     assert client.post("/p/feedback", data={"show_name": "no"}).status_code == 404
     empty = client.post("/p/goal", data={"view": ""})
     assert empty.status_code == 400
-    response = client.post("/p/goal", data={"view": "Please explain slowly.", "matters": "yes"})
+    response = client.post(
+        "/p/goal", data={"view": "Please explain slowly.", "matters": "yes", "show_name": "no"}
+    )
     assert response.status_code == 302
     thread = db.session.scalars(
         select(GoalContribution).where(GoalContribution.goal_id == goal.id)

@@ -129,7 +129,7 @@ def test_patient_home_waits_only_on_open_goals(client, db, world, make_goal):
 
     mine, other = world["mine"], world["other"]
     patient = mine["patient"]
-    open_goal = make_goal(
+    make_goal(
         mine["student"], title="Explain results plainly", share_with=[mine["preceptor"], patient]
     )
     dropped = make_goal(

@@ -152,7 +152,9 @@ TARGETS: dict[str, Target] = {
     "visit.submit_goal_input": Target(
         "/p/goal", page="/p/", roles=PATIENT_LINK, link="goal_input"
     ),
-    "visit.withdraw": Target("/p/withdraw", page="/p/thanks", roles=PATIENT_LINK, link="answered"),
+    "visit.withdraw": Target(
+        "/p/withdraw", page="/p/withdraw", roles=PATIENT_LINK, link="answered"
+    ),
     "visit.language": Target(
         "/p/language", page="/p/", roles=PATIENT_LINK, link="feedback", read_only=True
     ),

@@ -73,11 +73,22 @@ def _entry_for(invitation: PatientInvitation) -> PanelEntry | None:
     )
 
 
+def language_of(invitation: PatientInvitation) -> str | None:
+    """The language the patient last chose on this link's pages, else the one on their record."""
+    return invitation.language or invitation.patient.preferred_language
+
+
+def remember_language(invitation: PatientInvitation, language: str) -> None:
+    """Kept on the invitation, so reopening the link (another day, another phone) keeps it."""
+    invitation.language = language
+    db.session.flush()
+
+
 def check(invitation: PatientInvitation | None) -> PatientInvitation:
     """Raise :class:`LinkProblem` unless the link may be used right now."""
     if invitation is None:
         raise LinkProblem("unknown")
-    language = invitation.patient.preferred_language
+    language = language_of(invitation)
     if invitation.revoked_at:
         raise LinkProblem("revoked", language)
     if invitation.expires_at <= utcnow():
@@ -109,7 +120,7 @@ def load(invitation_id: int | None, opened: datetime) -> PatientInvitation:
     invitation = check(db.session.get(PatientInvitation, invitation_id) if invitation_id else None)
     ended = invitation.sessions_ended_at
     if ended is not None and opened <= ended:
-        raise LinkProblem("finished", invitation.patient.preferred_language)
+        raise LinkProblem("finished", language_of(invitation))
     return invitation
 
 
@@ -122,18 +133,30 @@ def end_sessions(invitation_id: int | None) -> None:
         db.session.flush()
 
 
-def instrument_for(invitation: PatientInvitation) -> FeedbackInstrument | None:
-    """The student's program's instrument today; answers keep the version they were given on."""
-    instrument = db.session.scalar(
-        select(FeedbackInstrument)
-        .join(Program, Program.feedback_instrument_id == FeedbackInstrument.id)
+def _program_of(invitation: PatientInvitation) -> Program | None:
+    """The student's program (their latest cohort's), the one the patient is helping."""
+    return db.session.scalar(
+        select(Program)
         .join(Cohort, Cohort.program_id == Program.id)
         .join(Enrollment, Enrollment.cohort_id == Cohort.id)
         .where(Enrollment.student_id == invitation.student_id)
         .order_by(Cohort.start_date.desc())
-        .options(selectinload(FeedbackInstrument.items))
         .limit(1)
     )
+
+
+def school_name(invitation: PatientInvitation) -> str | None:
+    """The school a patient page names: the program's institution, else the program."""
+    program = _program_of(invitation)
+    if program is None:
+        return None
+    return program.institution or program.name
+
+
+def instrument_for(invitation: PatientInvitation) -> FeedbackInstrument | None:
+    """The student's program's instrument today; answers keep the version they were given on."""
+    program = _program_of(invitation)
+    instrument = program.feedback_instrument if program is not None else None
     if instrument is None:
         from clerkship import seeds
 
@@ -169,6 +192,11 @@ class FeedbackAnswers:
     hope_next: str = ""
     show_name: str = ""  # "yes" | "no"
     allow_quotes: bool = False
+    few_ok: bool = False  # the patient saw the gentle note on few answers and sends anyway
+
+
+class FewAnswers(AnswerError):
+    """Most questions are unanswered: said gently once; sending again is fine."""
 
 
 def submit_feedback(
@@ -209,6 +237,14 @@ def submit_feedback(
         errors["form"] = str(_l("Please answer at least one question before sending."))
     if errors:
         raise AnswerError(errors)
+    if not answers.few_ok and 2 * len(chosen) < len(instrument.items):
+        message = _l(
+            "You answered %(n)d of %(total)d questions. That is fine: you can send as it is, "
+            "or answer a few more first.",
+            n=len(chosen),
+            total=len(instrument.items),
+        )
+        raise FewAnswers({"few": str(message)})
     feedback = PatientFeedback(
         instrument_id=instrument.id,
         patient_id=invitation.patient_id,

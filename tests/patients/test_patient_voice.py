@@ -85,3 +85,84 @@ def test_goal_link_without_a_name_choice_keeps_the_words(
         db.session.scalar(select(GoalContribution).where(GoalContribution.goal_id == goal.id))
         is None
     )
+
+
+# --- 2. withdrawal asks first; few answers are met gently ------------------------------------
+
+
+def test_withdrawal_asks_first_and_keeps_answers_without_confirmation(
+    client, db, instrumented, invite
+):
+    from tests.patients.conftest import full_answers
+
+    invitation, token = invite()
+    client.get(f"/p/{token}")
+    assert (
+        client.post("/p/feedback", data=full_answers(instrumented["instrument"])).status_code
+        == 302
+    )
+    thanks = _html(client.get("/p/thanks"))
+    assert 'href="/p/withdraw"' in thanks
+    confirm = client.get("/p/withdraw")
+    assert confirm.status_code == 200
+    assert 'name="confirm" value="yes"' in _html(confirm)
+    # A POST without the confirmation (the old one-tap button) withdraws nothing.
+    assert client.post("/p/withdraw").status_code == 302
+    db.session.refresh(invitation)
+    assert invitation.feedback is not None and invitation.withdrawn_at is None
+    assert client.post("/p/withdraw", data={"confirm": "yes"}).status_code == 200
+    db.session.refresh(invitation)
+    assert invitation.withdrawn_at is not None
+
+
+def test_a_form_mostly_unanswered_is_met_gently_then_sent(client, db, instrumented, invite):
+    from clerkship.models import PatientFeedback
+
+    instrument = instrumented["instrument"]
+    first = instrument.items[0].key
+    _invitation, token = invite()
+    client.get(f"/p/{token}")
+    form = {f"item-{first}": "4", "show_name": "no", "hope_next": "Keep listening."}
+    shown = client.post("/p/feedback", data=form)
+    html = _html(shown)
+    assert shown.status_code == 200
+    assert f"You answered 1 of {len(instrument.items)} questions" in html
+    assert "Keep listening." in html and 'name="few_ok" value="yes"' in html
+    assert db.session.scalar(select(PatientFeedback)) is None
+    assert client.post("/p/feedback", data={**form, "few_ok": "yes"}).status_code == 302
+    assert db.session.scalar(select(PatientFeedback)) is not None
+
+
+# --- 4. the language is remembered; plain words; the school is named -------------------------
+
+
+def test_the_chosen_language_is_kept_when_the_link_is_reopened(app, db, instrumented, invite):
+    _invitation, token = invite()
+    first = app.test_client()
+    first.get(f"/p/{token}")
+    assert 'lang="en"' in _html(first.get("/p/"))
+    first.post("/p/language", data={"lang": "es"})
+    assert 'lang="es"' in _html(first.get("/p/"))
+    again = app.test_client()  # another day, another phone
+    again.get(f"/p/{token}")
+    assert 'lang="es"' in _html(again.get("/p/"))
+
+
+def test_patient_pages_name_the_school_in_plain_words(client, db, instrumented, invite):
+    mine = instrumented["mine"]
+    mine["program"].institution = "Riverbend School of Medicine"
+    instrumented["other"]["program"].institution = "Other School"
+    db.session.commit()
+    _invitation, token = invite()
+    client.get(f"/p/{token}")
+    for language in ("en", "es"):
+        client.post("/p/language", data={"lang": language})
+        html = _html(client.get("/p/"))
+        assert "Riverbend School of Medicine" in html and "Other School" not in html
+        for jargon in (
+            "continuity patient",
+            "learning record",
+            "portfolio",
+            "paciente de continuidad",
+        ):
+            assert jargon not in html.lower(), (language, jargon)

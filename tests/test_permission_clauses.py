@@ -73,3 +73,23 @@ def test_program_people_are_the_people_the_director_reaches(db, world):
             assert not p.can_manage_person(
                 world["other" if side == "mine" else "mine"]["director"], part[role]
             )
+
+
+def test_views_authorize_with_named_predicates_not_lambdas():
+    """Every rule lives in permissions.py: a view names the predicate it loads a record with."""
+    import ast
+    from pathlib import Path
+
+    import clerkship
+
+    offenders = []
+    for path in Path(clerkship.__file__).parent.rglob("views.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if not isinstance(node, ast.Call):
+                continue
+            name = getattr(node.func, "id", getattr(node.func, "attr", ""))
+            if name in ("load_or_404", "_load") and any(
+                isinstance(arg, ast.Lambda) for arg in node.args
+            ):
+                offenders.append(f"{path.parent.name}/views.py:{node.lineno}")
+    assert offenders == []

@@ -34,7 +34,7 @@ from typing import Any, TypeVar
 
 from flask import abort
 from flask_login import current_user
-from sqlalchemy import ColumnElement, CompoundSelect, exists, select, union
+from sqlalchemy import ColumnElement, CompoundSelect, exists, false, select, union
 
 from clerkship import audit
 from clerkship.clock import today
@@ -107,6 +107,39 @@ def program_people(program_ids: Iterable[int]) -> CompoundSelect:
         .join(Cohort, Cohort.id == PanelEntry.cohort_id)
         .where(Cohort.program_id.in_(ids)),
     )
+
+
+def goals_visible_to(user: User) -> ColumnElement[bool]:
+    """The SQL twin of :func:`can_view_goal`, for lists: ``select(LearningGoal).where(...)``."""
+    if not _signed_in(user):
+        return false()
+    if user.role is Role.STUDENT:
+        return LearningGoal.student_id == user.id
+    if user.role is Role.DIRECTOR:
+        students = (
+            select(Enrollment.student_id)
+            .join(Cohort, Cohort.id == Enrollment.cohort_id)
+            .where(Cohort.program_id.in_(user.directed_program_ids or {0}))
+        )
+        return LearningGoal.student_id.in_(students)
+    shared = exists().where(
+        (GoalShare.goal_id == LearningGoal.id) & (GoalShare.user_id == user.id)
+    )
+    if user.role is Role.PRECEPTOR:
+        link = exists().where(
+            (Assignment.preceptor_id == user.id)
+            & (Assignment.student_id == LearningGoal.student_id)
+            & pairing_started()
+        )
+    elif user.role is Role.PATIENT:
+        link = exists().where(
+            (PanelEntry.patient_id == user.id)
+            & (PanelEntry.student_id == LearningGoal.student_id)
+            & panel_active()
+        )
+    else:
+        return false()
+    return shared & link
 
 
 def programs_of_person(person: User) -> set[int]:

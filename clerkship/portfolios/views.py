@@ -1,8 +1,6 @@
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 from datetime import date
 
 from flask import (
@@ -20,6 +18,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from clerkship import tasks
+from clerkship.csvfile import to_csv
 from clerkship.extensions import db, limiter
 from clerkship.models import Cohort, ExportJob, ExportStatus, User
 from clerkship.permissions import (
@@ -157,12 +156,8 @@ def download(job_id: int):
 @login_required
 def cohort_figures(cohort_id: int):
     cohort = load_or_404(Cohort, cohort_id, can_export_cohort)
-    out = io.StringIO()
-    writer = csv.writer(out)
-    for row in figures.cohort_rows(cohort):
-        writer.writerow(row)
     return Response(
-        out.getvalue(),
+        to_csv(figures.cohort_rows(cohort)),
         mimetype="text/csv",
         headers={"Content-Disposition": f'attachment; filename="cohort-{cohort.id}-figures.csv"'},
     )

@@ -315,7 +315,7 @@ def _try_rows(plan: Plan, actor: User) -> None:
             except ROW_ERRORS as error:
                 step.rollback()
                 row.apply = None
-                row.status, row.reason = "error", error.message  # type: ignore[attr-defined]
+                row.status, row.reason = "error", str(error)  # the service's message
             else:
                 step.commit()
     finally:
@@ -612,7 +612,7 @@ def apply(actor: User, plan: Plan, cohort: Cohort) -> dict[str, int]:
                 row.apply(actor, invited)
             except ROW_ERRORS as error:  # the data changed since the preview
                 raise FileProblem(
-                    _("Row %(n)d: %(reason)s", n=row.number, reason=error.message)  # type: ignore[attr-defined]
+                    _("Row %(n)d: %(reason)s", n=row.number, reason=str(error))
                 ) from None
     db.session.flush()
     for user in invited:

@@ -288,6 +288,8 @@ def plan(kind_name: str, raw: bytes, cohort: Cohort, actor: User) -> Plan:
     kind = KINDS[kind_name]
     rows, warnings = read(kind, raw)
     result = Plan(kind, [RowPlan(number, values) for number, values in rows], warnings)
+    for row in result.rows:
+        _check_lengths(row)
     {
         "students": _plan_people,
         "preceptors": _plan_people,
@@ -322,6 +324,26 @@ def _try_rows(plan: Plan, actor: User) -> None:
         trial.rollback()
 
 
+# The longest value each column's table takes: longer is an error row, never a database error.
+MAX_LENGTHS = {
+    "email": 254,
+    "student_email": 254,
+    "preceptor_email": 254,
+    "name": 200,
+    "external_id": 100,
+    "patient_external_id": 100,
+}
+
+
+def _check_lengths(row: RowPlan) -> None:
+    for column, limit in MAX_LENGTHS.items():
+        if len(row.values.get(column, "")) > limit:
+            _error(
+                row,
+                _("%(column)s is longer than %(n)d characters", column=column, n=limit),
+            )
+
+
 def _plan_people(plan: Plan, cohort: Cohort) -> None:
     role = Role.STUDENT if plan.kind.name == "students" else Role.PRECEPTOR
     for row in plan.rows:
@@ -330,8 +352,6 @@ def _plan_people(plan: Plan, cohort: Cohort) -> None:
             _error(row, _("“%(value)s” is not an e-mail address", value=row.values["email"]))
         elif not row.values["name"]:
             _error(row, _("the name is empty"))
-        elif len(row.values["name"]) > 200:
-            _error(row, _("the name is longer than 200 characters"))
     _dedupe(plan, lambda r: r.values["email"])
     existing = _users_by_email(r.values["email"] for r in plan.rows)
     enrolled = set(

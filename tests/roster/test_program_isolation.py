@@ -346,3 +346,25 @@ def test_an_imported_row_leaves_the_same_audit_trail_as_the_form(client, db, two
         == by_import
         == [("panel.added", "panel_entry", mine["director"].id, ["consent", "end", "patient"])]
     )
+
+
+@pytest.mark.parametrize(
+    ("kind", "header", "row", "column"),
+    [
+        ("students", "email,name", "a@b.org,{long}", "name"),
+        ("preceptors", "email,name,external_id", "a@b.org,Dr A,{long}", "external_id"),
+        ("patients", "external_id,name", "PT-9,{long}", "name"),
+        ("patients", "external_id,name", "{long},Mr. D.", "external_id"),
+        ("panels", "student_email,patient_external_id", "{long}@b.org,PT-9", "student_email"),
+    ],
+)
+def test_too_long_values_are_error_rows_not_database_errors(
+    client, db, world, kind, header, row, column
+):
+    """Rows are tried against the database at preview: a value longer than its column would
+    be a database error on PostgreSQL, so it is an error row first."""
+    login(client, world["mine"]["director"])
+    raw = _csv(header, row.format(long="x" * 300))
+    response = _upload(client, world["mine"]["cohort"], kind, "long.csv", raw)
+    assert response.status_code == 200
+    assert f"{column} is longer than" in _html(response)

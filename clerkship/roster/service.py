@@ -146,7 +146,9 @@ def template_csv(kind: Kind) -> str:
 
 
 def _decode(raw: bytes) -> str:
-    if b"\x00" in raw[:4096]:
+    # Anywhere in the file, not only at its start: rows are tried against the database at
+    # preview, and PostgreSQL refuses text with NUL characters.
+    if b"\x00" in raw:
         raise FileProblem(str(NOT_CSV))
     try:
         return raw.decode("utf-8-sig")

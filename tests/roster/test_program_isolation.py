@@ -368,3 +368,13 @@ def test_too_long_values_are_error_rows_not_database_errors(
     response = _upload(client, world["mine"]["cohort"], kind, "long.csv", raw)
     assert response.status_code == 200
     assert f"{column} is longer than" in _html(response)
+
+
+def test_a_nul_character_deep_in_the_file_is_refused_whole(client, db, world):
+    login(client, world["mine"]["director"])
+    rows = [f"PT-{n},Patient {n}" for n in range(400)] + ["PT-X,Mr.\x00 X"]
+    response = _upload(
+        client, world["mine"]["cohort"], "patients", "p.csv", _csv("external_id,name", *rows)
+    )
+    assert response.status_code == 400
+    assert "This is not a CSV file" in _html(response)

@@ -121,7 +121,12 @@ def add_patient(actor: User, student: User, details: PatientDetails) -> PanelEnt
         if patient is not None:
             _refuse_other_program(patient, cohort, "email")
     if patient is None:
-        patient = User(role=Role.PATIENT, name=details.name.strip(), email=email)
+        patient = User(
+            role=Role.PATIENT,
+            name=details.name.strip(),
+            email=email,
+            added_by_program_id=cohort.program_id,
+        )
         db.session.add(patient)
     patient.preferred_language = details.language
     db.session.flush()
@@ -227,6 +232,7 @@ def save_patient(actor: User, cohort: Cohort, record: PatientRecord) -> tuple[Us
             name=after["name"],
             preferred_language=record.language,
             email=email,
+            added_by_program_id=cohort.program_id,
         )
         db.session.add(patient)
         db.session.flush()

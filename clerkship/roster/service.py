@@ -402,7 +402,7 @@ def _plan_people(plan: Plan, cohort: Cohort) -> None:
 
 def _person_writer(details: PersonDetails, cohort: Cohort, enrol: bool):
     def write(actor: User, invited: list[User]) -> None:
-        user, created = people.save_person(actor, details)
+        user, created = people.save_person(actor, details, cohort)
         if created:
             invited.append(user)
         if enrol:

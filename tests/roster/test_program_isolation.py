@@ -378,3 +378,29 @@ def test_a_nul_character_deep_in_the_file_is_refused_whole(client, db, world):
     )
     assert response.status_code == 400
     assert "This is not a CSV file" in _html(response)
+
+
+def test_people_a_program_added_are_its_own_before_any_pairing_or_panel(client, db, world):
+    """Imported but not yet paired or on a panel: still the importing program's people."""
+    mine, other = world["mine"], world["other"]
+    login(client, mine["director"])
+    for kind, raw in (
+        ("preceptors", _csv("email,name", "dr.new@clinic.org,Dr New")),
+        ("patients", _csv("external_id,name", "PT-NEW,Mrs. N.")),
+    ):
+        _confirm(
+            client, mine["cohort"], _html(_upload(client, mine["cohort"], kind, "f.csv", raw))
+        )
+    client.post("/sign-out")
+
+    login(client, other["director"])
+    before = _snapshot(db)
+    for kind, raw in (
+        ("preceptors", _csv("email,name", "dr.new@clinic.org,Renamed By Intruder")),
+        ("patients", _csv("external_id,name", "PT-NEW,Renamed By Intruder")),
+    ):
+        html = _html(_upload(client, other["cohort"], kind, "f.csv", raw))
+        assert OTHER_PROGRAM in html and "Confirm import" not in html
+    assert _snapshot(db) == before
+    pair_form = _html(client.get(f"/students/{other['student'].id}/pairings"))
+    assert "Dr New" not in pair_form

@@ -209,6 +209,8 @@ class PatientRecord:
 def save_patient(actor: User, cohort: Cohort, record: PatientRecord) -> tuple[User, bool]:
     """Create a patient account, or update the one with this external id — never one of
     another program. Returns (patient, created)."""
+    if not permissions.can_manage_program(actor, cohort.program):
+        raise PanelError(_("This cohort is not in one of your programs."))
     if not record.name.strip():
         raise PanelError(_("Give a name or a pseudonym."), field="name")
     if record.language not in LANGUAGE_NAMES:

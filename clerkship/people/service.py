@@ -78,6 +78,8 @@ def save_person(actor: User, details: PersonDetails, cohort: Cohort) -> tuple[Us
 
     Returns (person, created). Someone linked to a program the actor does not run is never
     renamed here (see :func:`clerkship.permissions.can_change_person`)."""
+    if not permissions.can_manage_program(actor, cohort.program):
+        raise PeopleError(_("This cohort is not in one of your programs."))
     email = details.email.strip().lower()
     person = db.session.scalar(select(User).where(User.email == email))
     if person is not None and person.role is not details.role:

@@ -3,7 +3,7 @@
 language chosen on its pages (patient_invitation.language).
 
 Revision ID: 9c1d2e3f4a5b
-Revises: 5e55f1a1e0d0
+Revises: a12a0c0de001
 Create Date: 2026-12-03 08:15:00
 
 """
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "9c1d2e3f4a5b"
-down_revision = "5e55f1a1e0d0"
+down_revision = "a12a0c0de001"
 branch_labels = None
 depends_on = None
 

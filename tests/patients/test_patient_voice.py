@@ -166,3 +166,44 @@ def test_patient_pages_name_the_school_in_plain_words(client, db, instrumented, 
             "paciente de continuidad",
         ):
             assert jargon not in html.lower(), (language, jargon)
+
+
+# --- 3. a printable card that speaks to the patient, in their language -----------------------
+
+
+def _card(client, db, part, language):
+    import re
+
+    from clerkship.models import PanelEntry
+
+    part["patient"].preferred_language = language
+    db.session.commit()
+    entry = db.session.scalar(
+        select(PanelEntry).where(PanelEntry.patient_id == part["patient"].id)
+    )
+    login(client, part["student"])
+    made = client.post(f"/panel/entries/{entry.id}/invitations", data={"purpose": "feedback"})
+    page = _html(client.get(made.headers["Location"]))
+    card = re.search(r'<section class="patient-card"[^>]*>.*?</section>', page, re.S)
+    assert card is not None, "no patient card on the invitation page"
+    return page, card.group(0)
+
+
+def test_invitation_card_speaks_to_the_patient_in_their_language(client, db, instrumented):
+    mine, other = instrumented["mine"], instrumented["other"]
+    mine["program"].institution = "Riverbend School of Medicine"
+    other["program"].institution = "Other School"
+    db.session.commit()
+    for language, words in (
+        ("en", ("Open the camera on your phone", "Your answers do not change your care")),
+        ("es", ("Abra la cámara de su teléfono", "Sus respuestas no cambian su atención")),
+    ):
+        page, card = _card(client, db, mine, language)
+        assert f'lang="{language}"' in card.split(">", 1)[0]
+        assert "Riverbend School of Medicine" in card and "Other School" not in page
+        assert mine["student"].name in card and "<svg" in card and "/p/" in card
+        for phrase in words:
+            assert phrase in card, (language, phrase)
+        # It is addressed to the patient, not to the student.
+        assert "Show this to" not in card and "print it" not in card
+        client.post("/sign-out")

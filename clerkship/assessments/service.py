@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from clerkship import audit, permissions, signatures
 from clerkship.assessments import notify
 from clerkship.auth import passwords
+from clerkship.domain import DomainError
 from clerkship.extensions import db
 from clerkship.models import (
     AssessmentAddendum,
@@ -73,15 +74,8 @@ WAITING_LABELS = {
 LEVEL_WORDS = {1: _l("one level"), 2: _l("two levels"), 3: _l("three levels")}
 
 
-class AssessmentError(Exception):
+class AssessmentError(DomainError):
     """A rule was broken; ``field`` names the form field the message belongs beside."""
-
-    status = 400
-
-    def __init__(self, message: str, field: str | None = None):
-        super().__init__(message)
-        self.message = message
-        self.field = field
 
 
 class IllegalStep(AssessmentError):
@@ -416,7 +410,7 @@ def goal_from_plan(student: User, cycle: AssessmentCycle, title: str) -> Learnin
 def _reauthenticate(user: User, password: str, cycle: AssessmentCycle) -> None:
     """The second component of an electronic signature: the password, entered again."""
     if not passwords.check_password(user, password or ""):
-        audit.record(user, "assessment.signature_failed", cycle)
+        audit.record_refusal(user, "assessment.signature_failed", cycle)
         raise WrongPassword(
             _("That password is not right. Enter your own password to sign."), "password"
         )

@@ -9,6 +9,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 from wtforms import SelectChoice
 
+from clerkship import transactions
 from clerkship.assessments import bp, queries, service
 from clerkship.assessments.forms import (
     AddendumForm,
@@ -53,22 +54,22 @@ def _is_student(user, cycle) -> bool:
 
 
 def _act(form, render: Callable[[int], object], action: Callable[[], object], done: str):
-    """Run one service action in one transaction; on any refusal the form comes back as typed."""
+    """Run one service action; on any refusal the form comes back as typed (and nothing is
+    written: clerkship.transactions). The flush meets a concurrent change here, not at the
+    commit, so the page can keep what the user typed."""
     try:
         action()
-        db.session.commit()
+        db.session.flush()
     except service.WrongPassword as error:
-        db.session.commit()  # keeps only the audit event of the failed attempt
         g.wrong_password = True
         put_error(form, error)
         return render(error.status)
     except service.AssessmentError as error:
-        db.session.rollback()
         put_error(form, error)
         return render(error.status)
     except (StaleDataError, IntegrityError):
         # Someone else acted on this assessment at the same moment; theirs was saved first.
-        db.session.rollback()
+        transactions.fail()
         flash(
             _(
                 "Someone else changed this assessment while you were working on it. Nothing "

@@ -4,10 +4,10 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from clerkship import seeds
+from clerkship import seeds, transactions
 from clerkship.directory import bp, service, setup
 from clerkship.directory import dashboard as cohort_dashboard
-from clerkship.extensions import db
+from clerkship.formerrors import error_dict
 from clerkship.forminput import record_id
 from clerkship.models import Cohort, Framework, Program, Role, User
 from clerkship.permissions import (
@@ -87,7 +87,7 @@ def instrument(program_id: int):
                 if chosen is None:
                     errors.append(_("Choose an instrument or upload a file."))
         except seeds.ImportFailed as failed:
-            db.session.rollback()
+            transactions.fail()
             errors.extend(
                 _("row %(row)d: %(message)s", row=row, message=message) if row else message
                 for row, message in failed.errors
@@ -95,7 +95,6 @@ def instrument(program_id: int):
             chosen = None
         if chosen is not None:
             service.use_instrument(current_user._get_current_object(), program, chosen)
-            db.session.commit()
             flash(
                 _(
                     "Patients are now asked “%(name)s” (version %(v)d). Answers already given "
@@ -180,9 +179,7 @@ def new_program():
     try:
         program = setup.create_program(current_user._get_current_object(), _program_details())
     except setup.SetupError as error:
-        db.session.rollback()
-        return _program_page(None, {error.field or "form": error.message}, 400)
-    db.session.commit()
+        return _program_page(None, error_dict(error), 400)
     flash(_("Program created."), "success")
     return redirect(url_for("directory.program", program_id=program.id))
 
@@ -196,9 +193,7 @@ def edit_program(program_id: int):
     try:
         setup.edit_program(current_user._get_current_object(), program, _program_details())
     except setup.SetupError as error:
-        db.session.rollback()
-        return _program_page(program, {error.field or "form": error.message}, 400)
-    db.session.commit()
+        return _program_page(program, error_dict(error), 400)
     flash(_("Saved."), "success")
     return redirect(url_for("directory.program", program_id=program.id))
 
@@ -224,9 +219,7 @@ def _save_cohort(program, cohort):
             _form_date("end_date"),
         )
     except setup.SetupError as error:
-        db.session.rollback()
-        return _cohort_page(program, cohort, {error.field or "form": error.message}, 400)
-    db.session.commit()
+        return _cohort_page(program, cohort, error_dict(error), 400)
     flash(_("Cohort saved."), "success")
     return redirect(url_for("directory.cohort", cohort_id=saved.id))
 

@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
 
 from clerkship import audit, clock, permissions, signatures
+from clerkship.domain import DomainError
 from clerkship.extensions import db
 from clerkship.goals import notify
 from clerkship.models import (
@@ -68,15 +69,8 @@ CLOSED = frozenset({GoalStatus.ACHIEVED, GoalStatus.REVISED, GoalStatus.DROPPED}
 CLOSING_OUTCOMES = (GoalStatus.ACHIEVED, GoalStatus.REVISED, GoalStatus.DROPPED)
 
 
-class GoalError(Exception):
+class GoalError(DomainError):
     """A rule was broken; ``field`` names the form field the message belongs beside."""
-
-    status = 400
-
-    def __init__(self, message: str, field: str | None = None):
-        super().__init__(message)
-        self.message = message
-        self.field = field
 
 
 class IllegalTransition(GoalError):

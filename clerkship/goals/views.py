@@ -6,6 +6,7 @@ from flask_login import current_user, login_required
 from sqlalchemy.orm.exc import StaleDataError
 from wtforms import SelectChoice
 
+from clerkship import transactions
 from clerkship.extensions import db
 from clerkship.formerrors import put_error
 from clerkship.goals import bp, queries, service
@@ -104,10 +105,8 @@ def new():
         try:
             goal = service.create_goal(user, _text(form), competencies)
         except service.GoalError as error:
-            db.session.rollback()
             put_error(form, error)
             return render_template("goals/form.html", form=form, goal=None), error.status
-        db.session.commit()
         flash(_("Goal saved as a draft. Share it with a preceptor when you are ready."), "success")
         return redirect(url_for("goals.show", goal_id=goal.id))
     status = 400 if request.method == "POST" else 200
@@ -146,12 +145,11 @@ def edit(goal_id: int):
             competencies,
             seen_version_id=form.seen_version.data or 0,
         )
-        db.session.commit()
-    except (service.EditConflict, StaleDataError):  # StaleDataError: at the commit itself
-        db.session.rollback()
+        db.session.flush()
+    except (service.EditConflict, StaleDataError):  # StaleDataError: at the flush
+        transactions.fail()
         return _conflict(goal_id, form)
     except service.GoalError as error:
-        db.session.rollback()
         put_error(form, error)
         return render_template("goals/form.html", form=form, goal=goal), error.status
     if version is None:
@@ -187,10 +185,8 @@ def share(goal_id: int):
         try:
             added = service.share_goal(_user(), goal, chosen)
         except service.GoalError as error:
-            db.session.rollback()
             put_error(form, error)
         else:
-            db.session.commit()
             if added:
                 flash(
                     _("Shared. %(names)s will be told.", names=", ".join(p.name for p in added)),
@@ -214,10 +210,8 @@ def close(goal_id: int):
         try:
             service.close_goal(_user(), goal, GoalStatus(form.outcome.data), form.reflection.data)
         except service.GoalError as error:
-            db.session.rollback()
             put_error(form, error)
             return render_template("goals/close.html", goal=goal, form=form), error.status
-        db.session.commit()
         flash(_("Goal closed. Your reflection is on the goal page."), "success")
         return redirect(url_for("goals.show", goal_id=goal.id))
     status = 400 if request.method == "POST" else 200
@@ -267,7 +261,6 @@ def history(goal_id: int):
 
 
 def _after_write(goal: LearningGoal, message: str):
-    db.session.commit()
     flash(message, "success")
     return redirect(url_for("goals.show", goal_id=goal.id) + "#thread")
 
@@ -282,7 +275,6 @@ def add_note(goal_id: int):
     try:
         service.add_note(_user(), goal, ContributionKind(form.kind.data), form.body.data)
     except service.GoalError as error:
-        db.session.rollback()
         put_error(form, error)
         return _show(_load(goal_id), error.status, note_form=form)
     return _after_write(goal, _("Added to the goal."))
@@ -300,7 +292,6 @@ def suggest(goal_id: int):
             _user(), goal, form.field.data, form.proposed_text.data, form.note.data or ""
         )
     except service.GoalError as error:
-        db.session.rollback()
         put_error(form, error)
         return _show(_load(goal_id), error.status, suggestion_form=form)
     return _after_write(goal, _("Suggestion sent. The student will accept or decline it."))
@@ -323,8 +314,7 @@ def accept_suggestion(goal_id: int, contribution_id: int):
     try:
         version = service.accept_suggestion(_user(), goal, contribution)
     except service.GoalError as error:
-        db.session.rollback()
-        flash(error.message, "error")
+        put_error(None, error)
         return _show(_load(goal_id), error.status)
     return _after_write(
         goal,
@@ -347,7 +337,6 @@ def decline_suggestion(goal_id: int, contribution_id: int):
     try:
         service.decline_suggestion(_user(), goal, contribution, form.reason.data)
     except service.GoalError as error:
-        db.session.rollback()
         put_error(form, error)
         return _show(_load(goal_id), error.status, decline_form=form, declining=contribution_id)
     return _after_write(goal, _("Suggestion declined; they will see your reason."))
@@ -368,8 +357,7 @@ def agree(goal_id: int):
     try:
         service.agree(_user(), goal)
     except service.GoalError as error:
-        db.session.rollback()
-        flash(error.message, "error")
+        put_error(None, error)
         return _show(_load(goal_id), error.status)
     return _after_write(goal, _("You agreed to version %(n)d.", n=goal.current_version))
 
@@ -384,7 +372,6 @@ def endorse(goal_id: int):
     try:
         service.endorse(_user(), goal, form.endorse_note.data or "")
     except service.GoalError as error:
-        db.session.rollback()
-        flash(error.message, "error")
+        put_error(None, error)
         return _show(_load(goal_id), error.status, endorse_form=form)
     return _after_write(goal, _("Thank you. The student can see that this goal matters to you."))

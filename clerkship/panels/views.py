@@ -89,10 +89,8 @@ def add_patient(student_id: int):
     try:
         entry = service.add_patient(_user(), student, _details(form))
     except service.PanelError as error:
-        db.session.rollback()
         put_error(form, error)
         return _panel_page(student, form, error.status)
-    db.session.commit()
     if entry.consent_date is None:
         flash(_("Added. Record their consent before inviting them."), "success")
     else:
@@ -120,10 +118,8 @@ def edit_entry(entry_id: int):
         try:
             service.update_entry(_user(), entry, _details(form))
         except service.PanelError as error:
-            db.session.rollback()
             put_error(form, error)
             return render_template("panels/entry.html", entry=entry, form=form), error.status
-        db.session.commit()
         flash(_("Saved."), "success")
         return redirect(url_for("panels.panel", student_id=entry.student_id))
     return render_template("panels/entry.html", entry=entry, form=form), 400
@@ -152,10 +148,8 @@ def invite(entry_id: int):
             _user(), entry, purpose, goal=goal, send_email=form.send_email.data
         )
     except service.PanelError as error:
-        db.session.rollback()
-        flash(error.message, "error")
+        put_error(None, error)
         return back
-    db.session.commit()
     session.setdefault(NEW_TOKENS, {})[str(invitation.id)] = token
     session.modified = True
     return redirect(url_for("panels.invitation", invitation_id=invitation.id))
@@ -192,10 +186,8 @@ def revoke(invitation_id: int):
     try:
         service.revoke_invitation(_user(), invitation)
     except service.PanelError as error:
-        db.session.rollback()
-        flash(error.message, "error")
+        put_error(None, error)
     else:
-        db.session.commit()
         flash(_("The link no longer works."), "success")
     return redirect(url_for("panels.panel", student_id=invitation.student_id))
 
@@ -221,6 +213,5 @@ def remove_feedback(feedback_id: int):
         return render_template("panels/remove_feedback.html", item=item)
     student_id = item.student_id
     service.remove_feedback(_user(), item)
-    db.session.commit()
     flash(_("The response was removed. The audit log keeps only that it was removed."), "success")
     return redirect(url_for("panels.feedback", student_id=student_id))

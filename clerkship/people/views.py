@@ -6,7 +6,8 @@ from flask import current_app, flash, redirect, render_template, request, url_fo
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from clerkship.extensions import db, limiter
+from clerkship.extensions import limiter
+from clerkship.formerrors import error_dict, put_error
 from clerkship.forminput import record_id
 from clerkship.models import DISCIPLINES, Assignment, Role, User
 from clerkship.people import bp, service
@@ -65,10 +66,8 @@ def pair(student_id: int):
             try:
                 service.pair(_user(), student, pairing)
             except service.PeopleError as error:
-                db.session.rollback()
-                errors[error.field or "form"] = error.message
+                errors.update(error_dict(error))
             else:
-                db.session.commit()
                 flash(
                     _(
                         "Paired. The preceptor sees %(name)s from the start date.",
@@ -94,10 +93,8 @@ def end_pairing(assignment_id: int):
     try:
         service.end_pairing(_user(), assignment)
     except service.PeopleError as error:
-        db.session.rollback()
-        flash(error.message, "error")
+        put_error(None, error)
     else:
-        db.session.commit()
         flash(
             _(
                 "Ended. %(name)s keeps read-only access to what they wrote.",
@@ -115,10 +112,8 @@ def deactivate(user_id: int):
     try:
         service.set_active(_user(), person, False)
     except service.PeopleError as error:
-        db.session.rollback()
-        flash(error.message, "error")
+        put_error(None, error)
     else:
-        db.session.commit()
         flash(
             _(
                 "%(name)s is deactivated and signed out everywhere. Their records stay.",
@@ -134,7 +129,6 @@ def deactivate(user_id: int):
 def reactivate(user_id: int):
     person = load_or_404(User, user_id, can_manage_person)
     service.set_active(_user(), person, True)
-    db.session.commit()
     flash(_("%(name)s can sign in again.", name=person.name), "success")
     return _back_to(person)
 
@@ -155,10 +149,8 @@ def reset_password(user_id: int):
     try:
         service.send_reset_link(_user(), person)
     except service.PeopleError as error:
-        db.session.rollback()
-        flash(error.message, "error")
+        put_error(None, error)
     else:
-        db.session.commit()
         flash(
             _("A link to choose a new password was sent to %(email)s.", email=person.email),
             "success",

@@ -20,6 +20,7 @@ from flask_babel import gettext as _
 from sqlalchemy import CursorResult, select, update
 
 from clerkship import audit, permissions
+from clerkship.domain import DomainError
 from clerkship.extensions import db
 from clerkship.models import (
     Cohort,
@@ -37,12 +38,8 @@ from clerkship.portfolios import render
 ATTEMPTS = 2  # a failed render is retried once
 
 
-class ExportError(Exception):
-    status = 400
-
-    def __init__(self, message: str):
-        super().__init__(message)
-        self.message = message
+class ExportError(DomainError):
+    """The export cannot start as asked (see clerkship.domain)."""
 
 
 def export_dir() -> Path:

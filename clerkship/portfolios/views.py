@@ -19,8 +19,9 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from clerkship import tasks
-from clerkship.extensions import db, limiter
+from clerkship import tasks, transactions
+from clerkship.extensions import limiter
+from clerkship.formerrors import put_error
 from clerkship.models import Cohort, ExportJob, ExportStatus, User
 from clerkship.permissions import (
     can_export_portfolios,
@@ -85,11 +86,11 @@ def _start(**target):
     try:
         job = service.start_export(_user(), start=start, end=end, **target)
     except service.ExportError as error:
-        db.session.rollback()
-        flash(error.message, "error")
+        put_error(None, error)
         return None
-    db.session.commit()
-    tasks.run_export(job.id)  # rendering happens in a worker, never in this request
+    job_id = job.id
+    # Rendering happens in a worker, never in this request, and only once the job is saved.
+    transactions.after_commit(lambda: tasks.run_export(job_id))
     return redirect(url_for("portfolios.job", job_id=job.id))
 
 

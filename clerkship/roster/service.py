@@ -22,6 +22,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from clerkship import audit, clock, mail
+from clerkship.domain import DomainError
 from clerkship.extensions import db
 from clerkship.models import (
     DISCIPLINES,
@@ -92,12 +93,8 @@ KINDS = {
 }
 
 
-class FileProblem(Exception):
+class FileProblem(DomainError):
     """The whole file cannot be read; nothing in it is looked at further."""
-
-    def __init__(self, message: str):
-        super().__init__(message)
-        self.message = message
 
 
 @dataclass

@@ -17,7 +17,8 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from clerkship.extensions import db
+from clerkship import transactions
+from clerkship.formerrors import put_error
 from clerkship.models import Cohort, Role
 from clerkship.permissions import can_manage_program, load_or_404, require_role
 from clerkship.roster import bp, service
@@ -72,7 +73,7 @@ def upload(cohort_id: int):
             plan = service.plan(kind, raw, cohort)
         except service.FileProblem as error:
             problem = error.message
-        db.session.rollback()  # the preview writes nothing
+        transactions.fail()  # the preview writes nothing
     if problem:
         return render_template(
             "roster/upload.html", cohort=cohort, kinds=service.KINDS, kind=kind, problem=problem
@@ -102,10 +103,8 @@ def confirm(cohort_id: int):
         plan = service.plan(kind, path.read_bytes(), cohort)  # planned again: nothing stale
         counts = service.apply(current_user._get_current_object(), plan, cohort)
     except service.FileProblem as error:
-        db.session.rollback()
-        flash(error.message, "error")
+        put_error(None, error)
         return redirect(url_for("roster.upload", cohort_id=cohort.id, kind=kind))
-    db.session.commit()
     path.unlink(missing_ok=True)
     session[PENDING].pop(token, None)
     session.modified = True

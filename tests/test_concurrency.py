@@ -665,6 +665,14 @@ def test_two_preceptors_agree_at_the_same_moment_one_is_asked_to_retry(app, pg, 
 
 
 SIGN = {"meaning": "cosigned_supervisor", "password": TEST_PASSWORD}
+
+
+def _version(app, cycle_id: int) -> int:
+    """The version the review page shows (its forms carry it)."""
+    with app.app_context():
+        return db.session.get_one(AssessmentCycle, cycle_id).version_id
+
+
 CONFLICT = "Someone else changed this assessment while you were working on it"
 
 
@@ -686,12 +694,15 @@ def test_sign_and_return_at_the_same_moment_exactly_one_happens(app, pg, people,
     signing = _signed_in(app, people.preceptor)
     returning = _signed_in(app, people.preceptor)
     comment = "Please make the plan concrete: dates and who"
+    seen = _version(app, cycle_id)  # both pages were opened on the same version
 
     def sign():
-        return signing.post(f"/assessments/{cycle_id}/sign", data=SIGN)
+        return signing.post(f"/assessments/{cycle_id}/sign", data={**SIGN, "version": seen})
 
     def send_back():
-        return returning.post(f"/assessments/{cycle_id}/return", data={"comment": comment})
+        return returning.post(
+            f"/assessments/{cycle_id}/return", data={"comment": comment, "version": seen}
+        )
 
     first, second = (sign, send_back) if winner == "sign" else (send_back, sign)
 
@@ -726,11 +737,12 @@ def test_two_tabs_co_sign_at_once_one_signature(app, pg, people):
     cycle_id = _cycle(app, people, CycleStatus.AWAITING_SIGNATURE)
     tab1 = _signed_in(app, people.preceptor)
     tab2 = _signed_in(app, people.preceptor)
-    agreed = {"meaning": "reviewed_and_agreed", "password": TEST_PASSWORD}
+    seen = _version(app, cycle_id)
+    agreed = {"meaning": "reviewed_and_agreed", "password": TEST_PASSWORD, "version": seen}
 
     won, lost = race(
         pg,
-        lambda: tab1.post(f"/assessments/{cycle_id}/sign", data=SIGN),
+        lambda: tab1.post(f"/assessments/{cycle_id}/sign", data={**SIGN, "version": seen}),
         lambda: tab2.post(f"/assessments/{cycle_id}/sign", data=agreed),
         on=(AssessmentCycle,),
     )

@@ -82,6 +82,10 @@ class IllegalStep(AssessmentError):
     status = 409
 
 
+class ChangedMeanwhile(IllegalStep):
+    """The form showed an older version of the record than the one it would sign or return."""
+
+
 class WrongPassword(AssessmentError):
     """The password re-entered at signing did not match; counted and audited."""
 
@@ -166,6 +170,18 @@ def _ensure_unsigned(cycle: AssessmentCycle) -> None:
 def _move(cycle: AssessmentCycle, to: CycleStatus) -> None:
     cycle.status = to
     cycle.status_changed_at = utcnow()
+
+
+def ensure_seen(cycle: AssessmentCycle, seen_version: int | None) -> None:
+    """Sign or return only what the preceptor's form showed (``seen_version``: the cycle's
+    ``version_id`` when the form was opened). None: a caller that reads and acts at once."""
+    if seen_version is not None and seen_version != cycle.version_id:
+        raise ChangedMeanwhile(
+            _(
+                "This assessment changed after you opened it. Read what it says now, below, "
+                "before you sign or return it."
+            )
+        )
 
 
 def _required(text: str, message: str, field: str) -> str:
@@ -453,7 +469,12 @@ def signed_content(cycle: AssessmentCycle, *, signer_id: int, printed_name: str,
 
 
 def sign(
-    preceptor: User, cycle: AssessmentCycle, *, password: str, meaning: str | None
+    preceptor: User,
+    cycle: AssessmentCycle,
+    *,
+    password: str,
+    meaning: str | None,
+    seen_version: int | None = None,
 ) -> Signature:
     if preceptor.id == cycle.student_id:
         raise AssessmentError(_("You cannot sign your own self-assessment."))
@@ -463,6 +484,7 @@ def sign(
         raise IllegalStep(_("This assessment is already signed."))
     if cycle.status is not CycleStatus.AWAITING_SIGNATURE:
         raise IllegalStep(_("This assessment is not ready to sign yet."))
+    ensure_seen(cycle, seen_version)
     try:
         chosen = SignatureMeaning(meaning or "")
     except ValueError:
@@ -504,7 +526,9 @@ def record_cosignature(
     return signature
 
 
-def return_to_student(preceptor: User, cycle: AssessmentCycle, comment: str) -> None:
+def return_to_student(
+    preceptor: User, cycle: AssessmentCycle, comment: str, *, seen_version: int | None = None
+) -> None:
     if not permissions.can_sign_assessment(preceptor, cycle):
         raise AssessmentError(
             _("Only the student’s current preceptor for this cycle can return it.")
@@ -512,6 +536,7 @@ def return_to_student(preceptor: User, cycle: AssessmentCycle, comment: str) -> 
     _ensure_unsigned(cycle)
     if cycle.status is not CycleStatus.AWAITING_SIGNATURE:
         raise IllegalStep(_("Only an assessment waiting for your signature can be returned."))
+    ensure_seen(cycle, seen_version)
     cycle.return_comment = _required(
         comment, _("Say what the student should look at again."), field="comment"
     )

@@ -370,7 +370,14 @@ signature_limit = limiter.limit(
 
 
 def _sign_page(cycle: AssessmentCycle, form, return_form, status: int):
-    """The review page holds both forms: co-sign, or return with a comment."""
+    """The review page holds both forms: co-sign, or return with a comment.
+
+    After a conflict (409) the page shows the record as it is now, and both forms carry its
+    current version: signing from here signs what is on the screen."""
+    if status == 409:
+        for each in (form, return_form):
+            each.version.data = cycle.version_id
+            each.version.raw_data = [str(cycle.version_id)]
     return render_template(
         "assessments/sign.html",
         cycle=cycle,
@@ -389,18 +396,24 @@ def sign(cycle_id: int):
         return _not_now(cycle, _("This assessment is already signed."))
     if cycle.status not in (CycleStatus.AWAITING_SIGNATURE, CycleStatus.SIGNED):
         return _not_now(cycle, _("This assessment is not ready to sign yet."))
-    form = SignForm()
+    form = SignForm(version=cycle.version_id)
     user = _user()
 
     def render(status=200):
-        return _sign_page(cycle, form, ReturnForm(formdata=None), status)
+        return _sign_page(cycle, form, ReturnForm(formdata=None, version=cycle.version_id), status)
 
     if not form.validate_on_submit():
         return render(400 if request.method == "POST" else 200)
     failed = _act(
         form,
         render,
-        lambda: service.sign(user, cycle, password=form.password.data, meaning=form.meaning.data),
+        lambda: service.sign(
+            user,
+            cycle,
+            password=form.password.data,
+            meaning=form.meaning.data,
+            seen_version=form.version.data,
+        ),
         _("Signed. The assessment is now part of %(name)s’s portfolio.", name=cycle.student.name),
     )
     return failed or redirect(url_for("assessments.show", cycle_id=cycle.id))
@@ -423,7 +436,9 @@ def return_to_student(cycle_id: int):
     failed = _act(
         return_form,
         render,
-        lambda: service.return_to_student(user, cycle, return_form.comment.data),
+        lambda: service.return_to_student(
+            user, cycle, return_form.comment.data, seen_version=return_form.version.data
+        ),
         _("Returned to %(name)s with your comment.", name=cycle.student.name),
     )
     return failed or redirect(url_for("assessments.show", cycle_id=cycle.id))

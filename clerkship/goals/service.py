@@ -81,6 +81,12 @@ class AlreadyDone(GoalError):
     status = 409
 
 
+class ChangedMeanwhile(GoalError):
+    """The agree form showed an older version than the goal's current one."""
+
+    status = 409
+
+
 class EditConflict(GoalError):
     """Someone saved the goal after this form was opened."""
 
@@ -495,11 +501,18 @@ def has_endorsed(goal: LearningGoal, patient: User) -> bool:
     return _already(goal, patient, ContributionKind.ENDORSEMENT)
 
 
-def agree(preceptor: User, goal: LearningGoal) -> GoalContribution:
-    """A preceptor's signed agreement to the goal's current version."""
+def agree(
+    preceptor: User, goal: LearningGoal, *, seen_version: int | None = None
+) -> GoalContribution:
+    """A preceptor's signed agreement to the goal's current version — the one their form
+    showed (``seen_version``; None: a caller that reads and agrees at once)."""
     _ensure_open(goal)
     if not permissions.can_agree_goal(preceptor, goal):
         raise GoalError(_("Only a current preceptor the goal is shared with can agree to it."))
+    if seen_version is not None and seen_version != goal.current_version:
+        raise ChangedMeanwhile(
+            _("The goal changed while you were reading it. Read the new version first.")
+        )
     if _already(goal, preceptor, ContributionKind.AGREEMENT):
         raise AlreadyDone(_("You have already agreed to this version."))
     if goal.status is GoalStatus.SHARED:

@@ -11,6 +11,7 @@ from clerkship.extensions import db
 from clerkship.formerrors import put_error
 from clerkship.goals import bp, queries, service
 from clerkship.goals.forms import (
+    ActionForm,
     AgreeForm,
     CloseForm,
     DeclineForm,
@@ -309,7 +310,7 @@ def _suggestion(goal: LearningGoal, contribution_id: int) -> GoalContribution:
 def accept_suggestion(goal_id: int, contribution_id: int):
     goal = _load(goal_id, can_edit_goal)
     contribution = _suggestion(goal, contribution_id)
-    if not AgreeForm().validate_on_submit():
+    if not ActionForm().validate_on_submit():
         abort(400)
     try:
         version = service.accept_suggestion(_user(), goal, contribution)
@@ -349,13 +350,8 @@ def agree(goal_id: int):
     form = AgreeForm()
     if not form.validate_on_submit():
         abort(400)
-    if form.version.data and form.version.data != str(goal.current_version):
-        flash(
-            _("The goal changed while you were reading it. Read the new version first."), "error"
-        )
-        return _show(goal, 409)
     try:
-        service.agree(_user(), goal)
+        service.agree(_user(), goal, seen_version=form.version.data)
     except service.GoalError as error:
         put_error(None, error)
         return _show(_load(goal_id), error.status)

@@ -121,10 +121,12 @@ def clean_exports_command():
 @with_appcontext
 def clean_sessions_command():
     """Delete sign-in sessions unused for SESSION_KEEP_DAYS (the queue does this daily)."""
+    from clerkship import submissions
     from clerkship.auth import sessions
 
     with unit_of_work():
         removed = sessions.prune()
+        submissions.prune()  # and the week-old tokens of create forms
     click.echo(f"Removed {removed} old sign-in session(s).")
 
 

@@ -69,6 +69,7 @@ from clerkship.models import (
     Role,
     SelfAssessment,
     Signature,
+    SubmittedForm,
     User,
 )
 from clerkship.panels import service as panels
@@ -1064,3 +1065,25 @@ def test_patient_takes_answers_back_twice_at_once_one_withdrawal(app, pg, people
         assert _count(FeedbackAnswer, FeedbackAnswer.feedback_id == feedback_id) == 0
         assert db.session.get(PatientInvitation, invitation_id).withdrawn_at is not None
         assert _audited("feedback.withdrawn", "patient_feedback", feedback_id) == 1
+
+
+def test_a_new_goal_sent_twice_at_the_same_moment_is_made_once(app, pg, people):
+    """A double click on "Save": both copies carry the form's token. The second waits on the
+    token the first claimed, then lands on the goal the first made."""
+    click1 = _signed_in(app, people.student)
+    click2 = _signed_in(app, people.student)
+    title = f"Lead a family meeting {people.student.id}"
+    form = {"title": title, "submission": f"double-click-token-{people.student.id:08d}"}
+
+    first, second = race(
+        pg,
+        lambda: click1.post("/goals/new", data=form),
+        lambda: click2.post("/goals/new", data=form),
+        on=(SubmittedForm,),
+    )
+
+    assert first.status_code == 302 and second.status_code == 302
+    assert second.headers["Location"] == first.headers["Location"]
+    with app.app_context():
+        goals_made = _count(GoalVersion, GoalVersion.title == title)
+        assert goals_made == 1

@@ -9,7 +9,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 from wtforms import SelectChoice
 
-from clerkship import transactions
+from clerkship import submissions, transactions
 from clerkship.assessments import bp, queries, service
 from clerkship.assessments.forms import (
     AddendumForm,
@@ -127,6 +127,8 @@ def new():
 
     if not form.validate_on_submit():
         return render(400 if request.method == "POST" else 200)
+    if (again := submissions.repeated()) is not None:
+        return again
     person = next(p for p in people if p.id == form.person.data)
     student, preceptor = (user, person) if user.role is Role.STUDENT else (person, user)
     created = []
@@ -146,7 +148,9 @@ def new():
         ),
         _("Assessment started. %(name)s has been told.", name=person.name),
     )
-    return failed or redirect(url_for("assessments.show", cycle_id=created[0].id))
+    return failed or redirect(
+        submissions.done(url_for("assessments.show", cycle_id=created[0].id))
+    )
 
 
 # --- one cycle -------------------------------------------------------------------------------
@@ -343,13 +347,15 @@ def goal_from_plan(cycle_id: int):
 
     if not form.validate_on_submit():
         return render(400)
+    if (again := submissions.repeated()) is not None:
+        return again
     failed = _act(
         form,
         render,
         lambda: made.append(service.goal_from_plan(_user(), cycle, form.goal_title.data)),
         _("Your plan is now a draft learning goal. Share it when you are ready."),
     )
-    return failed or redirect(url_for("goals.show", goal_id=made[0].id))
+    return failed or redirect(submissions.done(url_for("goals.show", goal_id=made[0].id)))
 
 
 def _wrong_password(response) -> bool:

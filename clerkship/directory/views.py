@@ -4,7 +4,7 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from clerkship import seeds, transactions
+from clerkship import seeds, submissions, transactions
 from clerkship.directory import bp, service, setup
 from clerkship.directory import dashboard as cohort_dashboard
 from clerkship.formerrors import error_dict
@@ -176,12 +176,14 @@ def new_program():
     require_role(Role.ADMIN)
     if request.method == "GET":
         return _program_page(None, {})
+    if (again := submissions.repeated()) is not None:
+        return again
     try:
         program = setup.create_program(current_user._get_current_object(), _program_details())
     except setup.SetupError as error:
         return _program_page(None, error_dict(error), 400)
     flash(_("Program created."), "success")
-    return redirect(url_for("directory.program", program_id=program.id))
+    return redirect(submissions.done(url_for("directory.program", program_id=program.id)))
 
 
 @bp.route("/programs/<int:program_id>/edit", methods=["GET", "POST"])
@@ -209,6 +211,8 @@ def _cohort_page(program, cohort, errors, status=200):
 
 
 def _save_cohort(program, cohort):
+    if cohort is None and (again := submissions.repeated()) is not None:
+        return again
     try:
         saved = setup.save_cohort(
             current_user._get_current_object(),
@@ -221,7 +225,7 @@ def _save_cohort(program, cohort):
     except setup.SetupError as error:
         return _cohort_page(program, cohort, error_dict(error), 400)
     flash(_("Cohort saved."), "success")
-    return redirect(url_for("directory.cohort", cohort_id=saved.id))
+    return redirect(submissions.done(url_for("directory.cohort", cohort_id=saved.id)))
 
 
 @bp.route("/programs/<int:program_id>/cohorts/new", methods=["GET", "POST"])

@@ -6,7 +6,7 @@ from flask_login import current_user, login_required
 from sqlalchemy.orm.exc import StaleDataError
 from wtforms import SelectChoice
 
-from clerkship import transactions
+from clerkship import submissions, transactions
 from clerkship.extensions import db
 from clerkship.formerrors import put_error
 from clerkship.goals import bp, queries, service
@@ -102,6 +102,8 @@ def new():
     user = _user()
     form = _goal_form(user.id)
     if form.validate_on_submit():
+        if (again := submissions.repeated()) is not None:
+            return again
         competencies = queries.competencies_by_id(form.competencies.data)
         try:
             goal = service.create_goal(user, _text(form), competencies)
@@ -109,7 +111,7 @@ def new():
             put_error(form, error)
             return render_template("goals/form.html", form=form, goal=None), error.status
         flash(_("Goal saved as a draft. Share it with a preceptor when you are ready."), "success")
-        return redirect(url_for("goals.show", goal_id=goal.id))
+        return redirect(submissions.done(url_for("goals.show", goal_id=goal.id)))
     status = 400 if request.method == "POST" else 200
     return render_template("goals/form.html", form=form, goal=None), status
 
@@ -263,7 +265,7 @@ def history(goal_id: int):
 
 def _after_write(goal: LearningGoal, message: str):
     flash(message, "success")
-    return redirect(url_for("goals.show", goal_id=goal.id) + "#thread")
+    return redirect(submissions.done(url_for("goals.show", goal_id=goal.id) + "#thread"))
 
 
 @bp.route("/<int:goal_id>/notes", methods=["POST"])
@@ -273,6 +275,8 @@ def add_note(goal_id: int):
     form = NoteForm()
     if not form.validate_on_submit():
         return _show(goal, 400, note_form=form)
+    if (again := submissions.repeated()) is not None:
+        return again
     try:
         service.add_note(_user(), goal, ContributionKind(form.kind.data), form.body.data)
     except service.GoalError as error:
@@ -288,6 +292,8 @@ def suggest(goal_id: int):
     form = SuggestionForm()
     if not form.validate_on_submit():
         return _show(goal, 400, suggestion_form=form)
+    if (again := submissions.repeated()) is not None:
+        return again
     try:
         service.suggest(
             _user(), goal, form.field.data, form.proposed_text.data, form.note.data or ""

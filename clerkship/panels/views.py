@@ -7,6 +7,7 @@ from flask_login import current_user, login_required
 from markupsafe import Markup
 from wtforms import SelectChoice
 
+from clerkship import submissions
 from clerkship.extensions import db
 from clerkship.formerrors import put_error
 from clerkship.models import (
@@ -86,6 +87,8 @@ def add_patient(student_id: int):
     form = PatientForm()
     if not form.validate_on_submit():
         return _panel_page(student, form, 400)
+    if (again := submissions.repeated()) is not None:
+        return again
     try:
         entry = service.add_patient(_user(), student, _details(form))
     except service.PanelError as error:
@@ -95,7 +98,9 @@ def add_patient(student_id: int):
         flash(_("Added. Record their consent before inviting them."), "success")
     else:
         flash(_("Added to the panel."), "success")
-    return redirect(url_for("panels.panel", student_id=student.id) + f"#entry-{entry.id}")
+    return redirect(
+        submissions.done(url_for("panels.panel", student_id=student.id) + f"#entry-{entry.id}")
+    )
 
 
 @bp.route("/entries/<int:entry_id>", methods=["GET", "POST"])
@@ -139,6 +144,8 @@ def invite(entry_id: int):
     if not form.validate_on_submit() or form.purpose.data not in ("feedback", "goal_input"):
         flash(_("Choose what the invitation is for."), "error")
         return back
+    if (again := submissions.repeated()) is not None:
+        return again
     purpose = InvitationPurpose(form.purpose.data)
     goal = next((g for g in goals if g.id == form.goal.data), None)
     if purpose is InvitationPurpose.GOAL_INPUT and goal is None:
@@ -152,7 +159,7 @@ def invite(entry_id: int):
         return back
     session.setdefault(NEW_TOKENS, {})[str(invitation.id)] = token
     session.modified = True
-    return redirect(url_for("panels.invitation", invitation_id=invitation.id))
+    return redirect(submissions.done(url_for("panels.invitation", invitation_id=invitation.id)))
 
 
 def _qr_svg(link: str) -> Markup:

@@ -6,6 +6,7 @@ from flask import current_app, flash, redirect, render_template, request, url_fo
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from clerkship import submissions
 from clerkship.extensions import limiter
 from clerkship.formerrors import error_dict, put_error
 from clerkship.forminput import record_id
@@ -57,6 +58,8 @@ def pair(student_id: int):
         if not end_ok:
             errors["end_date"] = _("Dates look like 2026-07-01.")
         if not errors:
+            if (again := submissions.repeated()) is not None:
+                return again
             pairing = service.Pairing(
                 preceptor_id=request.form.get("preceptor", type=record_id),
                 discipline=request.form.get("discipline", ""),
@@ -75,7 +78,9 @@ def pair(student_id: int):
                     ),
                     "success",
                 )
-                return redirect(url_for("directory.student", student_id=student.id))
+                return redirect(
+                    submissions.done(url_for("directory.student", student_id=student.id))
+                )
     return render_template(
         "people/pair.html",
         student=student,

@@ -19,7 +19,7 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from clerkship import tasks, transactions
+from clerkship import submissions, tasks, transactions
 from clerkship.extensions import limiter
 from clerkship.formerrors import put_error
 from clerkship.models import Cohort, ExportJob, ExportStatus, User
@@ -81,8 +81,11 @@ def show(student_id: int):
 def _start(**target):
     start, end, problem = _period(request.form)
     if problem:
+        transactions.fail()
         flash(problem, "error")
         return None
+    if (again := submissions.repeated()) is not None:
+        return again
     try:
         job = service.start_export(_user(), start=start, end=end, **target)
     except service.ExportError as error:
@@ -91,7 +94,7 @@ def _start(**target):
     job_id = job.id
     # Rendering happens in a worker, never in this request, and only once the job is saved.
     transactions.after_commit(lambda: tasks.run_export(job_id))
-    return redirect(url_for("portfolios.job", job_id=job.id))
+    return redirect(submissions.done(url_for("portfolios.job", job_id=job.id)))
 
 
 @bp.route("/portfolios/<int:student_id>/export", methods=["POST"])

@@ -12,7 +12,7 @@ from wtforms import BooleanField, IntegerField, SelectChoice, StringField, TextA
 from wtforms.validators import InputRequired, Length, Optional
 from wtforms.widgets import HiddenInput
 
-from clerkship import transactions
+from clerkship import submissions, transactions
 from clerkship.extensions import db
 from clerkship.formerrors import put_error
 from clerkship.goals.forms import MultiCheckboxField
@@ -78,6 +78,8 @@ def new():
     student = current_user._get_current_object()
     form = _form(student.id)
     if form.validate_on_submit():
+        if (again := submissions.repeated()) is not None:
+            return again
         try:
             service.write(
                 student, form.title.data, form.body.data, form.in_portfolio.data, form.goals.data
@@ -86,7 +88,7 @@ def new():
             put_error(form, error)
         else:
             flash(_("Reflection saved."), "success")
-            return redirect(url_for("reflections.index"))
+            return redirect(submissions.done(url_for("reflections.index")))
     status = 400 if request.method == "POST" else 200
     return render_template("reflections/form.html", form=form, reflection=None), status
 

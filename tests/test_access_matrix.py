@@ -91,6 +91,13 @@ MATRIX: dict[str, Route] = {
         method="POST",
         ok=302,
     ),
+    "roster.cancel": Route(
+        "/cohorts/{cohort}/import/cancel",
+        own=frozenset({"director"}),
+        other=frozenset(),
+        method="POST",
+        ok=302,
+    ),
     # Reached from an e-mailed link; a forged token is a 404 for everyone.
     "auth.set_password": Route("/account/set-password/not-a-token", public=True, ok=404),
     "people.pair": Route(

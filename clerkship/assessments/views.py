@@ -290,11 +290,32 @@ def rate(cycle_id: int):
     return failed or redirect(url_for("assessments.show", cycle_id=cycle.id))
 
 
+def _late_reason(cycle: AssessmentCycle) -> str:
+    if cycle.status is CycleStatus.SIGNED:
+        return _(
+            "%(name)s signed this assessment before your text arrived, so it was not saved: "
+            "a signed record does not change. Your text is below; copy it to keep it (for "
+            "example into a reflection).",
+            name=cycle.preceptor.name,
+        )
+    return _(
+        "A reaction and plan were already sent to %(name)s for signature (perhaps from another "
+        "window), so this text was not saved. It is below; copy it to keep it.",
+        name=cycle.preceptor.name,
+    )
+
+
 @bp.route("/<int:cycle_id>/reaction", methods=["GET", "POST"])
 @login_required
 def react(cycle_id: int):
     cycle = _load(cycle_id, lambda user, c: _is_student(user, c))
-    if cycle.status not in (CycleStatus.REVEALED, CycleStatus.RETURNED):
+    # Sent after the preceptor signed (or after a reaction went from another tab): the typed
+    # text comes back on the page with why it was not saved, never dropped.
+    late = request.method == "POST" and cycle.status in (
+        CycleStatus.AWAITING_SIGNATURE,
+        CycleStatus.SIGNED,
+    )
+    if cycle.status not in (CycleStatus.REVEALED, CycleStatus.RETURNED) and not late:
         return _not_now(
             cycle, _("The reaction and plan come after both ratings are in and before signing.")
         )
@@ -312,8 +333,11 @@ def react(cycle_id: int):
             cycle=cycle,
             form=form,
             gap_sentence=service.gap_sentence(cycle, user),
+            late=_late_reason(cycle) if late else None,
         ), status
 
+    if late:
+        return render(409)
     if not form.validate_on_submit():
         return render(400 if request.method == "POST" else 200)
     if form.make_goal.data and not form.goal_title.data:

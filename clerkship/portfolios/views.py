@@ -1,8 +1,6 @@
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 from datetime import date
 
 from flask import (
@@ -20,6 +18,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from clerkship import submissions, tasks, transactions
+from clerkship.csvfile import to_csv
 from clerkship.extensions import limiter
 from clerkship.formerrors import put_error
 from clerkship.models import Cohort, ExportJob, ExportStatus, User
@@ -160,12 +159,8 @@ def download(job_id: int):
 @login_required
 def cohort_figures(cohort_id: int):
     cohort = load_or_404(Cohort, cohort_id, lambda user, c: can_export_portfolios(user, c.program))
-    out = io.StringIO()
-    writer = csv.writer(out)
-    for row in figures.cohort_rows(cohort):
-        writer.writerow(row)
     return Response(
-        out.getvalue(),
+        to_csv(figures.cohort_rows(cohort)),
         mimetype="text/csv",
         headers={"Content-Disposition": f'attachment; filename="cohort-{cohort.id}-figures.csv"'},
     )

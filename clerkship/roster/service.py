@@ -22,8 +22,10 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from clerkship import audit, clock, mail
+from clerkship.csvfile import to_csv
 from clerkship.domain import DomainError
 from clerkship.extensions import db
+from clerkship.forminput import clean_text
 from clerkship.models import (
     DISCIPLINES,
     Assignment,
@@ -36,6 +38,8 @@ from clerkship.models import (
 
 MAX_BYTES = 5 * 1024 * 1024
 MAX_ROWS = 20_000
+MAX_COLUMNS = 1_000  # a roster needs a handful; 500,000 made a 35 MB preview
+MAX_WARNINGS = 10  # about unused columns; the rest are counted in one line
 NOT_CSV = _l(
     "This is not a CSV file (it looks like a spreadsheet or a binary file). Save it as CSV first."
 )
@@ -126,11 +130,7 @@ class Plan:
 
 
 def template_csv(kind: Kind) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow([*kind.required, *kind.optional])
-    writer.writerows(kind.example)
-    return out.getvalue()
+    return to_csv([[*kind.required, *kind.optional], *kind.example])
 
 
 # --- reading the file ------------------------------------------------------------------------
@@ -163,7 +163,7 @@ def _header(name: str) -> str:
 def read(kind: Kind, raw: bytes) -> tuple[list[tuple[int, dict[str, str]]], list[str]]:
     if len(raw) > MAX_BYTES:
         raise FileProblem(_("The file is larger than 5 MB. Split it into smaller files."))
-    text = _decode(raw)
+    text = clean_text(_decode(raw))  # no NUL or bidi overrides, as in forms
     if not text.strip():
         raise FileProblem(_("The file is empty."))
     sample = text[:8192]
@@ -173,9 +173,19 @@ def read(kind: Kind, raw: bytes) -> tuple[list[tuple[int, dict[str, str]]], list
         dialect = csv.excel
     reader = csv.reader(io.StringIO(text), dialect)
     try:
-        header = [_header(h) for h in next(reader)]
+        first = next(reader)
     except (StopIteration, csv.Error):
         raise FileProblem(_("The file has no header row.")) from None
+    if len(first) > MAX_COLUMNS:
+        raise FileProblem(
+            _(
+                "The first row has %(n)d columns; a roster file may have at most %(max)d. "
+                "Keep only the columns the template names.",
+                n=len(first),
+                max=MAX_COLUMNS,
+            )
+        )
+    header = [_header(h) for h in first]
     missing = [c for c in kind.required if c not in header]
     if missing:
         raise FileProblem(
@@ -186,11 +196,14 @@ def read(kind: Kind, raw: bytes) -> tuple[list[tuple[int, dict[str, str]]], list
             )
         )
     known = set(kind.required) | set(kind.optional)
+    unused = [h for h in header if h and h not in known]
     warnings = [
-        _("Column “%(name)s” is not used and was ignored.", name=h)
-        for h in header
-        if h and h not in known
+        _("Column “%(name)s” is not used and was ignored.", name=h) for h in unused[:MAX_WARNINGS]
     ]
+    if len(unused) > MAX_WARNINGS:
+        warnings.append(
+            _("%(n)d more columns are not used and were ignored.", n=len(unused) - MAX_WARNINGS)
+        )
     rows: list[tuple[int, dict[str, str]]] = []
     try:
         for number, cells in enumerate(reader, start=2):

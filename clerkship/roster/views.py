@@ -1,12 +1,8 @@
 from __future__ import annotations
 
-import secrets
-from pathlib import Path
-
 from flask import (
     Response,
     abort,
-    current_app,
     flash,
     redirect,
     render_template,
@@ -21,15 +17,9 @@ from clerkship import transactions
 from clerkship.formerrors import put_error
 from clerkship.models import Cohort, Role
 from clerkship.permissions import can_manage_program, load_or_404, require_role
-from clerkship.roster import bp, service
+from clerkship.roster import bp, pending, service
 
 PENDING = "pending_imports"  # upload token -> (cohort id, kind, file name): this browser only
-
-
-def _folder() -> Path:
-    path = Path(current_app.instance_path) / "imports"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
 
 
 def _cohort(cohort_id: int) -> Cohort:
@@ -78,14 +68,21 @@ def upload(cohort_id: int):
         return render_template(
             "roster/upload.html", cohort=cohort, kinds=service.KINDS, kind=kind, problem=problem
         ), 400
-    token = secrets.token_urlsafe(16)
-    (_folder() / token).write_bytes(raw)
-    pending = session.setdefault(PENDING, {})
-    pending[token] = [cohort.id, kind, file.filename[:200]]
-    session.modified = True
+    token = None
+    if plan is not None and not plan.has_errors:  # only a file that can be confirmed is kept
+        token = pending.save(raw)
+        session.setdefault(PENDING, {})[token] = [cohort.id, kind, file.filename[:200]]
+        session.modified = True
     return render_template(
         "roster/preview.html", cohort=cohort, plan=plan, token=token, filename=file.filename
     )
+
+
+def _forget(token: str) -> None:
+    pending.discard(token)
+    if token in session.get(PENDING, {}):
+        session[PENDING].pop(token)
+        session.modified = True
 
 
 @bp.route("/cohorts/<int:cohort_id>/import/confirm", methods=["POST"])
@@ -94,8 +91,8 @@ def confirm(cohort_id: int):
     cohort = _cohort(cohort_id)
     token = request.form.get("token", "")
     entry = session.get(PENDING, {}).get(token)
-    path = _folder() / token if token.replace("-", "").replace("_", "").isalnum() else None
-    if not entry or entry[0] != cohort.id or path is None or not path.is_file():
+    path = pending.path(token)
+    if not entry or entry[0] != cohort.id or path is None:
         flash(_("That upload has expired. Upload the file again."), "error")
         return redirect(url_for("roster.upload", cohort_id=cohort.id))
     kind = entry[1]
@@ -104,10 +101,9 @@ def confirm(cohort_id: int):
         counts = service.apply(current_user._get_current_object(), plan, cohort)
     except service.FileProblem as error:
         put_error(None, error)
+        _forget(token)
         return redirect(url_for("roster.upload", cohort_id=cohort.id, kind=kind))
-    path.unlink(missing_ok=True)
-    session[PENDING].pop(token, None)
-    session.modified = True
+    _forget(token)
     flash(
         _(
             "Imported: %(new)d new, %(update)d updated, %(unchanged)d unchanged.",
@@ -118,3 +114,16 @@ def confirm(cohort_id: int):
         "success",
     )
     return redirect(url_for("directory.cohort", cohort_id=cohort.id))
+
+
+@bp.route("/cohorts/<int:cohort_id>/import/cancel", methods=["POST"])
+@login_required
+def cancel(cohort_id: int):
+    """The previewed file is deleted now, not left for the hourly clean-up."""
+    cohort = _cohort(cohort_id)
+    token = request.form.get("token", "")
+    entry = session.get(PENDING, {}).get(token)
+    if entry and entry[0] == cohort.id:
+        _forget(token)
+    kind = entry[1] if entry else None
+    return redirect(url_for("roster.upload", cohort_id=cohort.id, kind=kind))

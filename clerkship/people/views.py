@@ -1,17 +1,15 @@
 from __future__ import annotations
 
-from datetime import date
-
 from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from clerkship import submissions
 from clerkship.extensions import limiter
-from clerkship.formerrors import error_dict, put_error
-from clerkship.forminput import record_id
+from clerkship.formerrors import put_error
 from clerkship.models import DISCIPLINES, Assignment, Role, User
 from clerkship.people import bp, service
+from clerkship.people.forms import PairForm
 from clerkship.permissions import (
     can_manage_assignment,
     can_manage_person,
@@ -21,16 +19,6 @@ from clerkship.permissions import (
 
 def _user() -> User:
     return current_user._get_current_object()
-
-
-def _date(name: str) -> tuple[date | None, bool]:
-    raw = (request.form.get(name) or "").strip()
-    if not raw:
-        return None, True
-    try:
-        return date.fromisoformat(raw), True
-    except ValueError:
-        return None, False
 
 
 def _back_to(person: User):
@@ -49,46 +37,31 @@ def pair(student_id: int):
             s.role is Role.STUDENT and user.role is Role.DIRECTOR and can_manage_person(user, s)
         ),
     )
-    errors: dict[str, str] = {}
-    if request.method == "POST":
-        start, start_ok = _date("start_date")
-        end, end_ok = _date("end_date")
-        if not start_ok:
-            errors["start_date"] = _("Dates look like 2026-07-01.")
-        if not end_ok:
-            errors["end_date"] = _("Dates look like 2026-07-01.")
-        if not errors:
-            if (again := submissions.repeated()) is not None:
-                return again
-            pairing = service.Pairing(
-                preceptor_id=request.form.get("preceptor", type=record_id),
-                discipline=request.form.get("discipline", ""),
-                start_date=start,
-                end_date=end,
+    preceptors = service.preceptors()
+    form = PairForm()
+    form.preceptor.choices = [("", "—")] + [(p.id, f"{p.name} ({p.email})") for p in preceptors]
+    form.discipline.choices = [("", "—")] + [(d, d) for d in DISCIPLINES]
+    if form.validate_on_submit():
+        if (again := submissions.repeated()) is not None:
+            return again
+        pairing = service.Pairing(
+            preceptor_id=form.preceptor.data,
+            discipline=form.discipline.data or "",
+            start_date=form.start_date.data,
+            end_date=form.end_date.data,
+        )
+        try:
+            service.pair(_user(), student, pairing)
+        except service.PeopleError as error:
+            put_error(form, error)
+        else:
+            flash(
+                _("Paired. The preceptor sees %(name)s from the start date.", name=student.name),
+                "success",
             )
-            try:
-                service.pair(_user(), student, pairing)
-            except service.PeopleError as error:
-                errors.update(error_dict(error))
-            else:
-                flash(
-                    _(
-                        "Paired. The preceptor sees %(name)s from the start date.",
-                        name=student.name,
-                    ),
-                    "success",
-                )
-                return redirect(
-                    submissions.done(url_for("directory.student", student_id=student.id))
-                )
-    return render_template(
-        "people/pair.html",
-        student=student,
-        preceptors=service.preceptors(),
-        disciplines=DISCIPLINES,
-        errors=errors,
-        values=request.form,
-    ), (400 if errors else 200)
+            return redirect(submissions.done(url_for("directory.student", student_id=student.id)))
+    status = 400 if request.method == "POST" else 200
+    return render_template("people/pair.html", student=student, form=form), status
 
 
 @bp.route("/assignments/<int:assignment_id>/end", methods=["POST"])

@@ -51,3 +51,18 @@ def test_a_refused_program_marks_its_field(client, db, world):
     assert 'aria-invalid="true"' in slug
     assert "slug-hint slug-error" in slug
     assert 'value="Bad Slug!"' in slug
+
+
+def test_a_refused_pairing_marks_its_field_and_keeps_the_dates(client, db, world):
+    student = world["mine"]["student"]
+    login(client, world["mine"]["director"])
+    response = client.post(
+        f"/students/{student.id}/pairings",
+        data={"preceptor": "", "discipline": "Psychiatry", "start_date": "2026-09-01"},
+    )
+    html = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert 'aria-invalid="true"' in _field(html, "preceptor")
+    assert '<p class="error" id="preceptor-error">Choose a preceptor.</p>' in html
+    assert 'value="2026-09-01"' in _field(html, "start_date")
+    assert '<option selected value="Psychiatry">' in html or 'value="Psychiatry" selected' in html

@@ -23,10 +23,6 @@ from tests.databases import fresh_database
 
 PACKAGE = Path(__file__).resolve().parents[1] / "clerkship"
 BOUNDARY = PACKAGE / "transactions.py"
-# Task steps of the export pipeline: each claims a lease or records progress that other
-# workers must see at once, so each step is its own transaction (run in workers, never in
-# a request). Listed here so a new one is a decision, not an accident.
-TASK_STEPS = {PACKAGE / "portfolios" / "service.py"}
 
 
 def _calls(path: Path, names: set[str]) -> list[str]:
@@ -48,20 +44,16 @@ def test_no_view_service_or_query_commits_or_rolls_back():
     modules = _modules("views.py", "service.py", "queries.py", "setup.py", "dashboard.py")
     modules += [PACKAGE / "permissions.py", PACKAGE / "formerrors.py", PACKAGE / "audit.py"]
     assert len(modules) > 20
-    found = [
-        call
-        for path in modules
-        if path not in TASK_STEPS
-        for call in _calls(path, {"commit", "rollback"})
-    ]
+    found = [call for path in modules for call in _calls(path, {"commit", "rollback"})]
     assert found == []
 
 
-def test_only_the_boundary_and_task_steps_commit():
+def test_only_the_boundary_commits():
+    """CLI commands and task steps use transactions.unit_of_work(), not commit()."""
     others = [
         call
         for path in _modules("*.py")
-        if path != BOUNDARY and path not in TASK_STEPS and "demo" not in path.parts
+        if path != BOUNDARY
         for call in _calls(path, {"commit", "rollback"})
     ]
     assert others == []

@@ -26,13 +26,17 @@ BOUNDARY = PACKAGE / "transactions.py"
 
 
 def _calls(path: Path, names: set[str]) -> list[str]:
+    """``….session.commit()`` and the like: the calls that end the request's transaction.
+    (A savepoint's handle — ``step = db.session.begin_nested(); step.rollback()`` — ends only
+    the savepoint, inside the request's transaction, and is allowed.)"""
     tree = ast.parse(path.read_text(), filename=str(path))
     return [
-        f"{path.relative_to(PACKAGE.parent)}:{node.lineno} {node.func.attr}()"
+        f"{path.relative_to(PACKAGE.parent)}:{node.lineno} {ast.unparse(node.func)}()"
         for node in ast.walk(tree)
         if isinstance(node, ast.Call)
         and isinstance(node.func, ast.Attribute)
         and node.func.attr in names
+        and ast.unparse(node.func.value).split(".")[-1] == "session"
     ]
 
 

@@ -11,8 +11,10 @@ from clerkship.models import DISCIPLINES, Assignment, Role, User
 from clerkship.people import bp, service
 from clerkship.people.forms import PairForm
 from clerkship.permissions import (
+    can_deactivate_person,
     can_manage_assignment,
     can_manage_person,
+    can_pair_student,
     load_or_404,
 )
 
@@ -30,22 +32,18 @@ def _back_to(person: User):
 @bp.route("/students/<int:student_id>/pairings", methods=["GET", "POST"])
 @login_required
 def pair(student_id: int):
-    student = load_or_404(
-        User,
-        student_id,
-        lambda user, s: (
-            s.role is Role.STUDENT and user.role is Role.DIRECTOR and can_manage_person(user, s)
-        ),
-    )
-    preceptors = service.preceptors()
+    student = load_or_404(User, student_id, can_pair_student)
+    choices = service.preceptors(_user())
     form = PairForm()
-    form.preceptor.choices = [("", "—")] + [(p.id, f"{p.name} ({p.email})") for p in preceptors]
+    # A choice from the list only: another program's preceptors are not offered.
+    form.preceptor.choices = [("", "—")] + [(p.id, f"{p.name} ({p.email})") for p in choices]
     form.discipline.choices = [("", "—")] + [(d, d) for d in DISCIPLINES]
     if form.validate_on_submit():
         if (again := submissions.repeated()) is not None:
             return again
+        chosen = form.preceptor.data
         pairing = service.Pairing(
-            preceptor_id=form.preceptor.data,
+            preceptor_id=chosen if chosen in {p.id for p in choices} else None,
             discipline=form.discipline.data or "",
             start_date=form.start_date.data,
             end_date=form.end_date.data,
@@ -86,7 +84,7 @@ def end_pairing(assignment_id: int):
 @bp.route("/people/<int:user_id>/deactivate", methods=["POST"])
 @login_required
 def deactivate(user_id: int):
-    person = load_or_404(User, user_id, can_manage_person)
+    person = load_or_404(User, user_id, can_deactivate_person)
     try:
         service.set_active(_user(), person, False)
     except service.PeopleError as error:
@@ -105,7 +103,7 @@ def deactivate(user_id: int):
 @bp.route("/people/<int:user_id>/reactivate", methods=["POST"])
 @login_required
 def reactivate(user_id: int):
-    person = load_or_404(User, user_id, can_manage_person)
+    person = load_or_404(User, user_id, can_deactivate_person)
     service.set_active(_user(), person, True)
     flash(_("%(name)s can sign in again.", name=person.name), "success")
     return _back_to(person)

@@ -23,6 +23,7 @@ from clerkship.extensions import limiter
 from clerkship.formerrors import put_error
 from clerkship.models import Cohort, ExportJob, ExportStatus, User
 from clerkship.permissions import (
+    can_export_cohort,
     can_export_portfolios,
     can_export_student,
     can_view_export_job,
@@ -106,7 +107,7 @@ def export_student(student_id: int):
 @bp.route("/cohorts/<int:cohort_id>/export", methods=["POST"])
 @login_required
 def export_cohort(cohort_id: int):
-    cohort = load_or_404(Cohort, cohort_id, lambda user, c: can_export_portfolios(user, c.program))
+    cohort = load_or_404(Cohort, cohort_id, can_export_cohort)
     return _start(cohort=cohort) or redirect(url_for("directory.cohort", cohort_id=cohort.id))
 
 
@@ -158,7 +159,7 @@ def download(job_id: int):
 @bp.route("/cohorts/<int:cohort_id>/figures.csv")
 @login_required
 def cohort_figures(cohort_id: int):
-    cohort = load_or_404(Cohort, cohort_id, lambda user, c: can_export_portfolios(user, c.program))
+    cohort = load_or_404(Cohort, cohort_id, can_export_cohort)
     return Response(
         to_csv(figures.cohort_rows(cohort)),
         mimetype="text/csv",

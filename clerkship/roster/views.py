@@ -16,18 +16,14 @@ from flask_login import current_user, login_required
 from clerkship import transactions
 from clerkship.formerrors import put_error
 from clerkship.models import Cohort, Role
-from clerkship.permissions import can_manage_program, load_or_404, require_role
+from clerkship.permissions import can_import_roster, load_or_404, require_role
 from clerkship.roster import bp, pending, service
 
 PENDING = "pending_imports"  # upload token -> (cohort id, kind, file name): this browser only
 
 
 def _cohort(cohort_id: int) -> Cohort:
-    return load_or_404(
-        Cohort,
-        cohort_id,
-        lambda user, c: user.role is Role.DIRECTOR and can_manage_program(user, c.program),
-    )
+    return load_or_404(Cohort, cohort_id, can_import_roster)
 
 
 @bp.route("/roster/templates/<kind>.csv")
@@ -60,7 +56,7 @@ def upload(cohort_id: int):
     else:
         raw = file.stream.read(service.MAX_BYTES + 1)
         try:
-            plan = service.plan(kind, raw, cohort)
+            plan = service.plan(kind, raw, cohort, current_user._get_current_object())
         except service.FileProblem as error:
             problem = error.message
         transactions.fail()  # the preview writes nothing
@@ -97,8 +93,9 @@ def confirm(cohort_id: int):
         return redirect(url_for("roster.upload", cohort_id=cohort.id))
     kind = entry[1]
     try:
-        plan = service.plan(kind, path.read_bytes(), cohort)  # planned again: nothing stale
-        counts = service.apply(current_user._get_current_object(), plan, cohort)
+        actor = current_user._get_current_object()
+        plan = service.plan(kind, path.read_bytes(), cohort, actor)  # planned again: nothing stale
+        counts = service.apply(actor, plan, cohort)
     except service.FileProblem as error:
         put_error(None, error)
         _forget(token)

@@ -32,6 +32,7 @@ from clerkship.permissions import (
 )
 from clerkship.portfolios import bp, figures, render, service
 from clerkship.portfolios import data as portfolio
+from clerkship.portfolios.forms import VerifyForm
 
 
 def _user() -> User:
@@ -181,9 +182,14 @@ def verify():
     if document is not None and upload is not None and upload.filename:
         digest = hashlib.sha256(upload.stream.read(50 * 1024 * 1024)).hexdigest()
         file_check = digest == document.file_hash
+    # Only to show what was sent, beside its label: the id comes from a link (GET) or the form.
+    form = VerifyForm(formdata=None, data={"id": document_id})
+    if document_id and document is None:
+        form.id.errors = [_("No issued portfolio has this id.")]
     status = 200 if document is not None or not document_id else 404
     return render_template(
         "portfolios/verify.html",
+        form=form,
         document_id=document_id,
         document=document,
         file_check=file_check,

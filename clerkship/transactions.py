@@ -30,7 +30,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from flask import Flask, Response, g, has_request_context
+from flask import Flask, Response, g, has_request_context, session
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import event
 from sqlalchemy.exc import IntegrityError, OperationalError
@@ -134,6 +134,7 @@ def _failed_commit(code: int, message: Any) -> Response:
     from clerkship.errors import render_error
 
     _roll_back()
+    session.pop("_flashes", None)  # the view's "Saved." is not true any more
     body, status = render_error(code, str(message))
     return Response(body, status, mimetype="text/html")
 

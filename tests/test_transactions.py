@@ -13,6 +13,7 @@ from pathlib import Path
 
 import flask_migrate
 import pytest
+from flask import flash
 from sqlalchemy import func, select
 
 from clerkship import create_app, mail, transactions
@@ -157,6 +158,7 @@ def fragile_app():
             _db.session.add(User(role=Role.STUDENT, email="twice@example.org", name="One"))
             _db.session.add(User(role=Role.STUDENT, email="twice@example.org", name="Two"))
             mail.send("someone@example.org", "password_reset", hours=2, link="http://x/")
+            flash("Saved, says the view.", "success")
             return "saved", 200
 
         @app.post("/test/mail-then-commit")
@@ -177,15 +179,19 @@ def test_a_failed_commit_gives_a_readable_page_writes_nothing_and_sends_no_mail(
     box = mail.outbox(fragile_app)
     box.clear()
 
-    response = fragile_app.test_client().post("/test/duplicate-then-mail")
+    client = fragile_app.test_client()
+    response = client.post("/test/duplicate-then-mail")
 
     page = response.get_data(as_text=True)
     assert response.status_code == 409
     assert page != "saved"
     assert "Nothing you sent was saved" in page
+    assert "Saved, says the view." not in page
     assert box == []
     with fragile_app.app_context():
         assert _count(_db, User, User.email == "twice@example.org") == 0
+    later = client.get("/verify").get_data(as_text=True)
+    assert "Saved, says the view." not in later  # nor on the next page
 
 
 def test_a_good_commit_sends_its_mail_after_the_commit(fragile_app):

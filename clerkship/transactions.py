@@ -125,9 +125,13 @@ def init_app(app: Flask) -> None:
 
     @app.teardown_request
     def roll_back_leftovers(error: BaseException | None) -> None:
-        # An exception that escaped every handler (tests propagate them): nothing is kept.
+        # An exception that escaped every handler (tests propagate them): nothing is kept
+        # but the refusals that must be.
         if error is not None:
             _roll_back()
+            refusals = g.pop(_REFUSALS, None)
+            if refusals:
+                _write_own_transaction(refusals)
 
 
 def _failed_commit(code: int, message: Any) -> Response:

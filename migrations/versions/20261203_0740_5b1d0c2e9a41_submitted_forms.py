@@ -1,7 +1,7 @@
 """Submitted forms: one row per create form sent, so the same form twice creates one record.
 
 Revision ID: 5b1d0c2e9a41
-Revises: 5e55f1a1e0d0
+Revises: a12a0c0de001
 Create Date: 2026-12-03 07:40:00
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '5b1d0c2e9a41'
-down_revision = '5e55f1a1e0d0'
+down_revision = 'a12a0c0de001'
 branch_labels = None
 depends_on = None
 

@@ -49,6 +49,7 @@ from clerkship.models.records import (
     Reflection,
     Signature,
     SignatureMeaning,
+    SubmittedForm,
     reflection_goal,
 )
 from clerkship.models.users import Role, SignInSession, User
@@ -92,6 +93,7 @@ __all__ = [
     "SignInSession",
     "Signature",
     "SignatureMeaning",
+    "SubmittedForm",
     "SuggestionState",
     "User",
     "goal_competency",

@@ -163,7 +163,7 @@ def submit_feedback():
         transactions.fail()
         return _problem(problem)
     except service.FewAnswers as notice:
-        db.session.rollback()
+        transactions.fail()
         return _feedback_form(invitation, answers, {}, few=notice.errors["few"])
     except service.AnswerError as error:
         transactions.fail()
@@ -256,9 +256,7 @@ def language():
         try:
             service.remember_language(_current(), chosen)
         except service.LinkProblem as problem:
-            db.session.rollback()
             return _problem(problem)
-        db.session.commit()
     return redirect(url_for("visit.start"))
 
 

@@ -3,7 +3,7 @@
 language chosen on its pages (patient_invitation.language).
 
 Revision ID: 9c1d2e3f4a5b
-Revises: a12a0c0de001
+Revises: 5b1d0c2e9a41
 Create Date: 2026-12-03 08:15:00
 
 """
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "9c1d2e3f4a5b"
-down_revision = "a12a0c0de001"
+down_revision = "5b1d0c2e9a41"
 branch_labels = None
 depends_on = None
 

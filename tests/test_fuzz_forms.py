@@ -155,9 +155,8 @@ TARGETS: dict[str, Target] = {
     "visit.withdraw": Target(
         "/p/withdraw", page="/p/withdraw", roles=PATIENT_LINK, link="answered"
     ),
-    "visit.language": Target(
-        "/p/language", page="/p/", roles=PATIENT_LINK, link="feedback", read_only=True
-    ),
+    # Writes: the chosen language is kept on the invitation (patient_invitation.language).
+    "visit.language": Target("/p/language", page="/p/", roles=PATIENT_LINK, link="feedback"),
     # Writes: ends the link's patient pages on the server (sessions_ended_at).
     "visit.finish": Target("/p/finish", page="/p/thanks", roles=PATIENT_LINK, link="answered"),
     # --- programs, cohorts, people ---

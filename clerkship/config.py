@@ -80,6 +80,12 @@ class Defaults:
     # Portfolio exports (PDF files are written here; default: instance/exports).
     EXPORT_DIR: str | None = None
     EXPORT_KEEP_DAYS = 7  # export files are deleted after this many days
+    # A worker holds a portfolio (or a ZIP being packed) this long; a worker that dies loses
+    # it and the reaper (every minute) queues it again, up to EXPORT_MAX_ATTEMPTS tries,
+    # waiting EXPORT_RETRY_SECONDS (doubling) after a database, queue or disk error.
+    EXPORT_LEASE_SECONDS = 120
+    EXPORT_MAX_ATTEMPTS = 4
+    EXPORT_RETRY_SECONDS = 20
     VERIFY_RATE_LIMIT = "30 per minute"  # public /verify page, per address
 
     # Reverse proxies in front of the app that set X-Forwarded-For and X-Forwarded-Proto

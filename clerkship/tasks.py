@@ -56,23 +56,34 @@ def _in_app(function, *args):
         return function(*args)
 
 
+# Exports: each task is idempotent and leased (portfolios/jobs.py); a lost one is sent again
+# by reap_exports, so none has retries of its own.
 @huey.task()
 def run_export(job_id: int) -> None:
-    from clerkship.portfolios import service
+    from clerkship.portfolios import jobs
 
-    def start():
-        service.mark_running(job_id)
-        return service.reuse_unchanged(job_id)
-
-    for document_id in _in_app(start):
-        render_document(document_id)
+    _in_app(jobs.start, job_id)
 
 
 @huey.task()
 def render_document(document_id: int) -> None:
-    from clerkship.portfolios import service
+    from clerkship.portfolios import jobs
 
-    _in_app(service.render_document, document_id)
+    _in_app(jobs.render_document, document_id)
+
+
+@huey.task()
+def pack_export(job_id: int) -> None:
+    from clerkship.portfolios import jobs
+
+    _in_app(jobs.pack, job_id)
+
+
+@huey.periodic_task(crontab(minute="*"))
+def reap_exports() -> None:
+    from clerkship.portfolios import jobs
+
+    _in_app(jobs.reap)
 
 
 @huey.task(retries=3, retry_delay=120)

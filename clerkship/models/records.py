@@ -96,6 +96,10 @@ class ExportJob(TimestampMixin, Base):
     period_end: Mapped[date | None]
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
+    # Queued: when the reaper queues it again if no worker took it. Running: who packs the
+    # result, and until when (a packer that dies loses its lease; see portfolios/jobs.py).
+    lease_owner: Mapped[str | None] = mapped_column(sa.String(80))
+    lease_until: Mapped[datetime | None]
 
     requested_by: Mapped[User] = relationship(foreign_keys=[requested_by_id])
     documents: Mapped[list[ExportDocument]] = relationship(
@@ -124,6 +128,9 @@ class ExportDocument(TimestampMixin, Base):
     attempts: Mapped[int] = mapped_column(default=0)
     error: Mapped[str | None] = mapped_column(sa.Text)
     issued_at: Mapped[datetime | None]
+    # Queued: when the reaper queues it again. Running: the worker rendering it, until when.
+    lease_owner: Mapped[str | None] = mapped_column(sa.String(80))
+    lease_until: Mapped[datetime | None] = mapped_column(index=True)
     # A cache hit: the PDF rendered earlier for the same content is handed out again.
     reused_id: Mapped[int | None] = mapped_column(sa.ForeignKey("export_document.id"))
 

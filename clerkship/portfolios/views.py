@@ -19,7 +19,6 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from clerkship import tasks
 from clerkship.extensions import db, limiter
 from clerkship.models import Cohort, ExportJob, ExportStatus, User
 from clerkship.permissions import (
@@ -29,7 +28,7 @@ from clerkship.permissions import (
     can_view_portfolio,
     load_or_404,
 )
-from clerkship.portfolios import bp, figures, render, service
+from clerkship.portfolios import bp, figures, jobs, render, service
 from clerkship.portfolios import data as portfolio
 
 
@@ -89,7 +88,9 @@ def _start(**target):
         flash(error.message, "error")
         return None
     db.session.commit()
-    tasks.run_export(job.id)  # rendering happens in a worker, never in this request
+    # Queued only once committed; a queue that is down leaves the job waiting (the page says
+    # so) and the reaper sends it when the queue is back. Rendering never runs in a request.
+    jobs.queue_job(job.id)
     return redirect(url_for("portfolios.job", job_id=job.id))
 
 

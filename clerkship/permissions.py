@@ -22,7 +22,7 @@ from typing import Any, TypeVar
 
 from flask import abort
 from flask_login import current_user
-from sqlalchemy import exists, select
+from sqlalchemy import exists, false, or_, select
 
 from clerkship import audit
 from clerkship.clock import today
@@ -379,6 +379,16 @@ def can_export_portfolios(user, program: Program) -> bool:
 
 def can_export_student(user, student: User) -> bool:
     return _signed_in(user) and user.role is Role.DIRECTOR and directs_student(user, student.id)
+
+
+def export_jobs_clause(user):
+    """The export jobs a user may see, as SQL (can_view_export_job as a clause)."""
+    if not _signed_in(user):
+        return false()
+    return or_(
+        ExportJob.requested_by_id == user.id,
+        ExportJob.program_id.in_(user.directed_program_ids or {0}),
+    )
 
 
 def can_view_export_job(user, job: ExportJob) -> bool:

@@ -75,7 +75,8 @@ def send(task, *args) -> bool:
     try:
         task(*args)
     except TRANSIENT as error:
-        current_app.logger.warning("export: could not queue %s%s: %s", task.name, args, error)
+        name = getattr(getattr(task, "func", task), "__name__", task)
+        current_app.logger.warning("export: could not queue %s%s: %s", name, args, error)
         return False
     return True
 

@@ -138,6 +138,18 @@ def index_csv(documents: list[ExportDocument]) -> str:
     return out.getvalue()
 
 
+def recent_jobs(user: User, limit: int = 10) -> list[ExportJob]:
+    """The exports a director sees on their home page, newest first: none is ever lost."""
+    return list(
+        db.session.scalars(
+            select(ExportJob)
+            .where(permissions.export_jobs_clause(user))
+            .order_by(ExportJob.id.desc())
+            .limit(limit)
+        )
+    )
+
+
 def result_file(job: ExportJob) -> Path | None:
     if not job.result_path:
         return None

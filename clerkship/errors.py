@@ -1,8 +1,17 @@
-"""Error pages. The 500 handler rolls back so a broken request never leaves half a write."""
+"""Error pages. The 500 handler rolls back so a broken request never leaves half a write.
+
+A database that cannot be reached gives 503 and a page that needs nothing: no template that
+loads the signed-in user, no translation lookup that reads their language. Any error page that
+fails to render falls back to that same static page, never to the server's bare text.
+"""
 
 from __future__ import annotations
 
-from flask import Flask, Response, render_template
+import contextlib
+from html import escape
+
+import sqlalchemy.exc
+from flask import Flask, Response, current_app, render_template
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError, SecurityError
@@ -32,10 +41,52 @@ MESSAGES = {
 }
 
 
+# The database (or its connection) is away: worth trying again shortly, not a bug.
+DATABASE_UNAVAILABLE = (sqlalchemy.exc.OperationalError, sqlalchemy.exc.InterfaceError)
+RETRY_AFTER_SECONDS = 30
+
+STATIC_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{title} — Clerkship</title>
+<style>body{{font:1.125rem/1.5 system-ui,sans-serif;max-width:40rem;margin:3rem auto;
+padding:0 1rem;color:#1a1a1a}}h1{{font-size:1.5rem}}.code{{color:#555}}</style></head>
+<body><main><p class="code">Error {code}</p><h1>{title}</h1><p>{hint}</p>
+<p><a href="/">Go to your home page</a></p></main></body></html>
+"""
+
+UNAVAILABLE = (
+    "Clerkship is briefly unavailable",
+    "Nothing you entered was saved. Please try again in a minute; your work so far is safe.",
+)
+
+
+def static_page(code: int, title: str, hint: str) -> Response:
+    """An error page built from nothing but this string (English only, by necessity)."""
+    page = STATIC_PAGE.format(code=code, title=escape(title), hint=escape(hint))
+    response = Response(page, code, mimetype="text/html")
+    if code == 503:
+        response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
+
+
 def render_error(code: int, detail: str | None = None):
     fallback = MESSAGES[500] if code >= 500 else MESSAGES[400]
     title, hint = MESSAGES.get(code, fallback)
-    return render_template("errors/error.html", code=code, title=title, hint=detail or hint), code
+    try:
+        return render_template(
+            "errors/error.html", code=code, title=title, hint=detail or hint
+        ), code
+    except Exception:  # the page itself failed (often: the database is away); say it plainly
+        current_app.logger.exception("error page %s could not be rendered", code)
+        _rollback()
+        return static_page(code, str(title), str(detail or hint))
+
+
+def _rollback() -> None:
+    # A dead connection cannot roll back; the pool drops it and the next request reconnects.
+    with contextlib.suppress(Exception):
+        db.session.rollback()
 
 
 def init_app(app: Flask) -> None:
@@ -53,15 +104,22 @@ def init_app(app: Flask) -> None:
             _l("The form had expired or was sent from somewhere else. Reload it and try again."),
         )
 
+    @app.errorhandler(sqlalchemy.exc.OperationalError)
+    @app.errorhandler(sqlalchemy.exc.InterfaceError)
+    def database_unavailable(error: Exception):
+        current_app.logger.error("database unavailable: %s", str(error).splitlines()[0][:300])
+        _rollback()
+        return static_page(503, *UNAVAILABLE)
+
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):
         if error.code is None or error.code < 400:
             return error
         if error.code >= 500:
-            db.session.rollback()
+            _rollback()
         return render_error(error.code)
 
     @app.errorhandler(InternalServerError)
     def server_error(error: InternalServerError):
-        db.session.rollback()
+        _rollback()
         return render_error(500)

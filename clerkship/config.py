@@ -50,6 +50,8 @@ class Defaults:
     RATELIMIT_STORAGE_URI = "memory://"
     RATELIMIT_KEY_PREFIX = "clerkship"
     RATELIMIT_HEADERS_ENABLED = True
+    # Redis away: count in this process's memory (and log it) rather than refuse sign-in.
+    RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
     SIGN_IN_RATE_LIMIT = "10 per minute;50 per hour"  # per client address
     SIGN_IN_ACCOUNT_RATE_LIMIT = "5 per minute;20 per hour"  # per e-mail address tried
     # "Forgot password" requests, per client address and per e-mail address asked for.

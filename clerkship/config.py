@@ -76,6 +76,7 @@ class Defaults:
     # Continuity patients' invitation links.
     PATIENT_LINK_DAYS = 14  # how long a link works
     PATIENT_SESSION_MINUTES = 60  # how long a patient's page stays open after the link
+    PATIENT_LINK_GRACE_MINUTES = 120  # answers still taken after expiry, if opened before
     PATIENT_LINK_RATE_LIMIT = "20 per minute;100 per hour"  # bad links tried, per address
     PATIENT_TEXT_MAX = 2000  # characters per free-text answer
 

@@ -139,6 +139,20 @@ class ExportDocument(TimestampMixin, Base):
     student: Mapped[User] = relationship()
 
 
+class DigestSent(Base):
+    """One row per person per program day a digest went out: the unique key makes a second
+    digest that day impossible, however many workers or machines try at once."""
+
+    __tablename__ = "digest_sent"
+    __table_args__ = (sa.UniqueConstraint("user_id", "day"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("user.id", ondelete="CASCADE"))
+    program_id: Mapped[int | None] = mapped_column(sa.ForeignKey("program.id"))
+    day: Mapped[date]  # the day in the program's time zone (UTC without a program)
+    sent_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class AuditEvent(Base):
     """Append-only: who did what to which record, with the before and after."""
 

@@ -94,9 +94,7 @@ def test_sigkill_of_one_worker_then_of_all_mid_render_the_export_still_completes
                 for pid in [*_children(consumer.pid), consumer.pid]:
                     _kill(pid)
                 consumer.wait()
-                killed = _db.session.scalar(
-                    select(ExportJob.done).where(ExportJob.id == job_id)
-                )
+                killed = _db.session.scalar(select(ExportJob.done).where(ExportJob.id == job_id))
                 _db.session.rollback()
                 assert killed < 12
                 restarted = time.monotonic()

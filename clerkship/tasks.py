@@ -135,3 +135,11 @@ def clean_old_exports() -> None:
     from clerkship.portfolios import service
 
     _once("clean-old-exports", service.cleanup)
+
+
+@huey.periodic_task(crontab(minute="23"))
+def expire_pending_imports() -> None:
+    """Previewed roster files left behind (never confirmed or cancelled) are deleted."""
+    from clerkship.roster import pending
+
+    _once("expire-pending-imports", pending.expire)

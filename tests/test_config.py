@@ -6,7 +6,7 @@ from clerkship.config import ConfigError
 
 @pytest.fixture
 def clean_env(monkeypatch, tmp_path):
-    for key in ("DATABASE_URL", "SECRET_KEY", "REDIS_URL", "CLERKSHIP_ENV"):
+    for key in ("DATABASE_URL", "SECRET_KEY", "REDIS_URL", "CLERKSHIP_ENV", "CLERKSHIP_BASE_URL"):
         monkeypatch.delenv(key, raising=False)
     monkeypatch.setenv("CLERKSHIP_INSTANCE_PATH", str(tmp_path))
     return tmp_path
@@ -14,7 +14,14 @@ def clean_env(monkeypatch, tmp_path):
 
 def test_production_without_secret_key_refuses_to_start(clean_env):
     with pytest.raises(ConfigError, match="SECRET_KEY is not set"):
-        create_app()
+        create_app({"BASE_URL": "https://lic.example.edu"})
+
+
+def test_production_without_base_url_refuses_to_start(clean_env):
+    with pytest.raises(ConfigError, match="BASE_URL is not set"):
+        create_app({"SECRET_KEY": "x" * 32})
+    development = create_app({"ENV": "development"})
+    assert development.config["BASE_URL"] == "http://127.0.0.1:5000"
 
 
 def test_no_configuration_means_sqlite_in_the_instance_folder(clean_env):
@@ -29,6 +36,7 @@ def test_no_configuration_means_sqlite_in_the_instance_folder(clean_env):
 def test_environment_overrides_instance_config(clean_env, monkeypatch):
     (clean_env / "config.py").write_text(
         "SECRET_KEY = 'from-instance-file'\n"
+        "BASE_URL = 'https://lic.example.edu'\n"
         "PROGRAM_NAME = 'Instance LIC'\n"
         "PASSWORD_MIN_LENGTH = 13\n"
     )
@@ -61,7 +69,7 @@ def test_unknown_environment_name_is_an_error(clean_env, monkeypatch):
 
 
 def test_cookies_are_secure_outside_development(clean_env):
-    production = create_app({"SECRET_KEY": "x" * 32})
+    production = create_app({"SECRET_KEY": "x" * 32, "BASE_URL": "https://lic.example.edu"})
     development = create_app({"ENV": "development"})
     assert production.config["SESSION_COOKIE_SECURE"] is True
     assert production.config["SESSION_COOKIE_HTTPONLY"] is True

@@ -8,8 +8,6 @@ themselves: ``files.py``.
 
 from __future__ import annotations
 
-import csv
-import io
 import shutil
 from datetime import date, timedelta
 from pathlib import Path
@@ -19,6 +17,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from clerkship import audit, permissions
+from clerkship.csvfile import to_csv
 from clerkship.extensions import db
 from clerkship.models import (
     Cohort,
@@ -121,21 +120,23 @@ def start_export(
 
 
 def index_csv(documents: list[ExportDocument]) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(["student", "file", "document_id", "status", "pages", "content_sha256"])
-    for d in documents:
-        writer.writerow(
-            [
-                d.student.name,
-                jobs.file_name(d) if d.status is ExportStatus.DONE else "",
-                jobs.printed_id(d),
-                d.status.value,
-                d.pages or "",
-                d.content_hash or "",
-            ]
-        )
-    return out.getvalue()
+    header = ["student", "file", "document_id", "status", "pages", "content_sha256"]
+    return to_csv(
+        [
+            header,
+            *(
+                [
+                    d.student.name,
+                    jobs.file_name(d) if d.status is ExportStatus.DONE else "",
+                    jobs.printed_id(d),
+                    d.status.value,
+                    d.pages or "",
+                    d.content_hash or "",
+                ]
+                for d in documents
+            ),
+        ]
+    )
 
 
 def recent_jobs(user: User, limit: int = 10) -> list[ExportJob]:

@@ -39,6 +39,7 @@ PROBLEMS = {
     "ended": _l("This link is no longer active. Thank you for helping your student."),
     "no_consent": _l("This link is not active yet. Please ask your student."),
     "timeout": _l("This page has timed out. Please open your link again."),
+    "finished": _l("You have finished. Thank you! To see your answers, open your link again."),
 }
 
 
@@ -119,10 +120,28 @@ def find(token: str) -> PatientInvitation:
     return check(invitation)
 
 
-def load(invitation_id: int | None, opened_at: datetime | None = None) -> PatientInvitation:
-    """The invitation of the current patient session, checked again (see :func:`check`)."""
+def load(
+    invitation_id: int | None, opened: datetime, *, answering: bool = False
+) -> PatientInvitation:
+    """The invitation of the current patient session (opened at ``opened``), checked again;
+    ``answering``: sending answers, allowed in the grace period (see :func:`check`)."""
+    invitation = check(
+        db.session.get(PatientInvitation, invitation_id) if invitation_id else None,
+        opened if answering else None,
+    )
+    ended = invitation.sessions_ended_at
+    if ended is not None and opened <= ended:
+        raise LinkProblem("finished", invitation.patient.preferred_language)
+    return invitation
+
+
+def end_sessions(invitation_id: int | None) -> None:
+    """Close every patient page opened from this link so far (on the server, not only in
+    the browser that asked)."""
     invitation = db.session.get(PatientInvitation, invitation_id) if invitation_id else None
-    return check(invitation, opened_at)
+    if invitation is not None:
+        invitation.sessions_ended_at = utcnow()
+        db.session.flush()
 
 
 def instrument_for(invitation: PatientInvitation) -> FeedbackInstrument | None:
@@ -237,7 +256,7 @@ def withdraw(invitation: PatientInvitation) -> None:
     audit.record(invitation.patient, "feedback.withdrawn", feedback, after={"via": invitation.id})
     db.session.delete(feedback)
     invitation.withdrawn_at = utcnow()
-    db.session.flush()
+    end_sessions(invitation.id)
 
 
 # --- input on a goal -------------------------------------------------------------------------

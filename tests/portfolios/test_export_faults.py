@@ -25,8 +25,8 @@ from clerkship import create_app, demo, tasks
 from clerkship.extensions import db as _db
 from clerkship.models import Cohort, ExportDocument, ExportJob, ExportStatus, Program
 from clerkship.portfolios import files, service
-from tests.conftest import test_config
-from tests.databases import fresh_database
+from tests.conftest import IsolatedClient, test_config
+from tests.databases import fresh_database, private_postgres
 from tests.portfolios.conftest import start_consumer, stop_consumer, worker_env
 
 RECOVERY_LIMIT = 180  # the issue's bound: done within 3 minutes after a worker runs again
@@ -131,5 +131,82 @@ def test_sigkill_of_one_worker_then_of_all_mid_render_the_export_still_completes
             for path in (Path(export_dir) / "documents").iterdir():
                 if files.TEMP_MARK not in path.name:
                     assert path.read_bytes().rstrip().endswith(b"%%EOF"), path.name
+            _db.session.remove()
+            _db.engine.dispose()
+
+
+OUTAGE_SECONDS = 20
+
+
+def test_database_down_20_seconds_mid_export_pages_say_503_and_the_export_completes(tmp_path):
+    """A PostgreSQL server of the test's own, stopped (immediate shutdown) while portfolios
+    render and started again 20 s later: pages meanwhile show the app's 503 page; the
+    export then completes by itself, every PDF verifying."""
+    export_dir = str(tmp_path / "exports")
+    with (
+        private_postgres() as server,
+        tempfile.TemporaryDirectory(prefix="clerkship-worker-") as instance,
+    ):
+        app = create_app(
+            test_config(server.url, EXPORT_DIR=export_dir, PROPAGATE_EXCEPTIONS=False)
+        )
+        app.test_client_class = IsolatedClient
+        env = worker_env(server.url, export_dir, instance, EXPORT_LEASE_SECONDS=LEASE_SECONDS)
+        log_path = Path(instance) / "worker.log"
+        with app.app_context(), log_path.open("w") as log:
+            flask_migrate.upgrade()
+            demo.build_demo_year(students=4)
+            _db.session.commit()
+            tasks.huey.flush()
+            director = _db.session.scalar(select(Program)).directors[0]
+            job_id = service.start_export(director, cohort=_db.session.scalar(select(Cohort))).id
+            _db.session.commit()
+            tasks.run_export(job_id)
+            consumer = start_consumer(env, log)
+            try:
+                assert _poll(lambda: _running_owner_pids(job_id), 60), "no render started"
+                _db.session.remove()
+                _db.engine.dispose()
+                server.stop()
+                down = time.monotonic()
+                client = app.test_client()
+                for method, path in (
+                    ("get", "/verify?id=ABCD-EFGH-IJKL-MNOP"),
+                    ("post", "/sign-in"),
+                ):
+                    response = getattr(client, method)(
+                        path, data={"email": "a@b.org", "password": "x"}
+                    )
+                    assert response.status_code == 503, path
+                    assert "Clerkship is briefly unavailable" in response.get_data(as_text=True)
+                time.sleep(max(0.0, OUTAGE_SECONDS - (time.monotonic() - down)))
+                server.start()
+                back = time.monotonic()
+                _db.engine.dispose()
+                finished = _poll(
+                    lambda: _db.session.scalar(
+                        select(ExportJob.status).where(
+                            ExportJob.id == job_id,
+                            ExportJob.status.in_([ExportStatus.DONE, ExportStatus.FAILED]),
+                        )
+                    ),
+                    RECOVERY_LIMIT,
+                    step=0.5,
+                )
+                recovery = time.monotonic() - back
+            finally:
+                stop_consumer(consumer)
+                print(log_path.read_text()[-5000:])
+            print(f"export done {recovery:.0f} s after the database came back")
+            job = _db.session.get_one(ExportJob, job_id)
+            assert finished is ExportStatus.DONE, job.error
+            assert job.done == job.total == 4 and job.error is None
+            bundle = zipfile.ZipFile(io.BytesIO(service.result_file(job).read_bytes()))
+            pdfs = [n for n in bundle.namelist() if n.endswith(".pdf")]
+            assert len(pdfs) == 4
+            for name in pdfs:
+                issued = service.verify(name.removesuffix(".pdf")[-19:])
+                assert issued is not None, name
+                assert hashlib.sha256(bundle.read(name)).hexdigest() == issued.file_hash
             _db.session.remove()
             _db.engine.dispose()

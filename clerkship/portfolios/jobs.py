@@ -477,6 +477,12 @@ def reap(now: datetime | None = None) -> dict[str, int]:
             ~_unfinished(ExportJob.id),
         )
     ).all()
+    if to_pack:  # a packer that died: its lease is void, the next pack_export may claim it
+        db.session.execute(
+            update(ExportJob)
+            .where(ExportJob.id.in_(to_pack), ExportJob.lease_until < now)
+            .values(lease_owner=None, lease_until=None)
+        )
     db.session.commit()
     for job in unstarted:
         queue_job(job.id)

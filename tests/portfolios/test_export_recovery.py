@@ -270,3 +270,29 @@ def test_a_duplicate_render_task_does_nothing(app, client, db, demo_year, immedi
     db.session.expire_all()
     document = db.session.get(ExportDocument, document.id)
     assert (document.status, document.attempts, document.path) == before
+
+
+def test_a_worker_lost_while_packing_the_zip_is_replaced_by_the_reaper(
+    app, client, db, demo_year, immediate_queue, monkeypatch
+):
+    cohort = db.session.scalar(select(Cohort))
+    original = files.write_zip
+
+    def dies_while_packing(*args, **kwargs):
+        raise WorkerKilled
+
+    monkeypatch.setattr(files, "write_zip", dies_while_packing)
+    login(client, demo_year["director"])
+    with pytest.raises(WorkerKilled):
+        client.post(f"/cohorts/{cohort.id}/export")
+    job = _job(db)
+    assert job.status is ExportStatus.RUNNING and job.lease_owner  # the packer's lease
+    assert job.done == job.total == 3 and job.finished_at is None
+    assert not list(files.export_dir().rglob(f"*{files.TEMP_MARK}*"))
+    monkeypatch.setattr(files, "write_zip", original)
+    with app.app_context():
+        assert jobs.reap()["packed"] == 0  # the lease still runs
+        assert jobs.reap(_later(app))["packed"] == 1
+    job = _job(db)
+    assert job.status is ExportStatus.DONE and job.result_path
+    assert len(_pdf_ids(client, job)) == 3

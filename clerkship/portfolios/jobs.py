@@ -74,7 +74,9 @@ def send(task, *args) -> bool:
     is in the database, so the reaper sends it again once the queue is back."""
     try:
         task(*args)
-    except TRANSIENT as error:
+    # Whatever the queue's failure (Redis, its SQLite file, a full disk), the work is safe in
+    # the database and the reaper sends it again; the request that asked must not fail.
+    except Exception as error:
         name = getattr(getattr(task, "func", task), "__name__", task)
         current_app.logger.warning("export: could not queue %s%s: %s", name, args, error)
         return False

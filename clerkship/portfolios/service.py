@@ -177,6 +177,12 @@ def cleanup(older_than_days: int | None = None) -> int:
         job.status = ExportStatus.FAILED
         job.error = _("This export did not finish in time. Start it again.")
         job.finished_at = now
+        job.lease_owner = job.lease_until = None
+        for document in job.documents:  # nothing left for the reaper to send again
+            if document.status in (ExportStatus.QUEUED, ExportStatus.RUNNING):
+                document.status = ExportStatus.FAILED
+                document.error = job.error
+                document.lease_owner = document.lease_until = None
     db.session.flush()
     removed = 0
     for job in db.session.scalars(select(ExportJob).where(ExportJob.finished_at < cutoff)):

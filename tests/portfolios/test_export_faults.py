@@ -19,12 +19,14 @@ import zipfile
 from pathlib import Path
 
 import flask_migrate
+import pytest
 from sqlalchemy import select
 
 from clerkship import create_app, demo, tasks
 from clerkship.extensions import db as _db
 from clerkship.models import Cohort, ExportDocument, ExportJob, ExportStatus, Program
 from clerkship.portfolios import files, service
+from tests import databases
 from tests.conftest import IsolatedClient, test_config
 from tests.databases import fresh_database, private_postgres
 from tests.portfolios.conftest import start_consumer, stop_consumer, worker_env
@@ -138,6 +140,10 @@ def test_sigkill_of_one_worker_then_of_all_mid_render_the_export_still_completes
 OUTAGE_SECONDS = 20
 
 
+@pytest.mark.skipif(
+    databases.kind() != "postgresql",
+    reason="the PostgreSQL stage runs it (its own private server; once per CI run is enough)",
+)
 def test_database_down_20_seconds_mid_export_pages_say_503_and_the_export_completes(tmp_path):
     """A PostgreSQL server of the test's own, stopped (immediate shutdown) while portfolios
     render and started again 20 s later: pages meanwhile show the app's 503 page; the

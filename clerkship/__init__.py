@@ -37,6 +37,7 @@ def create_app(config: dict | None = None) -> Flask:
         jinja,
         logs,
         mail,
+        transactions,
     )
     from clerkship.extensions import (
         babel,
@@ -66,6 +67,9 @@ def create_app(config: dict | None = None) -> Flask:
     headers.init_app(app)
     forminput.init_app(app)
     logs.init_app(app)
+    # Registered after headers: after-request handlers run last-first, so a failed commit's
+    # error page still gets the security headers.
+    transactions.init_app(app)
 
     from clerkship.assessments import bp as assessments_bp
     from clerkship.auth import bp as auth_bp

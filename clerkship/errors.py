@@ -1,4 +1,4 @@
-"""Error pages. The 500 handler rolls back so a broken request never leaves half a write.
+"""Error pages. Their status (>= 400) makes clerkship.transactions roll the request back.
 
 A database that cannot be reached gives 503 and a page that needs nothing: no template that
 loads the signed-in user, no translation lookup that reads their language. Any error page that
@@ -7,7 +7,6 @@ fails to render falls back to that same static page, never to the server's bare 
 
 from __future__ import annotations
 
-import contextlib
 from html import escape
 
 import sqlalchemy.exc
@@ -15,8 +14,6 @@ from flask import Flask, Response, current_app, render_template
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError, SecurityError
-
-from clerkship.extensions import db
 
 MESSAGES = {
     400: (
@@ -79,14 +76,7 @@ def render_error(code: int, detail: str | None = None):
         ), code
     except Exception:  # the page itself failed (often: the database is away); say it plainly
         current_app.logger.exception("error page %s could not be rendered", code)
-        _rollback()
         return static_page(code, str(title), str(detail or hint))
-
-
-def _rollback() -> None:
-    # A dead connection cannot roll back; the pool drops it and the next request reconnects.
-    with contextlib.suppress(Exception):
-        db.session.rollback()
 
 
 def init_app(app: Flask) -> None:
@@ -107,19 +97,16 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(sqlalchemy.exc.OperationalError)
     @app.errorhandler(sqlalchemy.exc.InterfaceError)
     def database_unavailable(error: Exception):
+        # The 503 status makes clerkship.transactions roll the request back.
         current_app.logger.error("database unavailable: %s", str(error).splitlines()[0][:300])
-        _rollback()
         return static_page(503, *UNAVAILABLE)
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):
         if error.code is None or error.code < 400:
             return error
-        if error.code >= 500:
-            _rollback()
         return render_error(error.code)
 
     @app.errorhandler(InternalServerError)
     def server_error(error: InternalServerError):
-        _rollback()
         return render_error(500)

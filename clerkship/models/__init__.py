@@ -50,6 +50,7 @@ from clerkship.models.records import (
     Reflection,
     Signature,
     SignatureMeaning,
+    SubmittedForm,
     reflection_goal,
 )
 from clerkship.models.users import Role, SignInSession, User
@@ -94,6 +95,7 @@ __all__ = [
     "SignInSession",
     "Signature",
     "SignatureMeaning",
+    "SubmittedForm",
     "SuggestionState",
     "User",
     "goal_competency",

@@ -21,6 +21,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from clerkship import audit, clock, mail, permissions
+from clerkship.domain import DomainError
 from clerkship.extensions import db
 from clerkship.models import (
     Cohort,
@@ -49,13 +50,8 @@ LINK_STATE_LABELS = {
 }
 
 
-class PanelError(Exception):
-    status = 400
-
-    def __init__(self, message: str, field: str | None = None):
-        super().__init__(message)
-        self.message = message
-        self.field = field
+class PanelError(DomainError):
+    """A rule of the panel or its invitations was broken (see clerkship.domain)."""
 
 
 def hash_token(token: str) -> str:
@@ -121,7 +117,12 @@ def add_patient(actor: User, student: User, details: PatientDetails) -> PanelEnt
         if patient is not None:
             _refuse_other_program(patient, cohort, "email")
     if patient is None:
-        patient = User(role=Role.PATIENT, name=details.name.strip(), email=email)
+        patient = User(
+            role=Role.PATIENT,
+            name=details.name.strip(),
+            email=email,
+            added_by_program_id=cohort.program_id,
+        )
         db.session.add(patient)
     patient.preferred_language = details.language
     db.session.flush()
@@ -204,6 +205,8 @@ class PatientRecord:
 def save_patient(actor: User, cohort: Cohort, record: PatientRecord) -> tuple[User, bool]:
     """Create a patient account, or update the one with this external id — never one of
     another program. Returns (patient, created)."""
+    if not permissions.can_manage_program(actor, cohort.program):
+        raise PanelError(_("This cohort is not in one of your programs."))
     if not record.name.strip():
         raise PanelError(_("Give a name or a pseudonym."), field="name")
     if record.language not in LANGUAGE_NAMES:
@@ -227,6 +230,7 @@ def save_patient(actor: User, cohort: Cohort, record: PatientRecord) -> tuple[Us
             name=after["name"],
             preferred_language=record.language,
             email=email,
+            added_by_program_id=cohort.program_id,
         )
         db.session.add(patient)
         db.session.flush()

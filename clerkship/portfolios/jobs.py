@@ -33,6 +33,7 @@ from clerkship.extensions import db
 from clerkship.models import ExportDocument, ExportJob, ExportStatus, utcnow
 from clerkship.portfolios import data as portfolio
 from clerkship.portfolios import files, render
+from clerkship.transactions import unit_of_work
 
 RENDER_TRIES = 2  # a renderer that raises is tried once more at once (bad data fails fast)
 FINISHED = (ExportStatus.DONE, ExportStatus.FAILED)
@@ -108,22 +109,26 @@ def _queue_pack(job_id: int) -> None:
 def start(job_id: int) -> None:
     """Take a queued job (once), hand out unchanged portfolios, queue the rest."""
     now = utcnow()
-    claimed = _rowcount(
-        update(ExportJob)
-        .where(ExportJob.id == job_id, ExportJob.status == ExportStatus.QUEUED)
-        .values(status=ExportStatus.RUNNING, started_at=now, lease_until=None, lease_owner=None)
-    )
-    db.session.commit()
+    with unit_of_work():
+        claimed = _rowcount(
+            update(ExportJob)
+            .where(ExportJob.id == job_id, ExportJob.status == ExportStatus.QUEUED)
+            .values(
+                status=ExportStatus.RUNNING, started_at=now, lease_until=None, lease_owner=None
+            )
+        )
     if not claimed:
         return
     to_render = _reuse_unchanged(job_id)
     if to_render:
-        db.session.execute(
-            update(ExportDocument)
-            .where(ExportDocument.id.in_(to_render), ExportDocument.status == ExportStatus.QUEUED)
-            .values(lease_until=_lease(utcnow()))
-        )
-        db.session.commit()
+        with unit_of_work():
+            db.session.execute(
+                update(ExportDocument)
+                .where(
+                    ExportDocument.id.in_(to_render), ExportDocument.status == ExportStatus.QUEUED
+                )
+                .values(lease_until=_lease(utcnow()))
+            )
         _queue_documents(to_render)
     else:
         pack(job_id)
@@ -132,24 +137,26 @@ def start(job_id: int) -> None:
 def _reuse_unchanged(job_id: int) -> list[int]:
     """Hand out earlier PDFs for every unchanged portfolio in one pass (one commit); return
     the documents that still need rendering. Saves a task and three commits per student."""
-    job = db.session.get_one(ExportJob, job_id)
     to_render = []
-    for document in job.documents:
-        if document.status is not ExportStatus.QUEUED:
-            continue
-        data = portfolio.portfolio_data(
-            document.student, start=job.period_start, end=job.period_end
-        )
-        cached = _cached(render.cache_key(data))
-        if cached is None:
-            to_render.append(document.id)
-            continue
-        db.session.execute(
-            update(ExportDocument)
-            .where(ExportDocument.id == document.id, ExportDocument.status == ExportStatus.QUEUED)
-            .values(_reused_values(cached))
-        )
-    db.session.commit()
+    with unit_of_work():
+        job = db.session.get_one(ExportJob, job_id)
+        for document in job.documents:
+            if document.status is not ExportStatus.QUEUED:
+                continue
+            data = portfolio.portfolio_data(
+                document.student, start=job.period_start, end=job.period_end
+            )
+            cached = _cached(render.cache_key(data))
+            if cached is None:
+                to_render.append(document.id)
+                continue
+            db.session.execute(
+                update(ExportDocument)
+                .where(
+                    ExportDocument.id == document.id, ExportDocument.status == ExportStatus.QUEUED
+                )
+                .values(_reused_values(cached))
+            )
     _count(job_id)
     return to_render
 
@@ -191,32 +198,31 @@ def render_document(document_id: int) -> None:
     """Claim, render, settle one document; a duplicate or late task does nothing."""
     owner = new_owner()
     now = utcnow()
-    claimed = _rowcount(
-        update(ExportDocument)
-        .where(ExportDocument.id == document_id, ExportDocument.status == ExportStatus.QUEUED)
-        .values(
-            status=ExportStatus.RUNNING,
-            lease_owner=owner,
-            lease_until=_lease(now),
-            attempts=ExportDocument.attempts + 1,
+    with unit_of_work():
+        claimed = _rowcount(
+            update(ExportDocument)
+            .where(ExportDocument.id == document_id, ExportDocument.status == ExportStatus.QUEUED)
+            .values(
+                status=ExportStatus.RUNNING,
+                lease_owner=owner,
+                lease_until=_lease(now),
+                attempts=ExportDocument.attempts + 1,
+            )
         )
-    )
-    db.session.commit()
     if not claimed:
         return
-    document = db.session.get_one(ExportDocument, document_id)
-    job_id, attempt = cast(int, document.job_id), document.attempts
+    with unit_of_work():
+        document = db.session.get_one(ExportDocument, document_id)
+        job_id, attempt = cast(int, document.job_id), document.attempts
     written = None
     try:
-        outcome = _produce(document)
+        outcome = _produce(document_id)
         written = outcome.get("path") if outcome.get("reused_id") is None else None
         settled = _settle(document_id, owner, outcome)
     except files.FolderError as problem:
-        db.session.rollback()
         files.remove(written)
         settled = _settle(document_id, owner, _failed(problem.reason))
     except TRANSIENT as error:
-        db.session.rollback()
         files.remove(written)
         current_app.logger.warning("export document %s: %s", document_id, _describe(error))
         _try_later(document_id, owner, attempt, error)
@@ -227,18 +233,22 @@ def render_document(document_id: int) -> None:
     _count(job_id)
 
 
-def _produce(document: ExportDocument) -> dict:
+def _produce(document_id: int) -> dict:
     """The new values of a rendered (or reused) document; no transaction is held meanwhile."""
-    job = document.job
-    if job is None:  # documents are made with their job (service.start_export)
-        raise LookupError(f"export document {document.id} has no job")
-    public_id, attempt = document.public_id, document.attempts
-    data = portfolio.portfolio_data(document.student, start=job.period_start, end=job.period_end)
-    key = render.cache_key(data)
-    cached = _cached(key)
-    db.session.commit()
-    if cached is not None:
-        return _reused_values(cached)
+    with unit_of_work():
+        document = db.session.get_one(ExportDocument, document_id)
+        job = document.job
+        if job is None:  # documents are made with their job (service.start_export)
+            raise LookupError(f"export document {document.id} has no job")
+        public_id, attempt = document.public_id, document.attempts
+        data = portfolio.portfolio_data(
+            document.student, start=job.period_start, end=job.period_end
+        )
+        key = render.cache_key(data)
+        cached = _cached(key)
+        reused = _reused_values(cached) if cached is not None else None
+    if reused is not None:
+        return reused
     issued = utcnow()
     error = None
     for _try in range(RENDER_TRIES):
@@ -270,16 +280,16 @@ def _failed(reason: str | None) -> dict:
 
 
 def _settle(document_id: int, owner: str, values: dict) -> bool:
-    settled = _rowcount(
-        update(ExportDocument)
-        .where(
-            ExportDocument.id == document_id,
-            ExportDocument.status == ExportStatus.RUNNING,
-            ExportDocument.lease_owner == owner,
+    with unit_of_work():
+        settled = _rowcount(
+            update(ExportDocument)
+            .where(
+                ExportDocument.id == document_id,
+                ExportDocument.status == ExportStatus.RUNNING,
+                ExportDocument.lease_owner == owner,
+            )
+            .values({"lease_owner": None, "lease_until": None} | values)
         )
-        .values({"lease_owner": None, "lease_until": None} | values)
-    )
-    db.session.commit()
     return bool(settled)
 
 
@@ -299,11 +309,11 @@ def _try_later(document_id: int, owner: str, attempt: int, error: BaseException)
     try:
         released = _settle(document_id, owner, values)
     except TRANSIENT:
-        db.session.rollback()
         return
     if released and values["status"] is ExportStatus.FAILED:
-        document = db.session.get_one(ExportDocument, document_id)
-        _count(cast(int, document.job_id))
+        with unit_of_work():
+            job_id = cast(int, db.session.get_one(ExportDocument, document_id).job_id)
+        _count(job_id)
 
 
 def gave_up_reason(attempts: int, last_error: str | None) -> str:
@@ -322,9 +332,10 @@ def _count(job_id: int) -> None:
         .where(ExportDocument.job_id == job_id, ExportDocument.status.in_(FINISHED))
         .scalar_subquery()
     )
-    db.session.execute(update(ExportJob).where(ExportJob.id == job_id).values(done=finished))
-    db.session.commit()
-    if _all_finished(job_id):
+    with unit_of_work():
+        db.session.execute(update(ExportJob).where(ExportJob.id == job_id).values(done=finished))
+        finished_all = _all_finished(job_id)
+    if finished_all:
         pack(job_id)
 
 
@@ -353,27 +364,26 @@ def pack(job_id: int) -> None:
     """Pack the result once every document is finished; leased, so safe to call many times."""
     owner = new_owner()
     now = utcnow()
-    claimed = _rowcount(
-        update(ExportJob)
-        .where(
-            ExportJob.id == job_id,
-            ExportJob.status == ExportStatus.RUNNING,
-            or_(ExportJob.lease_until.is_(None), ExportJob.lease_until < now),
-            ~_unfinished(job_id),
+    with unit_of_work():
+        claimed = _rowcount(
+            update(ExportJob)
+            .where(
+                ExportJob.id == job_id,
+                ExportJob.status == ExportStatus.RUNNING,
+                or_(ExportJob.lease_until.is_(None), ExportJob.lease_until < now),
+                ~_unfinished(job_id),
+            )
+            .values(lease_owner=owner, lease_until=_lease(now))
         )
-        .values(lease_owner=owner, lease_until=_lease(now))
-    )
-    db.session.commit()
     if not claimed:
         return
-    job = db.session.get_one(ExportJob, job_id)
     try:
-        values = _packed(job)
+        with unit_of_work():
+            plan = _plan(db.session.get_one(ExportJob, job_id))
+        values = _packed(plan)
     except files.FolderError as problem:
-        db.session.rollback()
         values = {"status": ExportStatus.FAILED, "error": problem.reason, "result_path": None}
     except TRANSIENT as error:
-        db.session.rollback()
         current_app.logger.warning("export job %s: packing: %s", job_id, _describe(error))
         wait = timedelta(seconds=_setting("EXPORT_RETRY_SECONDS"))
         _settle_job(job_id, owner, {"lease_until": utcnow() + wait, "lease_owner": None})
@@ -384,59 +394,61 @@ def pack(job_id: int) -> None:
 
 def _settle_job(job_id: int, owner: str, values: dict) -> None:
     try:
-        db.session.execute(
-            update(ExportJob)
-            .where(ExportJob.id == job_id, ExportJob.lease_owner == owner)
-            .values(values)
-        )
-        db.session.commit()
+        with unit_of_work():
+            db.session.execute(
+                update(ExportJob)
+                .where(ExportJob.id == job_id, ExportJob.lease_owner == owner)
+                .values(values)
+            )
     except TRANSIENT:
-        db.session.rollback()  # the lease runs out; the reaper packs it again
+        pass  # rolled back; the lease runs out and the reaper packs it again
 
 
-def _packed(job: ExportJob) -> dict:
+def _plan(job: ExportJob) -> dict:
+    """What to pack, read in one short transaction (the files are written after it)."""
+    from clerkship.portfolios.service import index_csv
+
     documents = job.documents
     good = [d for d in documents if d.status is ExportStatus.DONE and d.path]
     failed = [d for d in documents if d.status is not ExportStatus.DONE]
-    folder = Path("jobs") / str(job.id)
-    base = files.export_dir()
-    target = None
-    if job.student_id is not None and good:
-        target = files.copy(base / str(good[0].path), folder / file_name(good[0]))
-    elif good:
-        from clerkship.portfolios.service import index_csv
+    error = None
+    if failed:
+        error = "; ".join(f"{d.student.name}: {d.error or _('not rendered')}" for d in failed)
+    elif not good:
+        error = _("Nothing could be rendered.")
+    return {
+        "folder": Path("jobs") / str(job.id),
+        "zip_name": f"portfolios-job-{job.id}.zip",
+        "single": job.student_id is not None,
+        "files": [(str(d.path), file_name(d)) for d in good],
+        "index": index_csv(documents),
+        "error": error,
+    }
 
+
+def _packed(plan: dict) -> dict:
+    base = files.export_dir()
+    good = plan["files"]
+    target = None
+    if plan["single"] and good:
+        target = files.copy(base / good[0][0], plan["folder"] / good[0][1])
+    elif good:
         target = files.write_zip(
-            folder / f"portfolios-job-{job.id}.zip",
-            [(base / str(d.path), file_name(d)) for d in good],
-            {"index.csv": index_csv(documents)},
+            plan["folder"] / plan["zip_name"],
+            [(base / path, name) for path, name in good],
+            {"index.csv": plan["index"]},
         )
-    values: dict = {
+    return {
         "status": ExportStatus.DONE if good else ExportStatus.FAILED,
         "result_path": str(target.relative_to(base)) if target else None,
-        "error": None,
+        "error": plan["error"],
     }
-    if failed:
-        values["error"] = "; ".join(
-            f"{d.student.name}: {d.error or _('not rendered')}" for d in failed
-        )
-    elif not good:
-        values["error"] = _("Nothing could be rendered.")
-    return values
 
 
 # --- the reaper ----------------------------------------------------------------------------------
 
 
-def reap(now: datetime | None = None) -> dict[str, int]:
-    """Send again whatever waits past its deadline; fail what has used up its attempts.
-
-    Runs every minute from the queue (``tasks.reap_exports``). Commits first and queues after,
-    so a task never points at work the database does not show.
-    """
-    now = now or utcnow()
-    lease = _lease(now)
-    limit = _setting("EXPORT_MAX_ATTEMPTS")
+def _requeue_expired(now: datetime, lease: datetime, limit: int) -> tuple[list[int], set]:
     expired = db.session.scalars(
         select(ExportDocument).where(
             ExportDocument.status.in_([ExportStatus.QUEUED, ExportStatus.RUNNING]),
@@ -461,33 +473,48 @@ def reap(now: datetime | None = None) -> dict[str, int]:
         document.lease_owner = None
         document.lease_until = lease
         to_render.append(document.id)
-    unstarted = db.session.scalars(
-        select(ExportJob).where(
-            ExportJob.status == ExportStatus.QUEUED,
-            or_(ExportJob.lease_until.is_(None), ExportJob.lease_until < now),
-        )
-    ).all()
-    for job in unstarted:
-        job.lease_until = lease
-    db.session.commit()
+    return to_render, touched_jobs
+
+
+def reap(now: datetime | None = None) -> dict[str, int]:
+    """Send again whatever waits past its deadline; fail what has used up its attempts.
+
+    Runs every minute from the queue (``tasks.reap_exports``). Commits first and queues after,
+    so a task never points at work the database does not show.
+    """
+    now = now or utcnow()
+    lease = _lease(now)
+    limit = _setting("EXPORT_MAX_ATTEMPTS")
+    with unit_of_work():
+        to_render, touched_jobs = _requeue_expired(now, lease, limit)
+        unstarted = db.session.scalars(
+            select(ExportJob.id).where(
+                ExportJob.status == ExportStatus.QUEUED,
+                or_(ExportJob.lease_until.is_(None), ExportJob.lease_until < now),
+            )
+        ).all()
+        if unstarted:
+            db.session.execute(
+                update(ExportJob).where(ExportJob.id.in_(unstarted)).values(lease_until=lease)
+            )
     for job_id in touched_jobs:
         _count(cast(int, job_id))
-    to_pack = db.session.scalars(
-        select(ExportJob.id).where(
-            ExportJob.status == ExportStatus.RUNNING,
-            or_(ExportJob.lease_until.is_(None), ExportJob.lease_until < now),
-            ~_unfinished(ExportJob.id),
-        )
-    ).all()
-    if to_pack:  # a packer that died: its lease is void, the next pack_export may claim it
-        db.session.execute(
-            update(ExportJob)
-            .where(ExportJob.id.in_(to_pack), ExportJob.lease_until < now)
-            .values(lease_owner=None, lease_until=None)
-        )
-    db.session.commit()
-    for job in unstarted:
-        queue_job(job.id)
+    with unit_of_work():
+        to_pack = db.session.scalars(
+            select(ExportJob.id).where(
+                ExportJob.status == ExportStatus.RUNNING,
+                or_(ExportJob.lease_until.is_(None), ExportJob.lease_until < now),
+                ~_unfinished(ExportJob.id),
+            )
+        ).all()
+        if to_pack:  # a packer that died: its lease is void, the next pack_export may claim it
+            db.session.execute(
+                update(ExportJob)
+                .where(ExportJob.id.in_(to_pack), ExportJob.lease_until < now)
+                .values(lease_owner=None, lease_until=None)
+            )
+    for job_id in unstarted:
+        queue_job(job_id)
     _queue_documents(to_render)
     for job_id in to_pack:
         _queue_pack(job_id)

@@ -18,6 +18,7 @@ from sqlalchemy import select
 
 from clerkship import audit, permissions
 from clerkship.csvfile import to_csv
+from clerkship.domain import DomainError
 from clerkship.extensions import db
 from clerkship.models import (
     Cohort,
@@ -30,14 +31,11 @@ from clerkship.models import (
     utcnow,
 )
 from clerkship.portfolios import files, jobs, render
+from clerkship.transactions import unit_of_work
 
 
-class ExportError(Exception):
-    status = 400
-
-    def __init__(self, message: str):
-        super().__init__(message)
-        self.message = message
+class ExportError(DomainError):
+    """The export cannot start as asked (see clerkship.domain)."""
 
 
 export_dir = files.export_dir
@@ -167,39 +165,39 @@ def cleanup(older_than_days: int | None = None) -> int:
     )
     now = utcnow()
     cutoff = now - timedelta(days=days)
-    stuck = db.session.scalars(
-        select(ExportJob).where(
-            ExportJob.status.in_([ExportStatus.QUEUED, ExportStatus.RUNNING]),
-            ExportJob.created_at < cutoff,
-        )
-    )
-    for job in stuck:
-        job.status = ExportStatus.FAILED
-        job.error = _("This export did not finish in time. Start it again.")
-        job.finished_at = now
-        job.lease_owner = job.lease_until = None
-        for document in job.documents:  # nothing left for the reaper to send again
-            if document.status in (ExportStatus.QUEUED, ExportStatus.RUNNING):
-                document.status = ExportStatus.FAILED
-                document.error = job.error
-                document.lease_owner = document.lease_until = None
-    db.session.flush()
     removed = 0
-    for job in db.session.scalars(select(ExportJob).where(ExportJob.finished_at < cutoff)):
-        folder = export_dir() / "jobs" / str(job.id)
-        if job.result_path or folder.exists():
-            shutil.rmtree(folder, ignore_errors=True)
-            job.result_path = None
-            removed += 1
-    for document in db.session.scalars(
-        select(ExportDocument).where(
-            ExportDocument.issued_at < cutoff, ExportDocument.path.is_not(None)
+    with unit_of_work():
+        stuck = db.session.scalars(
+            select(ExportJob).where(
+                ExportJob.status.in_([ExportStatus.QUEUED, ExportStatus.RUNNING]),
+                ExportJob.created_at < cutoff,
+            )
         )
-    ):
-        if document.reused_id is None and document.path:
-            files.remove(document.path)
-        document.path = None
-    db.session.commit()
+        for job in stuck:
+            job.status = ExportStatus.FAILED
+            job.error = _("This export did not finish in time. Start it again.")
+            job.finished_at = now
+            job.lease_owner = job.lease_until = None
+            for document in job.documents:  # nothing left for the reaper to send again
+                if document.status in (ExportStatus.QUEUED, ExportStatus.RUNNING):
+                    document.status = ExportStatus.FAILED
+                    document.error = job.error
+                    document.lease_owner = document.lease_until = None
+        db.session.flush()
+        for job in db.session.scalars(select(ExportJob).where(ExportJob.finished_at < cutoff)):
+            folder = export_dir() / "jobs" / str(job.id)
+            if job.result_path or folder.exists():
+                shutil.rmtree(folder, ignore_errors=True)
+                job.result_path = None
+                removed += 1
+        for document in db.session.scalars(
+            select(ExportDocument).where(
+                ExportDocument.issued_at < cutoff, ExportDocument.path.is_not(None)
+            )
+        ):
+            if document.reused_id is None and document.path:
+                files.remove(document.path)
+            document.path = None
     files.remove_stale_temporaries(2 * current_app.config["EXPORT_LEASE_SECONDS"])
     return removed
 

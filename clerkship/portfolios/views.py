@@ -17,8 +17,10 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from clerkship import submissions, transactions
 from clerkship.csvfile import to_csv
-from clerkship.extensions import db, limiter
+from clerkship.extensions import limiter
+from clerkship.formerrors import put_error
 from clerkship.models import Cohort, ExportJob, ExportStatus, User
 from clerkship.permissions import (
     can_export_cohort,
@@ -30,6 +32,7 @@ from clerkship.permissions import (
 )
 from clerkship.portfolios import bp, figures, jobs, render, service
 from clerkship.portfolios import data as portfolio
+from clerkship.portfolios.forms import VerifyForm
 
 
 def _user() -> User:
@@ -79,19 +82,21 @@ def show(student_id: int):
 def _start(**target):
     start, end, problem = _period(request.form)
     if problem:
+        transactions.fail()
         flash(problem, "error")
         return None
+    if (again := submissions.repeated()) is not None:
+        return again
     try:
         job = service.start_export(_user(), start=start, end=end, **target)
     except service.ExportError as error:
-        db.session.rollback()
-        flash(error.message, "error")
+        put_error(None, error)
         return None
-    db.session.commit()
-    # Queued only once committed; a queue that is down leaves the job waiting (the page says
+    job_id = job.id
+    # Queued only once the job is saved; a queue that is down leaves it waiting (the page says
     # so) and the reaper sends it when the queue is back. Rendering never runs in a request.
-    jobs.queue_job(job.id)
-    return redirect(url_for("portfolios.job", job_id=job.id))
+    transactions.after_commit(lambda: jobs.queue_job(job_id))
+    return redirect(submissions.done(url_for("portfolios.job", job_id=job.id)))
 
 
 @bp.route("/portfolios/<int:student_id>/export", methods=["POST"])
@@ -178,9 +183,14 @@ def verify():
     if document is not None and upload is not None and upload.filename:
         digest = hashlib.sha256(upload.stream.read(50 * 1024 * 1024)).hexdigest()
         file_check = digest == document.file_hash
+    # Only to show what was sent, beside its label: the id comes from a link (GET) or the form.
+    form = VerifyForm(formdata=None, data={"id": document_id})
+    if document_id and document is None:
+        form.id.errors = [_("No issued portfolio has this id.")]
     status = 200 if document is not None or not document_id else 404
     return render_template(
         "portfolios/verify.html",
+        form=form,
         document_id=document_id,
         document=document,
         file_check=file_check,

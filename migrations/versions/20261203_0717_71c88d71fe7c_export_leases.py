@@ -1,7 +1,7 @@
 """Export leases: who renders or packs an export, and until when (portfolios/jobs.py).
 
 Revision ID: 71c88d71fe7c
-Revises: 5e55f1a1e0d0
+Revises: 5b1d0c2e9a41
 Create Date: 2026-12-03 07:17:24.339655
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '71c88d71fe7c'
-down_revision = '5e55f1a1e0d0'
+down_revision = '5b1d0c2e9a41'
 branch_labels = None
 depends_on = None
 

@@ -408,6 +408,15 @@ def can_endorse_goal(user, goal: LearningGoal) -> bool:
     )
 
 
+def can_see_name_of(viewer, person: User) -> bool:
+    """Continuity patients stay anonymous to each other: a patient account sees another
+    patient only as "Another patient" (on a shared goal's people and thread). Staff and the
+    student see names as their pages allow; everyone sees their own name."""
+    if person.role is not Role.PATIENT:
+        return True
+    return _signed_in(viewer) and (viewer.role is not Role.PATIENT or viewer.id == person.id)
+
+
 # --- assessments -----------------------------------------------------------------------------
 
 

@@ -53,6 +53,8 @@ class Defaults:
     RATELIMIT_STORAGE_URI = "memory://"
     RATELIMIT_KEY_PREFIX = "clerkship"
     RATELIMIT_HEADERS_ENABLED = True
+    # Redis away: count in this process's memory (and log it) rather than refuse sign-in.
+    RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
     SIGN_IN_RATE_LIMIT = "10 per minute;50 per hour"  # per client address
     SIGN_IN_ACCOUNT_RATE_LIMIT = "5 per minute;20 per hour"  # per e-mail address tried
     # "Forgot password" requests, per client address and per e-mail address asked for.
@@ -77,12 +79,19 @@ class Defaults:
     # Continuity patients' invitation links.
     PATIENT_LINK_DAYS = 14  # how long a link works
     PATIENT_SESSION_MINUTES = 60  # how long a patient's page stays open after the link
+    PATIENT_LINK_GRACE_MINUTES = 120  # answers still taken after expiry, if opened before
     PATIENT_LINK_RATE_LIMIT = "20 per minute;100 per hour"  # bad links tried, per address
     PATIENT_TEXT_MAX = 2000  # characters per free-text answer
 
     # Portfolio exports (PDF files are written here; default: instance/exports).
     EXPORT_DIR: str | None = None
     EXPORT_KEEP_DAYS = 7  # export files are deleted after this many days
+    # A worker holds a portfolio (or a ZIP being packed) this long; a worker that dies loses
+    # it and the reaper (every minute) queues it again, up to EXPORT_MAX_ATTEMPTS tries,
+    # waiting EXPORT_RETRY_SECONDS (doubling) after a database, queue or disk error.
+    EXPORT_LEASE_SECONDS = 120
+    EXPORT_MAX_ATTEMPTS = 4
+    EXPORT_RETRY_SECONDS = 20
     # Previewed roster files (names, e-mails) not confirmed or cancelled are deleted after this.
     IMPORT_KEEP_MINUTES = 60
     VERIFY_RATE_LIMIT = "30 per minute"  # public /verify page, per address

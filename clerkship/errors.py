@@ -1,8 +1,16 @@
-"""Error pages. Their status (>= 400) makes clerkship.transactions roll the request back."""
+"""Error pages. Their status (>= 400) makes clerkship.transactions roll the request back.
+
+A database that cannot be reached gives 503 and a page that needs nothing: no template that
+loads the signed-in user, no translation lookup that reads their language. Any error page that
+fails to render falls back to that same static page, never to the server's bare text.
+"""
 
 from __future__ import annotations
 
-from flask import Flask, Response, render_template
+from html import escape
+
+import sqlalchemy.exc
+from flask import Flask, Response, current_app, render_template
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError, SecurityError
@@ -30,10 +38,45 @@ MESSAGES = {
 }
 
 
+# The database (or its connection) is away: worth trying again shortly, not a bug.
+DATABASE_UNAVAILABLE = (sqlalchemy.exc.OperationalError, sqlalchemy.exc.InterfaceError)
+RETRY_AFTER_SECONDS = 30
+
+STATIC_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{title} — Clerkship</title>
+<style>body{{font:1.125rem/1.5 system-ui,sans-serif;max-width:40rem;margin:3rem auto;
+padding:0 1rem;color:#1a1a1a}}h1{{font-size:1.5rem}}.code{{color:#555}}</style></head>
+<body><main><p class="code">Error {code}</p><h1>{title}</h1><p>{hint}</p>
+<p><a href="/">Go to your home page</a></p></main></body></html>
+"""
+
+UNAVAILABLE = (
+    "Clerkship is briefly unavailable",
+    "Nothing you entered was saved. Please try again in a minute; your work so far is safe.",
+)
+
+
+def static_page(code: int, title: str, hint: str) -> Response:
+    """An error page built from nothing but this string (English only, by necessity)."""
+    page = STATIC_PAGE.format(code=code, title=escape(title), hint=escape(hint))
+    response = Response(page, code, mimetype="text/html")
+    if code == 503:
+        response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
+
+
 def render_error(code: int, detail: str | None = None):
     fallback = MESSAGES[500] if code >= 500 else MESSAGES[400]
     title, hint = MESSAGES.get(code, fallback)
-    return render_template("errors/error.html", code=code, title=title, hint=detail or hint), code
+    try:
+        return render_template(
+            "errors/error.html", code=code, title=title, hint=detail or hint
+        ), code
+    except Exception:  # the page itself failed (often: the database is away); say it plainly
+        current_app.logger.exception("error page %s could not be rendered", code)
+        return static_page(code, str(title), str(detail or hint))
 
 
 def init_app(app: Flask) -> None:
@@ -50,6 +93,13 @@ def init_app(app: Flask) -> None:
             400,
             _l("The form had expired or was sent from somewhere else. Reload it and try again."),
         )
+
+    @app.errorhandler(sqlalchemy.exc.OperationalError)
+    @app.errorhandler(sqlalchemy.exc.InterfaceError)
+    def database_unavailable(error: Exception):
+        # The 503 status makes clerkship.transactions roll the request back.
+        current_app.logger.error("database unavailable: %s", str(error).splitlines()[0][:300])
+        return static_page(503, *UNAVAILABLE)
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):

@@ -36,7 +36,7 @@ from typing import Any, TypeVar
 
 from flask import abort
 from flask_login import current_user
-from sqlalchemy import ColumnElement, CompoundSelect, exists, false, select, union
+from sqlalchemy import ColumnElement, CompoundSelect, exists, false, or_, select, union
 
 from clerkship import audit
 from clerkship.clock import today
@@ -572,6 +572,16 @@ def can_export_cohort(user, cohort: Cohort) -> bool:
 
 def can_export_student(user, student: User) -> bool:
     return _signed_in(user) and user.role is Role.DIRECTOR and directs_student(user, student.id)
+
+
+def export_jobs_clause(user):
+    """The export jobs a user may see, as SQL (can_view_export_job as a clause)."""
+    if not _signed_in(user):
+        return false()
+    return or_(
+        ExportJob.requested_by_id == user.id,
+        ExportJob.program_id.in_(user.directed_program_ids or {0}),
+    )
 
 
 def can_view_export_job(user, job: ExportJob) -> bool:

@@ -56,23 +56,46 @@ def _in_app(function, *args):
         return function(*args)
 
 
+# Exports: each task is idempotent and leased (portfolios/jobs.py); a lost one is sent again
+# by reap_exports, so none has retries of its own.
 @huey.task()
 def run_export(job_id: int) -> None:
-    from clerkship.portfolios import service
+    from clerkship.portfolios import jobs
 
-    def start():
-        service.mark_running(job_id)
-        return service.reuse_unchanged(job_id)
-
-    for document_id in _in_app(start):
-        render_document(document_id)
+    _in_app(jobs.start, job_id)
 
 
 @huey.task()
 def render_document(document_id: int) -> None:
-    from clerkship.portfolios import service
+    from clerkship.portfolios import jobs
 
-    _in_app(service.render_document, document_id)
+    _in_app(jobs.render_document, document_id)
+
+
+@huey.task()
+def pack_export(job_id: int) -> None:
+    from clerkship.portfolios import jobs
+
+    _in_app(jobs.pack, job_id)
+
+
+# Periodic tasks run once across machines: every consumer's scheduler enqueues them, and a
+# database lock (clerkship/locks.py) lets one run while the others skip.
+def _once(name: str, function, *args):
+    from clerkship import locks
+
+    def guarded():
+        with locks.held(name) as mine:
+            return function(*args) if mine else None
+
+    return _in_app(guarded)
+
+
+@huey.periodic_task(crontab(minute="*"))
+def reap_exports() -> None:
+    from clerkship.portfolios import jobs
+
+    _once("reap-exports", jobs.reap)
 
 
 @huey.task(retries=3, retry_delay=120)
@@ -87,11 +110,12 @@ def send_email(raw: bytes) -> None:
     mail.deliver(_app(), message)
 
 
-@huey.periodic_task(crontab(hour="7", minute="0"))
+@huey.periodic_task(crontab(minute="0"))
 def send_daily_digests() -> None:
+    """Hourly: each person's digest goes from 07:00 in their program's time zone, once."""
     from clerkship.reminders import service as reminders
 
-    _in_app(reminders.send_daily)
+    _once("daily-digests", reminders.send_daily, None, reminders.DIGEST_HOUR)
 
 
 @huey.periodic_task(crontab(hour="3", minute="41"))
@@ -105,14 +129,14 @@ def clean_old_sessions() -> None:
             sessions.prune()
             submissions.prune()
 
-    _in_app(prune)
+    _once("clean-old-sessions", prune)
 
 
 @huey.periodic_task(crontab(minute="17"))
 def clean_old_exports() -> None:
     from clerkship.portfolios import service
 
-    _in_app(service.cleanup)
+    _once("clean-old-exports", service.cleanup)
 
 
 @huey.periodic_task(crontab(minute="23"))
@@ -120,4 +144,4 @@ def expire_pending_imports() -> None:
     """Previewed roster files left behind (never confirmed or cancelled) are deleted."""
     from clerkship.roster import pending
 
-    _in_app(pending.expire)
+    _once("expire-pending-imports", pending.expire)

@@ -5,7 +5,7 @@ from sqlalchemy import func, select
 from clerkship import create_app
 from clerkship.extensions import db as _db
 from clerkship.models import Role, User
-from tests.conftest import TEST_PASSWORD, test_config
+from tests.conftest import TEST_PASSWORD, login, test_config
 
 
 @pytest.fixture
@@ -74,3 +74,33 @@ def test_a_crash_rolls_back_and_shows_the_500_page(database_url):
         _db.session.remove()
         _db.engine.dispose()
     assert count == 0
+
+
+UNREACHABLE_DATABASE = "postgresql+psycopg://postgres@127.0.0.1:9/none?connect_timeout=2"
+
+
+def test_a_database_that_cannot_be_reached_gives_the_apps_own_503_page(app, client, student):
+    """A real driver against a closed port: pages say so plainly (not Werkzeug's bare 500),
+    for a visitor and for a signed-in person whose session the database would confirm."""
+    login(client, student)
+    cookie = client.get_cookie(app.config.get("SESSION_COOKIE_NAME", "session"))
+    down = create_app(
+        test_config(
+            UNREACHABLE_DATABASE, SECRET_KEY=app.config["SECRET_KEY"], PROPAGATE_EXCEPTIONS=False
+        )
+    )
+    visitor = down.test_client()
+    signed_in = down.test_client()
+    signed_in.set_cookie(cookie.key, cookie.value)
+    for browser, method, path in (
+        (visitor, "post", "/sign-in"),
+        (visitor, "get", "/verify?id=ABCD-EFGH-IJKL-MNOP"),
+        (signed_in, "get", "/"),
+    ):
+        response = getattr(browser, method)(path, data={"email": "a@b.org", "password": "x"})
+        assert response.status_code == 503, (path, response.status_code)
+        page = response.get_data(as_text=True)
+        assert "Clerkship is briefly unavailable" in page and "Nothing you entered" in page
+        assert int(response.headers["Retry-After"]) > 0
+    with down.app_context():
+        _db.engine.dispose()

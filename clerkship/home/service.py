@@ -104,7 +104,9 @@ def director_home(user: User) -> dict:
         .order_by(Program.name)
     ).all()
     counts = cohort_students.student_counts(c.id for p in programs for c in p.cohorts)
-    return {"programs": programs, "student_counts": counts}
+    from clerkship.portfolios import service as exports
+
+    return {"programs": programs, "student_counts": counts, "exports": exports.recent_jobs(user)}
 
 
 def admin_home(user: User) -> dict:

@@ -43,6 +43,7 @@ from clerkship.models.programs import (
 )
 from clerkship.models.records import (
     AuditEvent,
+    DigestSent,
     ExportDocument,
     ExportJob,
     ExportStatus,
@@ -65,6 +66,7 @@ __all__ = [
     "Competency",
     "ContributionKind",
     "CycleStatus",
+    "DigestSent",
     "Enrollment",
     "EnrollmentStatus",
     "EntrustmentLevel",

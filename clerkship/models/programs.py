@@ -49,6 +49,8 @@ class Program(TimestampMixin, Base):
     name: Mapped[str] = mapped_column(sa.String(200))
     slug: Mapped[str] = mapped_column(sa.String(80), unique=True)
     institution: Mapped[str] = mapped_column(sa.String(200), default="")
+    # IANA name; the program's day (digests: one per person per day here) turns at its midnight.
+    time_zone: Mapped[str] = mapped_column(sa.String(64), default="UTC", server_default="UTC")
     scale_id: Mapped[int | None] = mapped_column(sa.ForeignKey("entrustment_scale.id"))
     feedback_instrument_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("feedback_instrument.id")

@@ -96,6 +96,10 @@ class ExportJob(TimestampMixin, Base):
     period_end: Mapped[date | None]
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
+    # Queued: when the reaper queues it again if no worker took it. Running: who packs the
+    # result, and until when (a packer that dies loses its lease; see portfolios/jobs.py).
+    lease_owner: Mapped[str | None] = mapped_column(sa.String(80))
+    lease_until: Mapped[datetime | None]
 
     requested_by: Mapped[User] = relationship(foreign_keys=[requested_by_id])
     documents: Mapped[list[ExportDocument]] = relationship(
@@ -124,12 +128,29 @@ class ExportDocument(TimestampMixin, Base):
     attempts: Mapped[int] = mapped_column(default=0)
     error: Mapped[str | None] = mapped_column(sa.Text)
     issued_at: Mapped[datetime | None]
+    # Queued: when the reaper queues it again. Running: the worker rendering it, until when.
+    lease_owner: Mapped[str | None] = mapped_column(sa.String(80))
+    lease_until: Mapped[datetime | None] = mapped_column(index=True)
     # A cache hit: the PDF rendered earlier for the same content is handed out again.
     reused_id: Mapped[int | None] = mapped_column(sa.ForeignKey("export_document.id"))
 
     job: Mapped[ExportJob | None] = relationship(back_populates="documents")
     reused: Mapped[ExportDocument | None] = relationship(remote_side=[id])
     student: Mapped[User] = relationship()
+
+
+class DigestSent(Base):
+    """One row per person per program day a digest went out: the unique key makes a second
+    digest that day impossible, however many workers or machines try at once."""
+
+    __tablename__ = "digest_sent"
+    __table_args__ = (sa.UniqueConstraint("user_id", "day"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("user.id", ondelete="CASCADE"))
+    program_id: Mapped[int | None] = mapped_column(sa.ForeignKey("program.id"))
+    day: Mapped[date]  # the day in the program's time zone (UTC without a program)
+    sent_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class AuditEvent(Base):

@@ -17,7 +17,7 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from clerkship import submissions, tasks, transactions
+from clerkship import submissions, transactions
 from clerkship.csvfile import to_csv
 from clerkship.extensions import limiter
 from clerkship.formerrors import put_error
@@ -30,7 +30,7 @@ from clerkship.permissions import (
     can_view_portfolio,
     load_or_404,
 )
-from clerkship.portfolios import bp, figures, render, service
+from clerkship.portfolios import bp, figures, jobs, render, service
 from clerkship.portfolios import data as portfolio
 from clerkship.portfolios.forms import VerifyForm
 
@@ -93,8 +93,9 @@ def _start(**target):
         put_error(None, error)
         return None
     job_id = job.id
-    # Rendering happens in a worker, never in this request, and only once the job is saved.
-    transactions.after_commit(lambda: tasks.run_export(job_id))
+    # Queued only once the job is saved; a queue that is down leaves it waiting (the page says
+    # so) and the reaper sends it when the queue is back. Rendering never runs in a request.
+    transactions.after_commit(lambda: jobs.queue_job(job_id))
     return redirect(submissions.done(url_for("portfolios.job", job_id=job.id)))
 
 

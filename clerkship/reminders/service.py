@@ -6,28 +6,36 @@ invitation links about to expire. What waits and on whom, and which goals are ag
 the owning queries (assessments.queries.steps, goals.queries.agreed_clause), as on the
 dashboard. Patients are
 never sent digests (they only hear from us when a student invites them). Every digest carries
-an unsubscribe link. The queue runs :func:`send_daily` every morning; ``flask send-digests``
-does the same by hand or from another scheduler.
+an unsubscribe link. The queue runs :func:`send_daily` every hour and each person gets theirs
+from 07:00 in their program's time zone; ``flask send-digests`` sends now, by hand or from
+another scheduler. At most one per person per program day, whoever runs it and however many
+at once: a ``digest_sent`` row with a unique key on (person, day) is written before the mail.
 """
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from clerkship import audit, mail, transactions
 from clerkship.assessments import queries as assessments
 from clerkship.assessments.service import WAITING_LABELS
 from clerkship.extensions import db
 from clerkship.models import (
+    Assignment,
+    Cohort,
     ContributionKind,
+    DigestSent,
     GoalStatus,
     PatientInvitation,
+    Program,
     Role,
     User,
     utcnow,
@@ -35,6 +43,7 @@ from clerkship.models import (
 from clerkship.urls import external_url
 
 SALT = "clerkship-digest-unsubscribe"
+DIGEST_HOUR = 7  # the periodic run sends each person's digest from this local hour on
 STALE_DAYS = 30
 EXPIRING_DAYS = 3
 
@@ -125,8 +134,43 @@ def waiting_for(user: User, now: datetime | None = None) -> list[str]:
     return []
 
 
-def send_digest(user: User, now: datetime | None = None) -> str:
-    """'sent', or why not: 'inactive', 'no_email', 'opted_out', 'already_today', 'nothing'."""
+def _program_of(user: User) -> Program | None:
+    """The program whose day a person's digest follows: their own (the first, if several)."""
+    from clerkship.permissions import student_program_ids
+
+    if user.role is Role.STUDENT:
+        ids = student_program_ids(user.id)
+    else:
+        ids = set(
+            db.session.scalars(
+                select(Cohort.program_id)
+                .join(Assignment, Assignment.cohort_id == Cohort.id)
+                .where(Assignment.preceptor_id == user.id)
+            )
+        )
+    return db.session.get(Program, min(ids)) if ids else None
+
+
+def local_now(program: Program | None, now: datetime) -> datetime:
+    try:
+        zone = ZoneInfo(program.time_zone) if program else UTC
+    except (ZoneInfoNotFoundError, ValueError):
+        zone = UTC
+    return now.astimezone(zone)
+
+
+def _already(user: User, day: date) -> bool:
+    return (
+        db.session.scalar(
+            select(DigestSent.id).where(DigestSent.user_id == user.id, DigestSent.day == day)
+        )
+        is not None
+    )
+
+
+def send_digest(user: User, now: datetime | None = None, from_hour: int | None = None) -> str:
+    """'sent', or why not: 'inactive', 'no_email', 'opted_out', 'already_today', 'too_early',
+    'nothing'. ``from_hour``: not before this hour of the program's day (the periodic run)."""
     now = now or utcnow()
     if not user.active:
         return "inactive"
@@ -134,12 +178,29 @@ def send_digest(user: User, now: datetime | None = None) -> str:
         return "no_email"
     if user.digest_opt_out:
         return "opted_out"
-    if user.last_digest_on == now.date():
+    program = _program_of(user)
+    local = local_now(program, now)
+    if from_hour is not None and local.hour < from_hour:
+        return "too_early"
+    day = local.date()
+    if _already(user, day):
         return "already_today"
     with force_locale(user.preferred_language or "en"):  # the lines in the reader's language
         lines = waiting_for(user, now)
     if not lines:
         return "nothing"
+    try:  # the unique key decides between two runs at once: the loser sends nothing
+        with db.session.begin_nested():
+            db.session.add(
+                DigestSent(
+                    user_id=user.id,
+                    program_id=program.id if program else None,
+                    day=day,
+                    sent_at=now,
+                )
+            )
+    except IntegrityError:
+        return "already_today"
     mail.send(
         user.email,
         "digest",
@@ -149,13 +210,13 @@ def send_digest(user: User, now: datetime | None = None) -> str:
         home_link=external_url("home.index"),
         unsubscribe_link=external_url("reminders.unsubscribe", token=unsubscribe_token(user)),
     )
-    user.last_digest_on = now.date()
+    user.last_digest_on = day
     db.session.flush()
-    audit.record(None, "digest.sent", user, after={"items": len(lines)})
+    audit.record(None, "digest.sent", user, after={"items": len(lines), "day": day.isoformat()})
     return "sent"
 
 
-def send_daily(now: datetime | None = None) -> int:
+def send_daily(now: datetime | None = None, from_hour: int | None = None) -> int:
     """Every active student and preceptor with something waiting; one transaction per person
     (a task: one person's failure does not undo the digests already sent)."""
     now = now or utcnow()
@@ -171,7 +232,7 @@ def send_daily(now: datetime | None = None) -> int:
     for user_id in people:
         with transactions.unit_of_work():
             user = db.session.get_one(User, user_id)
-            if send_digest(user, now) == "sent":
+            if send_digest(user, now, from_hour) == "sent":
                 sent += 1
     return sent
 

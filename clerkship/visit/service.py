@@ -7,8 +7,9 @@ invitation, so a revoked or expired link, or an ended panel entry, stops working
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
+from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
@@ -72,14 +73,22 @@ def _entry_for(invitation: PatientInvitation) -> PanelEntry | None:
     )
 
 
-def check(invitation: PatientInvitation | None) -> PatientInvitation:
-    """Raise :class:`LinkProblem` unless the link may be used right now."""
+def check(
+    invitation: PatientInvitation | None, opened_at: datetime | None = None
+) -> PatientInvitation:
+    """Raise :class:`LinkProblem` unless the link may be used right now.
+
+    ``opened_at``: when this patient opened the link, given only when they send answers. A
+    page opened before the link expired takes the answers for PATIENT_LINK_GRACE_MINUTES
+    more: nobody loses what they typed because the clock passed midnight meanwhile.
+    """
     if invitation is None:
         raise LinkProblem("unknown")
     language = invitation.patient.preferred_language
     if invitation.revoked_at:
         raise LinkProblem("revoked", language)
-    if invitation.expires_at <= utcnow():
+    now = utcnow()
+    if invitation.expires_at <= now and not _in_grace(invitation, opened_at, now):
         raise LinkProblem("expired", language)
     if not invitation.patient.active:
         raise LinkProblem("ended", language)
@@ -89,6 +98,13 @@ def check(invitation: PatientInvitation | None) -> PatientInvitation:
     if not entry.is_active_on(clock.today()):
         raise LinkProblem("ended", language)
     return invitation
+
+
+def _in_grace(invitation: PatientInvitation, opened_at: datetime | None, now: datetime) -> bool:
+    if opened_at is None or opened_at >= invitation.expires_at:
+        return False
+    grace = timedelta(minutes=current_app.config["PATIENT_LINK_GRACE_MINUTES"])
+    return now < invitation.expires_at + grace
 
 
 def find(token: str) -> PatientInvitation:
@@ -103,9 +119,15 @@ def find(token: str) -> PatientInvitation:
     return check(invitation)
 
 
-def load(invitation_id: int | None, opened: datetime) -> PatientInvitation:
-    """The invitation of the current patient session (opened at ``opened``), checked again."""
-    invitation = check(db.session.get(PatientInvitation, invitation_id) if invitation_id else None)
+def load(
+    invitation_id: int | None, opened: datetime, *, answering: bool = False
+) -> PatientInvitation:
+    """The invitation of the current patient session (opened at ``opened``), checked again;
+    ``answering``: sending answers, allowed in the grace period (see :func:`check`)."""
+    invitation = check(
+        db.session.get(PatientInvitation, invitation_id) if invitation_id else None,
+        opened if answering else None,
+    )
     ended = invitation.sessions_ended_at
     if ended is not None and opened <= ended:
         raise LinkProblem("finished", invitation.patient.preferred_language)

@@ -81,7 +81,9 @@ def open_link(token: str):
     return redirect(url_for("visit.start"))
 
 
-def _current() -> PatientInvitation:
+def _current(*, answering: bool = False) -> PatientInvitation:
+    """The session's invitation; ``answering`` (sending answers, then the thank-you page)
+    is allowed in the grace period after the link expires if it was opened before."""
     visit = session.get("visit")
     if not visit:
         raise service.LinkProblem("unknown")
@@ -89,7 +91,7 @@ def _current() -> PatientInvitation:
     limit = timedelta(minutes=current_app.config["PATIENT_SESSION_MINUTES"])
     if utcnow() - opened > limit:
         raise service.LinkProblem("timeout", visit.get("lang"))
-    return service.load(visit.get("invitation"), opened)
+    return service.load(visit.get("invitation"), opened, answering=answering)
 
 
 def _render(template: str, invitation: PatientInvitation, status: int = 200, **context):
@@ -135,7 +137,7 @@ def _feedback_form(invitation, answers, errors, status=200):
 @bp.route("/feedback", methods=["POST"])
 def submit_feedback():
     try:
-        invitation = _current()
+        invitation = _current(answering=True)
     except service.LinkProblem as problem:
         return _problem(problem)
     instrument = service.instrument_for(invitation)
@@ -166,7 +168,7 @@ def submit_feedback():
 @bp.route("/thanks")
 def thanks():
     try:
-        invitation = _current()
+        invitation = _current(answering=True)
     except service.LinkProblem as problem:
         return _problem(problem)
     if not invitation.used_at:
@@ -191,7 +193,7 @@ def withdraw():
 @bp.route("/goal", methods=["POST"])
 def submit_goal_input():
     try:
-        invitation = _current()
+        invitation = _current(answering=True)
     except service.LinkProblem as problem:
         return _problem(problem)
     view = request.form.get("view", "")

@@ -316,6 +316,43 @@ def test_invitation_rows_record_who_and_what(db, instrumented, invite):
     assert service.invitation_state(stored) == "open"
 
 
+def test_a_link_opened_before_expiry_takes_the_answers_for_a_grace_period(
+    app, client, db, instrumented, invite
+):
+    instrument = instrumented["instrument"]
+    invitation, token = invite()
+    client.get(f"/p/{token}")
+    assert "feedback" in _html(client.get("/p/"))
+    # The link expires while the patient is typing (opened 10 minutes ago, before expiry).
+    opened = utcnow() - timedelta(minutes=10)
+    with client.session_transaction() as session:
+        visit = session["visit"]
+        visit["opened"] = opened.isoformat()
+        session["visit"] = visit
+    invitation.expires_at = utcnow() - timedelta(minutes=5)
+    db.session.commit()
+    response = client.post("/p/feedback", data=full_answers(instrument, "4"))
+    assert response.status_code == 302, _html(response)
+    assert "What happens next" in _html(client.get("/p/thanks"))
+    assert db.session.scalar(select(func.count(PatientFeedback.id))) == 1
+    # Only answers: the form itself, and anything after the grace, are refused.
+    assert client.get("/p/").status_code == 404
+    grace = app.config["PATIENT_LINK_GRACE_MINUTES"]
+    invitation.expires_at = utcnow() - timedelta(minutes=grace + 1)
+    db.session.commit()
+    assert client.post("/p/feedback", data=full_answers(instrument, "4")).status_code == 404
+
+
+def test_a_link_opened_after_expiry_gets_no_grace(client, db, instrumented, invite):
+    invitation, token = invite()
+    client.get(f"/p/{token}")
+    invitation.expires_at = utcnow() - timedelta(minutes=30)  # before the page was opened
+    db.session.commit()
+    response = client.post("/p/feedback", data=full_answers(instrumented["instrument"], "4"))
+    assert response.status_code == 404
+    assert db.session.scalar(select(func.count(PatientFeedback.id))) == 0
+
+
 def test_i_am_done_ends_the_patient_session_on_the_server(app, client, db, instrumented, invite):
     _invitation, token = invite()
     client.get(f"/p/{token}")

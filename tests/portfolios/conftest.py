@@ -40,47 +40,62 @@ def demo_year(db):
     return people
 
 
+def worker_env(database_url: str, export_dir: str, instance: str, **settings) -> dict:
+    """The environment a worker process reads (``settings`` become ``CLERKSHIP_<NAME>``)."""
+    return dict(
+        os.environ,
+        DATABASE_URL=database_url,
+        CLERKSHIP_ENV="testing",
+        CLERKSHIP_INSTANCE_PATH=instance,
+        CLERKSHIP_EXPORT_DIR=export_dir,
+        **{f"CLERKSHIP_{name}": str(value) for name, value in settings.items()},
+    )
+
+
+def start_consumer(env: dict, log, workers: int = 2) -> subprocess.Popen:
+    """A real Huey consumer (and its worker processes), on the same queue as this test run."""
+    return subprocess.Popen(  # noqa: S603 - our own consumer, fixed arguments
+        [
+            sys.executable,
+            "-m",
+            "huey.bin.huey_consumer",
+            "clerkship.tasks.huey",
+            "--workers",
+            str(workers),
+            "--worker-type",
+            "process",
+            "--delay",
+            "0.1",
+            "--max-delay",
+            "0.5",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+
+
+def stop_consumer(process: subprocess.Popen) -> None:
+    process.send_signal(signal.SIGINT)
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
 @contextlib.contextmanager
 def export_worker(database_url: str, export_dir: str, workers: int = 2):
     """A real Huey consumer in its own processes, on the same queue as this test run."""
     with tempfile.TemporaryDirectory(prefix="clerkship-worker-") as instance:
-        env = dict(
-            os.environ,
-            DATABASE_URL=database_url,
-            CLERKSHIP_ENV="testing",
-            CLERKSHIP_INSTANCE_PATH=instance,
-            CLERKSHIP_EXPORT_DIR=export_dir,
-        )
+        env = worker_env(database_url, export_dir, instance)
         log = Path(instance) / "worker.log"
         with log.open("w") as out:
-            process = subprocess.Popen(  # noqa: S603 - our own consumer, fixed arguments
-                [
-                    sys.executable,
-                    "-m",
-                    "huey.bin.huey_consumer",
-                    "clerkship.tasks.huey",
-                    "--workers",
-                    str(workers),
-                    "--worker-type",
-                    "process",
-                    "--delay",
-                    "0.1",
-                    "--max-delay",
-                    "0.5",
-                ],
-                cwd=ROOT,
-                env=env,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-            )
+            process = start_consumer(env, out, workers)
             try:
                 yield process
             finally:
-                process.send_signal(signal.SIGINT)
-                try:
-                    process.wait(timeout=20)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-                    process.wait()
+                stop_consumer(process)
             # Shown by pytest when the test fails: what the worker said.
             print(log.read_text()[-5000:])

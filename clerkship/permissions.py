@@ -478,10 +478,8 @@ def can_add_addendum(user, cycle: AssessmentCycle) -> bool:
 
 
 def can_view_calibration(user, student: User) -> bool:
-    """Self vs preceptor levels: the student, their preceptors and their director."""
-    if not _signed_in(user) or user.role in (Role.PATIENT, Role.ADMIN):
-        return False
-    return can_view_student(user, student)
+    """Self vs preceptor levels: the portfolio's readers (it shows the same levels)."""
+    return can_view_portfolio(user, student)
 
 
 # --- feedback, reflections, exports ----------------------------------------------------------

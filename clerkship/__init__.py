@@ -37,6 +37,7 @@ def create_app(config: dict | None = None) -> Flask:
         jinja,
         logs,
         mail,
+        signing_keys,
     )
     from clerkship.extensions import (
         babel,
@@ -67,11 +68,14 @@ def create_app(config: dict | None = None) -> Flask:
     forminput.init_app(app)
     logs.init_app(app)
 
+    signing_keys.init_app(app)
+
     from clerkship.assessments import bp as assessments_bp
     from clerkship.auth import bp as auth_bp
     from clerkship.directory import bp as directory_bp
     from clerkship.goals import bp as goals_bp
     from clerkship.home import bp as home_bp
+    from clerkship.integrity import bp as integrity_bp
     from clerkship.panels import bp as panels_bp
     from clerkship.people import bp as people_bp
     from clerkship.portfolios import bp as portfolios_bp
@@ -92,6 +96,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(roster_bp)
     app.register_blueprint(people_bp)
     app.register_blueprint(reminders_bp)
+    app.register_blueprint(integrity_bp)
 
     from clerkship import cli, tasks
 

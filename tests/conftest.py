@@ -35,6 +35,7 @@ TEST_PASSWORD = "correct horse battery staple"
 SCRATCH = tempfile.mkdtemp(prefix="clerkship-tests-")
 os.environ.setdefault("CLERKSHIP_QUEUE_PATH", os.path.join(SCRATCH, "queue.sqlite3"))
 EXPORT_DIR = os.path.join(SCRATCH, "exports")
+SIGNING_KEY_FILE = os.path.join(SCRATCH, "signing-key.json")
 
 
 def test_config(database_url: str, **overrides) -> dict:
@@ -49,6 +50,7 @@ def test_config(database_url: str, **overrides) -> dict:
         "SERVER_NAME": None,
         "MAIL_BACKEND": "memory",
         "EXPORT_DIR": EXPORT_DIR,
+        "SIGNING_KEY_FILE": SIGNING_KEY_FILE,
     }
     if os.environ.get("REDIS_URL"):
         config["RATELIMIT_STORAGE_URI"] = os.environ["REDIS_URL"]

@@ -6,13 +6,14 @@ from __future__ import annotations
 import os
 import tempfile
 from datetime import timedelta
+from pathlib import Path
 
 import flask_migrate
 import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import event
 
-from clerkship import clock, create_app
+from clerkship import clock, create_app, signing_keys
 from clerkship.auth.passwords import set_password
 from clerkship.extensions import db as _db
 from clerkship.extensions import limiter
@@ -35,7 +36,10 @@ TEST_PASSWORD = "correct horse battery staple"
 SCRATCH = tempfile.mkdtemp(prefix="clerkship-tests-")
 os.environ.setdefault("CLERKSHIP_QUEUE_PATH", os.path.join(SCRATCH, "queue.sqlite3"))
 EXPORT_DIR = os.path.join(SCRATCH, "exports")
+# One program key for the whole run (and the worker processes it starts), made up front so
+# that apps built in production mode find it too.
 SIGNING_KEY_FILE = os.path.join(SCRATCH, "signing-key.json")
+signing_keys.create(Path(SIGNING_KEY_FILE))
 
 
 def test_config(database_url: str, **overrides) -> dict:

@@ -14,7 +14,7 @@ from clerkship.assessments import queries as assessment_queries
 from clerkship.assessments import service as assessments
 from clerkship.extensions import db
 from clerkship.goals import queries as goal_queries
-from clerkship.goals import service as goals
+from clerkship.goals import service as goal_service
 from clerkship.integrity import chain
 from clerkship.models import (
     AssessmentAddendum,
@@ -101,7 +101,7 @@ def _goals(student_id: int, start, end) -> list[tuple[list, dict]]:
                             "name": a.signature.printed_name,
                             "at": _stamp(a.signature.signed_at),
                             "version": a.version_number,
-                            "valid": goals.agreement_is_valid(goal, a),
+                            "valid": goal_service.agreement_is_valid(goal, a),
                         }
                         for a in agreements
                     ],

@@ -168,7 +168,7 @@ def test_tampered_assessment_is_flagged_in_the_portfolio(app, db, demo_year):
     data = portfolio.portfolio_data(student)
     result = render.render_pdf(data, "ABCD-EFGH-IJKL-MNOP", "2026-11-22 10:00 UTC")
     _reader, pages = _text(result.pdf)
-    assert "SIGNATURE DOES NOT MATCH RECORD" in "".join(pages)
+    assert "SIGNATURE INVALID" in "".join(pages)
 
 
 def test_period_filter_narrows_the_portfolio(app, db, demo_year):

@@ -105,3 +105,29 @@ def resign_existing() -> int:
         chain.append(signature, signed_content.payload_hash(signature))
         upgraded += 1
     return upgraded
+
+
+def reseal_backdated() -> int:
+    """The demo year only: sign again the signatures it back-dated, and relink the chain.
+
+    The demo builds a year of history in a minute, then moves each signature's time into the
+    past; that (rightly) breaks the signature. Real signing never calls this: it rewrites the
+    chain from the first back-dated entry on.
+    """
+    db.session.flush()
+    entries = list(db.session.scalars(select(SignatureLogEntry).order_by(SignatureLogEntry.seq)))
+    resealed, prev, relinking = 0, chain.GENESIS, False
+    for entry in entries:
+        signature = db.session.get(Signature, entry.signature_id)
+        if signature is not None and signed_content.payload_hash(signature) != entry.payload_hash:
+            snapshot = signature.snapshot or {}
+            signed_content.seal(signature, snapshot.get("record", {}), snapshot.get("labels", {}))
+            entry.payload_hash = signed_content.payload_hash(signature)
+            resealed += 1
+            relinking = True
+        if relinking:
+            entry.prev_hash = prev
+            entry.entry_hash = chain.entry_hash(entry)
+        prev = entry.entry_hash
+    db.session.flush()
+    return resealed

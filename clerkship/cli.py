@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import click
-from flask import Flask, current_app
+from flask import Flask
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
@@ -151,7 +151,7 @@ def rotate_signing_key_command():
     """Make a new signing key; the old one is kept (public half) so old signatures verify."""
     from clerkship import signing_keys
 
-    old, new = signing_keys.rotate(signing_keys.key_path(current_app))
+    old, new = signing_keys.rotate(signing_keys.loaded_path())
     click.echo(f"Signing key {old} retired; new key {new}. Restart the other app processes.")
 
 

@@ -178,6 +178,11 @@ def init_app(app: Flask) -> None:
     app.extensions[EXTENSION] = (path, path.stat().st_mtime_ns, ring)
 
 
+def loaded_path() -> Path:
+    """The key file this app loaded (what `rotate-signing-key` rotates)."""
+    return current_app.extensions[EXTENSION][0]
+
+
 def ring() -> KeyRing:
     """The key ring, read again when the file changed (a rotation by another process)."""
     path, mtime, loaded = current_app.extensions[EXTENSION]

@@ -157,7 +157,23 @@ def _forge_with_the_old_hash(cycle):
     )
 
 
+def _forge_content_and_snapshot(cycle):
+    """Rewrite the content, its snapshot and the fingerprint together: only the key can tell."""
+    _edit_cycle_content(cycle)
+    snapshot = json.loads(json.dumps(cycle.signature.snapshot))
+    snapshot["record"]["preceptor_assessment"]["went_well"] = "FORGED: excellent in every way"
+    cycle.signature.snapshot = snapshot
+    cycle.signature.content_hash = signed_content.payload_hash(cycle.signature)
+    _db.session.execute(
+        update(Signature)
+        .where(Signature.id == cycle.signature_id)
+        .values(snapshot=snapshot, content_hash=cycle.signature.content_hash)
+    )
+    _db.session.expire_all()
+
+
 CYCLE_EDITS = {
+    "content, snapshot and fingerprint": _forge_content_and_snapshot,
     "content": _edit_cycle_content,
     "level": _edit_cycle_level,
     "signer": _edit_signature(signer_id=None),
@@ -166,6 +182,8 @@ CYCLE_EDITS = {
     "signed_at": _edit_signature(signed_at=None),
     "old-style hash recomputed": _forge_with_the_old_hash,
     "signature value": _edit_signature(value="not-a-signature"),
+    "corrupt signature value": _edit_signature(value="%%% not base64 %%%"),
+    "unknown key id": _edit_signature(key_id="no-such-key"),
 }
 
 

@@ -78,7 +78,7 @@ def test_cookies_are_secure_outside_development(installed):
 
 
 def test_production_without_a_signing_key_refuses_to_start(clean_env):
-    with pytest.raises(ConfigError, match="signing key file .* is missing or unreadable") as e:
+    with pytest.raises(ConfigError, match=r"signing key file .* is missing or unreadable") as e:
         create_app({"SECRET_KEY": "x" * 32})
     assert "python -m clerkship.signing_keys" in str(e.value)
     assert not (clean_env / "signing-key.json").exists()  # never made up in production

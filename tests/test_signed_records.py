@@ -37,7 +37,6 @@ from clerkship.models import (
     Role,
     Signature,
     SignatureLogEntry,
-    SignatureMeaning,
     User,
 )
 from clerkship.portfolios import data as portfolio
@@ -288,7 +287,10 @@ def test_each_edit_of_a_goal_agreement_is_invalid_on_every_surface(app, db, clie
     assert "signature invalid" in html and "signature valid<" not in html
     data = portfolio.portfolio_data(goal.student)
     agreed = [
-        a for s in data["competencies"] for g in s["goals"] if g["id"] == goal.id
+        a
+        for s in data["competencies"]
+        for g in s["goals"]
+        if g["id"] == goal.id
         for a in g["agreed_by"]
     ]
     assert agreed and not all(a["valid"] for a in agreed)
@@ -372,8 +374,15 @@ def test_deleting_a_signed_record_is_reported(app, db, client):
     db.session.commit()
     code, output = _verify_records(app)
     assert code == 1
-    assert f"assessment_addendum {addendum.id} (signature {addendum.signature_id}): signed record deleted" in output
-    assert f"learning_goal {agreement.goal_id} (signature {agreement.signature_id}): signed record deleted" in output
+    deleted = "signed record deleted"
+    assert (
+        f"assessment_addendum {addendum.id} (signature {addendum.signature_id}): {deleted}"
+        in output
+    )
+    assert (
+        f"learning_goal {agreement.goal_id} (signature {agreement.signature_id}): {deleted}"
+        in output
+    )
     # Deleting the signature too leaves the chain entry as evidence.
     db.session.execute(delete(Signature).where(Signature.id == addendum.signature_id))
     db.session.commit()
@@ -416,7 +425,9 @@ def test_reworded_frameworks_renamed_people_and_an_edited_scale_keep_signatures_
     for name in ("aamc-core-epas.json", "acgme-domains.json"):
         seeds.import_framework_file(_reworded_framework(tmp_path, name))
     db.session.execute(update(User).values(name=User.name + " (renamed)"))
-    db.session.execute(update(EntrustmentLevel).values(label="New wording " + EntrustmentLevel.label))
+    db.session.execute(
+        update(EntrustmentLevel).values(label="New wording " + EntrustmentLevel.label)
+    )
     db.session.commit()
     db.session.expire_all()
 

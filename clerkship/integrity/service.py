@@ -77,9 +77,7 @@ def full_check() -> IntegrityCheck:
 
 
 def last_check() -> IntegrityCheck | None:
-    return db.session.scalar(
-        select(IntegrityCheck).order_by(IntegrityCheck.id.desc()).limit(1)
-    )
+    return db.session.scalar(select(IntegrityCheck).order_by(IntegrityCheck.id.desc()).limit(1))
 
 
 def resign_existing() -> int:

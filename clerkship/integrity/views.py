@@ -29,9 +29,7 @@ def _require_integrity_reader() -> None:
 @login_required
 def page():
     _require_integrity_reader()
-    return render_template(
-        "integrity/page.html", head=chain.head(), check=service.last_check()
-    )
+    return render_template("integrity/page.html", head=chain.head(), check=service.last_check())
 
 
 @bp.route("/integrity/check", methods=["POST"])

@@ -65,9 +65,7 @@ def cohort_rows(cohort: Cohort) -> list[list]:
             # What the signature check reads, loaded up front (constant queries).
             selectinload(AssessmentCycle.signature),
             selectinload(AssessmentCycle.self_assessment).selectinload(SelfAssessment.goals),
-            selectinload(AssessmentCycle.self_assessment).selectinload(
-                SelfAssessment.reflections
-            ),
+            selectinload(AssessmentCycle.self_assessment).selectinload(SelfAssessment.reflections),
         )
         .order_by(AssessmentCycle.status_changed_at)
     ).all()

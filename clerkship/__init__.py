@@ -37,6 +37,7 @@ def create_app(config: dict | None = None) -> Flask:
         jinja,
         logs,
         mail,
+        pdf_signing,
         signing_keys,
     )
     from clerkship.extensions import (
@@ -69,6 +70,7 @@ def create_app(config: dict | None = None) -> Flask:
     logs.init_app(app)
 
     signing_keys.init_app(app)
+    pdf_signing.init_app(app)
 
     from clerkship.assessments import bp as assessments_bp
     from clerkship.auth import bp as auth_bp

@@ -145,6 +145,24 @@ def verify_records_command():
         raise SystemExit(1)
 
 
+@click.command("verify-pdf")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@with_appcontext
+def verify_pdf_command(path):
+    """Check a portfolio PDF's signature against the school's certificate; exit 1 if not."""
+    from pathlib import Path
+
+    from clerkship import pdf_signing
+
+    result = pdf_signing.check(Path(path).read_bytes())
+    if result.ok:
+        click.echo(f"Signed by {result.signer}; not modified since.")
+        return
+    reason = "no signature" if not result.signed else "signature invalid"
+    click.echo(f"{path}: {reason}.", err=True)
+    raise SystemExit(1)
+
+
 @click.command("rotate-signing-key")
 @with_appcontext
 def rotate_signing_key_command():
@@ -158,6 +176,7 @@ def rotate_signing_key_command():
 def init_app(app: Flask) -> None:
     for command in (
         verify_records_command,
+        verify_pdf_command,
         rotate_signing_key_command,
         send_digests_command,
         clean_exports_command,

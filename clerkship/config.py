@@ -80,6 +80,10 @@ class Defaults:
     # The program's Ed25519 signing key file (clerkship/signing_keys.py); default:
     # instance/signing-key.json, created in development and testing, required in production.
     SIGNING_KEY_FILE: str | None = None
+    # The school's certificate and private key (PEM) that sign portfolio PDFs (PAdES);
+    # default: a self-signed pair in the instance folder, made in development and testing.
+    PDF_SIGNING_CERT: str | None = None
+    PDF_SIGNING_KEY: str | None = None
 
     # Portfolio exports (PDF files are written here; default: instance/exports).
     EXPORT_DIR: str | None = None

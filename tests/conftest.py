@@ -13,7 +13,7 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import event
 
-from clerkship import clock, create_app, signing_keys
+from clerkship import clock, create_app, pdf_signing, signing_keys
 from clerkship.auth.passwords import set_password
 from clerkship.extensions import db as _db
 from clerkship.extensions import limiter
@@ -40,6 +40,15 @@ EXPORT_DIR = os.path.join(SCRATCH, "exports")
 # that apps built in production mode find it too.
 SIGNING_KEY_FILE = os.path.join(SCRATCH, "signing-key.json")
 signing_keys.create(Path(SIGNING_KEY_FILE))
+PDF_SIGNING_CERT = os.path.join(SCRATCH, "pdf-signing-cert.pem")
+PDF_SIGNING_KEY = os.path.join(SCRATCH, "pdf-signing-key.pem")
+pdf_signing.create_self_signed(Path(PDF_SIGNING_CERT), Path(PDF_SIGNING_KEY), "Test School")
+# What a process started by the suite (export workers, gunicorn) needs to sign like it.
+SIGNING_ENVIRONMENT = {
+    "CLERKSHIP_SIGNING_KEY_FILE": SIGNING_KEY_FILE,
+    "CLERKSHIP_PDF_SIGNING_CERT": PDF_SIGNING_CERT,
+    "CLERKSHIP_PDF_SIGNING_KEY": PDF_SIGNING_KEY,
+}
 
 
 def test_config(database_url: str, **overrides) -> dict:
@@ -55,6 +64,8 @@ def test_config(database_url: str, **overrides) -> dict:
         "MAIL_BACKEND": "memory",
         "EXPORT_DIR": EXPORT_DIR,
         "SIGNING_KEY_FILE": SIGNING_KEY_FILE,
+        "PDF_SIGNING_CERT": PDF_SIGNING_CERT,
+        "PDF_SIGNING_KEY": PDF_SIGNING_KEY,
     }
     if os.environ.get("REDIS_URL"):
         config["RATELIMIT_STORAGE_URI"] = os.environ["REDIS_URL"]

@@ -1,6 +1,6 @@
 import pytest
 
-from clerkship import create_app, signing_keys
+from clerkship import create_app, pdf_signing, signing_keys
 from clerkship.config import ConfigError
 
 
@@ -8,7 +8,8 @@ from clerkship.config import ConfigError
 def clean_env(monkeypatch, tmp_path):
     for key in ("DATABASE_URL", "SECRET_KEY", "REDIS_URL", "CLERKSHIP_ENV"):
         monkeypatch.delenv(key, raising=False)
-    monkeypatch.delenv("CLERKSHIP_SIGNING_KEY_FILE", raising=False)
+    for key in ("SIGNING_KEY_FILE", "PDF_SIGNING_CERT", "PDF_SIGNING_KEY"):
+        monkeypatch.delenv(f"CLERKSHIP_{key}", raising=False)
     monkeypatch.setenv("CLERKSHIP_INSTANCE_PATH", str(tmp_path))
     return tmp_path
 
@@ -17,6 +18,9 @@ def clean_env(monkeypatch, tmp_path):
 def installed(clean_env):
     """An instance folder as a production install has it: with the program's signing key."""
     signing_keys.create(clean_env / "signing-key.json")
+    pdf_signing.create_self_signed(
+        clean_env / "pdf-signing-cert.pem", clean_env / "pdf-signing-key.pem", "Test"
+    )
     return clean_env
 
 
@@ -100,3 +104,10 @@ def test_development_creates_the_signing_key_once(clean_env):
         kid = signing_keys.ring().kid
     with again.app_context():
         assert signing_keys.ring().kid == kid
+
+
+def test_production_without_the_pdf_certificate_refuses_to_start(clean_env):
+    signing_keys.create(clean_env / "signing-key.json")
+    with pytest.raises(ConfigError, match=r"PDF signing certificate .* missing or unreadable"):
+        create_app({"SECRET_KEY": "x" * 32})
+    assert not (clean_env / "pdf-signing-cert.pem").exists()

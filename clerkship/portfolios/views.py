@@ -19,7 +19,7 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from clerkship import tasks
+from clerkship import pdf_signing, tasks
 from clerkship.extensions import db, limiter
 from clerkship.models import Cohort, ExportJob, ExportStatus, User
 from clerkship.permissions import (
@@ -176,15 +176,18 @@ def verify():
     """Anyone holding a portfolio PDF can check that it is what the program issued."""
     document_id = (request.values.get("id") or "").strip()
     document = service.verify(document_id) if document_id else None
-    file_check = None
+    file_check = pdf_check = None
     upload = request.files.get("file")
-    if document is not None and upload is not None and upload.filename:
-        digest = hashlib.sha256(upload.stream.read(50 * 1024 * 1024)).hexdigest()
-        file_check = digest == document.file_hash
+    if upload is not None and upload.filename:
+        content = upload.stream.read(50 * 1024 * 1024)
+        pdf_check = pdf_signing.check(content)
+        if document is not None:
+            file_check = hashlib.sha256(content).hexdigest() == document.file_hash
     status = 200 if document is not None or not document_id else 404
     return render_template(
         "portfolios/verify.html",
         document_id=document_id,
         document=document,
         file_check=file_check,
+        pdf_check=pdf_check,
     ), status

@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from clerkship import demo, tasks
 from clerkship.models import User
-from tests.conftest import SIGNING_KEY_FILE
+from tests.conftest import SIGNING_ENVIRONMENT
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -51,8 +51,8 @@ def export_worker(database_url: str, export_dir: str, workers: int = 2):
             CLERKSHIP_ENV="testing",
             CLERKSHIP_INSTANCE_PATH=instance,
             CLERKSHIP_EXPORT_DIR=export_dir,
-            # The worker checks signatures before it prints them: the suite's key.
-            CLERKSHIP_SIGNING_KEY_FILE=SIGNING_KEY_FILE,
+            # The worker checks signatures before it prints them and signs the PDF.
+            **SIGNING_ENVIRONMENT,
         )
         log = Path(instance) / "worker.log"
         with log.open("w") as out:

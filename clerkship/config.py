@@ -18,6 +18,9 @@ class ConfigError(RuntimeError):
     """The configuration cannot be used; the message says what to set."""
 
 
+DEVELOPMENT_URL = "http://127.0.0.1:5000"  # where `make run` serves
+
+
 class Defaults:
     # "production" unless told otherwise: a forgotten setting must fail safe.
     ENV = "production"
@@ -88,6 +91,8 @@ class Defaults:
     # Portfolio exports (PDF files are written here; default: instance/exports).
     EXPORT_DIR: str | None = None
     EXPORT_KEEP_DAYS = 7  # export files are deleted after this many days
+    # Previewed roster files (names, e-mails) not confirmed or cancelled are deleted after this.
+    IMPORT_KEEP_MINUTES = 60
     VERIFY_RATE_LIMIT = "30 per minute"  # public /verify page, per address
 
     # Reverse proxies in front of the app that set X-Forwarded-For and X-Forwarded-Proto
@@ -96,7 +101,9 @@ class Defaults:
     REVERSE_PROXIES = 0
 
     PROGRAM_NAME = "Clerkship"
-    # Where people reach this instance, for links in e-mails (e.g. https://lic.example.edu).
+    # Where people reach this instance (e.g. https://lic.example.edu): every link in e-mails
+    # and QR codes is built from it, never from a request's Host header (which anyone can
+    # set). Required outside development and testing, where it defaults to DEVELOPMENT_URL.
     BASE_URL: str | None = None
 
     MAIL_BACKEND = "console"  # console | file | smtp | memory — see clerkship/mail.py
@@ -175,6 +182,15 @@ def _derive(app) -> None:
                 "in instance/config.py. Only development and testing may run without one."
             )
         config["SECRET_KEY"] = _development_secret(app)
+
+    if not config.get("BASE_URL"):
+        if not relaxed:
+            raise ConfigError(
+                "BASE_URL is not set. Set CLERKSHIP_BASE_URL to the address people use (for "
+                "example https://lic.example.edu): links in e-mails and QR codes are built from "
+                "it. Only development and testing may run without one."
+            )
+        config["BASE_URL"] = DEVELOPMENT_URL
 
     if relaxed:
         # Served over plain http://127.0.0.1 in development; production keeps Secure cookies.

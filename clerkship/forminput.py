@@ -4,6 +4,12 @@
   string). Nobody types them; PostgreSQL cannot store them in text and refuses the whole
   statement (a 500 that lost everything typed). Without them the rest of what was typed is
   validated and saved as usual, or comes back beside its field.
+- Bidirectional override and embedding controls (U+202A–U+202E, U+2066–U+2069) are taken
+  out too: a right-to-left override makes a file named ``<RLO>gnp.exe`` read as ``exe.png``
+  and can turn the rest of a page around. Right-to-left text itself needs none of them
+  (the marks U+200E/U+200F stay: they only nudge neutral characters). The same
+  :func:`clean_text` serves uploads (roster CSV, instruments) and, through the Jinja
+  environment, every page and PDF, so text stored before this rule is shown cleaned.
 - Ids, in forms and in URLs, are whole numbers the database can hold: a larger one is no id
   at all (PostgreSQL's INTEGER is 32 bits and refuses 99999999999 with an error; SQLite
   stops at 64 bits), so it is "not found" rather than a 500.
@@ -38,8 +44,13 @@ class IdConverter(IntegerConverter):
         super().__init__(map, *args, **kwargs)
 
 
-def _without_nul(text):
-    return text.replace("\x00", "") if isinstance(text, str) else text
+# NUL, and the bidi controls that override or embed a direction.
+_UNWANTED = dict.fromkeys([0, *range(0x202A, 0x202F), *range(0x2066, 0x206A)])
+
+
+def clean_text(text):
+    """``text`` without NUL and bidi override/embedding controls; other values unchanged."""
+    return text.translate(_UNWANTED) if isinstance(text, str) else text
 
 
 class SubmittedFields(ImmutableMultiDict):
@@ -48,7 +59,7 @@ class SubmittedFields(ImmutableMultiDict):
 
     def __init__(self, mapping=None):
         if isinstance(mapping, list):
-            mapping = [(_without_nul(name), _without_nul(value)) for name, value in mapping]
+            mapping = [(clean_text(name), clean_text(value)) for name, value in mapping]
         super().__init__(mapping)
 
 

@@ -6,10 +6,14 @@ from flask import Flask
 from flask_babel import format_date, format_datetime, get_locale
 
 from clerkship import clock, permissions
+from clerkship.forminput import clean_text
 from clerkship.models import Role
 
 
 def init_app(app: Flask) -> None:
+    # Every value a template prints loses bidi overrides (Markup stays Markup): text stored
+    # before the input rule, or from elsewhere, cannot turn a page or PDF around either.
+    app.jinja_env.finalize = clean_text
     app.jinja_env.globals.update(permissions.PREDICATES)
     app.jinja_env.globals["Role"] = Role
     app.jinja_env.globals["get_locale"] = get_locale

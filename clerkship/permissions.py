@@ -7,8 +7,19 @@ DESIGN.md's access rules, in one place:
   active, read-only once it has ended.
 - Patients: only the students whose panel they are on, only goals shared with them and forms
   addressed to them; never assessments, never other patients' feedback.
-- Directors: everything in their own programs; they never sign in anyone's name.
-- Admins: instance set-up (frameworks, scales, users).
+- Directors: everything in their own programs and nothing in another's; they never sign in
+  anyone's name.
+- Admins: instance set-up (frameworks, scales, users), not students' records.
+
+Queries reuse the same rules as SQL clauses (:func:`pairing_active`, :func:`panel_active`,
+:func:`program_people`), so a page and a predicate never disagree about who is current.
+
+A person in two programs (a preceptor teaching in both) is one account, linked to each
+program only through that program's own pairings (students through enrolments, patients
+through panel entries). Each program's director reaches them through those links; only a
+director who runs *every* program the person is in (or an admin) may change the account
+itself (rename, deactivate, enrol): :func:`can_change_person`. Students and patients belong to
+one program; naming one of another program in a form or import is refused.
 
 Anything a predicate refuses is a 404 (see :func:`load_or_404`), so nobody learns that a
 record they may not see exists. The predicates are also Jinja globals, so templates only
@@ -17,12 +28,13 @@ offer what the views will allow.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from datetime import date
 from typing import Any, TypeVar
 
 from flask import abort
 from flask_login import current_user
-from sqlalchemy import exists, select
+from sqlalchemy import ColumnElement, CompoundSelect, exists, select, union
 
 from clerkship import audit
 from clerkship.clock import today
@@ -31,6 +43,7 @@ from clerkship.models import (
     AssessmentCycle,
     Assignment,
     Cohort,
+    CycleStatus,
     Enrollment,
     ExportJob,
     Framework,
@@ -55,6 +68,68 @@ def _signed_in(user) -> bool:
 # --- relationships ---------------------------------------------------------------------------
 
 
+# --- SQL clauses the queries reuse ----------------------------------------------------------
+
+
+def pairing_active(on: date | None = None) -> ColumnElement[bool]:
+    """An assignment current on ``on`` (default today): started, and not yet ended."""
+    day = on or today()
+    return (Assignment.start_date <= day) & (
+        Assignment.end_date.is_(None) | (Assignment.end_date >= day)
+    )
+
+
+def pairing_started(on: date | None = None) -> ColumnElement[bool]:
+    """An assignment that has begun (current or ended): preceptors keep read-only access."""
+    return Assignment.start_date <= (on or today())
+
+
+def panel_active(on: date | None = None) -> ColumnElement[bool]:
+    """A panel entry current on ``on``: consent given, and not yet ended."""
+    day = on or today()
+    return (PanelEntry.consent_date <= day) & (
+        PanelEntry.end_date.is_(None) | (PanelEntry.end_date >= day)
+    )
+
+
+def program_people(program_ids: Iterable[int]) -> CompoundSelect:
+    """The ids of everyone linked to these programs: students by enrolment, preceptors by
+    pairing, patients by panel entry (a compound select usable in ``User.id.in_(...)``)."""
+    ids = list(program_ids) or [0]
+    return union(
+        select(Enrollment.student_id.label("id"))
+        .join(Cohort, Cohort.id == Enrollment.cohort_id)
+        .where(Cohort.program_id.in_(ids)),
+        select(Assignment.preceptor_id.label("id"))
+        .join(Cohort, Cohort.id == Assignment.cohort_id)
+        .where(Cohort.program_id.in_(ids)),
+        select(PanelEntry.patient_id.label("id"))
+        .join(Cohort, Cohort.id == PanelEntry.cohort_id)
+        .where(Cohort.program_id.in_(ids)),
+    )
+
+
+def programs_of_person(person: User) -> set[int]:
+    """The programs a person is linked to (see the module docstring for people in two)."""
+    if person.role is Role.STUDENT:
+        link = select(Cohort.program_id).join(Enrollment, Enrollment.cohort_id == Cohort.id)
+        link = link.where(Enrollment.student_id == person.id)
+    elif person.role is Role.PRECEPTOR:
+        link = select(Cohort.program_id).join(Assignment, Assignment.cohort_id == Cohort.id)
+        link = link.where(Assignment.preceptor_id == person.id)
+    elif person.role is Role.PATIENT:
+        link = select(Cohort.program_id).join(PanelEntry, PanelEntry.cohort_id == Cohort.id)
+        link = link.where(PanelEntry.patient_id == person.id)
+    else:
+        return set()
+    return set(db.session.scalars(link))
+
+
+def belongs_to_other_program(person: User, program_id: int) -> bool:
+    """The person is linked to a program other than ``program_id``."""
+    return bool(programs_of_person(person) - {program_id})
+
+
 def student_program_ids(student_id: int) -> set[int]:
     rows = db.session.scalars(
         select(Cohort.program_id)
@@ -72,14 +147,7 @@ def directs_student(user: User, student_id: int) -> bool:
 
 def _assignment_clause(preceptor_id: int, student_id: int, *, active_only: bool):
     clause = (Assignment.preceptor_id == preceptor_id) & (Assignment.student_id == student_id)
-    if active_only:
-        now = today()
-        clause &= (Assignment.start_date <= now) & (
-            Assignment.end_date.is_(None) | (Assignment.end_date >= now)
-        )
-    else:
-        clause &= Assignment.start_date <= today()
-    return clause
+    return clause & (pairing_active() if active_only else pairing_started())
 
 
 def precepts(user: User, student_id: int, *, active_only: bool = True) -> bool:
@@ -99,15 +167,13 @@ def on_panel_of(user: User, student_id: int) -> bool:
     """The user is a patient on this student's panel today."""
     if user.role is not Role.PATIENT:
         return False
-    now = today()
     return bool(
         db.session.scalar(
             select(
                 exists().where(
                     (PanelEntry.patient_id == user.id)
                     & (PanelEntry.student_id == student_id)
-                    & (PanelEntry.consent_date <= now)
-                    & (PanelEntry.end_date.is_(None) | (PanelEntry.end_date >= now))
+                    & panel_active()
                 )
             )
         )
@@ -171,16 +237,43 @@ def can_manage_person(user, person: User) -> bool:
         return True
     if user.role is not Role.DIRECTOR or person.role in (Role.ADMIN, Role.DIRECTOR):
         return False
-    programs = user.directed_program_ids
-    if person.role is Role.STUDENT:
-        return bool(programs & student_program_ids(person.id))
-    if person.role is Role.PRECEPTOR:
-        link = select(Cohort.program_id).join(Assignment, Assignment.cohort_id == Cohort.id)
-        link = link.where(Assignment.preceptor_id == person.id)
-    else:
-        link = select(Cohort.program_id).join(PanelEntry, PanelEntry.cohort_id == Cohort.id)
-        link = link.where(PanelEntry.patient_id == person.id)
-    return bool(programs & set(db.session.scalars(link)))
+    return bool(user.directed_program_ids & programs_of_person(person))
+
+
+def can_change_person(user, person: User) -> bool:
+    """Change the account itself (rename, deactivate, enrol): an admin, or a director who runs
+    every program the person is in. A preceptor teaching in two programs is changed only by
+    someone who runs both; an account not yet in any program by any director."""
+    if not _signed_in(user):
+        return False
+    if user.role is Role.ADMIN:
+        return True
+    if user.role is not Role.DIRECTOR or person.role in (Role.ADMIN, Role.DIRECTOR):
+        return False
+    return programs_of_person(person) <= user.directed_program_ids
+
+
+def can_deactivate_person(user, person: User) -> bool:
+    """Deactivating ends the person's sessions in every program: reach them and change them."""
+    return can_manage_person(user, person) and can_change_person(user, person)
+
+
+def can_pair_student(user, student: User) -> bool:
+    return (
+        _signed_in(user)
+        and student.role is Role.STUDENT
+        and user.role is Role.DIRECTOR
+        and can_manage_person(user, student)
+    )
+
+
+def can_import_roster(user, cohort: Cohort) -> bool:
+    """Roster imports write a program's people: its own directors only (not admins)."""
+    return (
+        _signed_in(user)
+        and user.role is Role.DIRECTOR
+        and cohort.program_id in user.directed_program_ids
+    )
 
 
 def can_manage_assignment(user, assignment: Assignment) -> bool:
@@ -204,6 +297,17 @@ def can_view_student(user, student: User) -> bool:
     if user.role is Role.PATIENT:
         return on_panel_of(user, student.id)
     return False
+
+
+def can_see_pairings(user, student: User) -> bool:
+    """Who precepts a student: not the patient account (it needs only its own student)."""
+    return can_view_student(user, student) and user.role is not Role.PATIENT
+
+
+def can_see_panel(user, student: User) -> bool:
+    """The student's continuity patients, by name: the student, their preceptors and their
+    director; never the admin (set-up and people, not students' records) nor a patient."""
+    return can_view_student(user, student) and user.role not in (Role.PATIENT, Role.ADMIN)
 
 
 def can_supervise_student(user, student: User) -> bool:
@@ -302,6 +406,35 @@ def can_sign_assessment(user, cycle: AssessmentCycle) -> bool:
     return can_rate_assessment(user, cycle)
 
 
+def is_assessed_student(user, cycle: AssessmentCycle) -> bool:
+    """The student the cycle is about: they self-assess, react, and turn the plan into a goal."""
+    return _signed_in(user) and user.id == cycle.student_id
+
+
+def can_see_self_rating(user, cycle: AssessmentCycle) -> bool:
+    """Blind until both are in: before the reveal only the student sees their own rating."""
+    return can_view_assessment(user, cycle) and (
+        cycle.both_submitted or user.id == cycle.student_id
+    )
+
+
+def can_see_preceptor_rating(user, cycle: AssessmentCycle) -> bool:
+    """Blind until both are in: before the reveal only the preceptor sees their own rating."""
+    return can_view_assessment(user, cycle) and (
+        cycle.both_submitted or user.id == cycle.preceptor_id
+    )
+
+
+def can_add_addendum(user, cycle: AssessmentCycle) -> bool:
+    """A signed record never changes; the student or their current preceptor adds a signed
+    addendum beneath it (a director never writes in their name)."""
+    return (
+        _signed_in(user)
+        and cycle.status is CycleStatus.SIGNED
+        and (user.id == cycle.student_id or can_sign_assessment(user, cycle))
+    )
+
+
 def can_view_calibration(user, student: User) -> bool:
     """Self vs preceptor levels: the student, their preceptors and their director."""
     if not _signed_in(user) or user.role in (Role.PATIENT, Role.ADMIN):
@@ -360,6 +493,11 @@ def can_edit_panel_entry(user, entry: PanelEntry) -> bool:
     return _signed_in(user) and can_manage_panel(user, entry.student)
 
 
+def can_invite_patient(user, entry: PanelEntry) -> bool:
+    """Only the student makes invitation links for their patients (nobody answers for them)."""
+    return _signed_in(user) and user.id == entry.student_id
+
+
 def can_manage_invitation(user, invitation: PatientInvitation) -> bool:
     """See and revoke a link: the student who made it, and their director."""
     if not _signed_in(user):
@@ -383,6 +521,11 @@ def can_edit_reflection(user, reflection: Reflection) -> bool:
 
 def can_export_portfolios(user, program: Program) -> bool:
     return _signed_in(user) and user.role is Role.DIRECTOR and can_manage_program(user, program)
+
+
+def can_export_cohort(user, cohort: Cohort) -> bool:
+    """Export a cohort's portfolios or its figures: the program's directors."""
+    return can_export_portfolios(user, cohort.program)
 
 
 def can_export_student(user, student: User) -> bool:

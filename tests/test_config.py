@@ -6,7 +6,7 @@ from clerkship.config import ConfigError
 
 @pytest.fixture
 def clean_env(monkeypatch, tmp_path):
-    for key in ("DATABASE_URL", "SECRET_KEY", "REDIS_URL", "CLERKSHIP_ENV"):
+    for key in ("DATABASE_URL", "SECRET_KEY", "REDIS_URL", "CLERKSHIP_ENV", "CLERKSHIP_BASE_URL"):
         monkeypatch.delenv(key, raising=False)
     for key in ("SIGNING_KEY_FILE", "PDF_SIGNING_CERT", "PDF_SIGNING_KEY"):
         monkeypatch.delenv(f"CLERKSHIP_{key}", raising=False)
@@ -26,7 +26,14 @@ def installed(clean_env):
 
 def test_production_without_secret_key_refuses_to_start(clean_env):
     with pytest.raises(ConfigError, match="SECRET_KEY is not set"):
-        create_app()
+        create_app({"BASE_URL": "https://lic.example.edu"})
+
+
+def test_production_without_base_url_refuses_to_start(clean_env):
+    with pytest.raises(ConfigError, match="BASE_URL is not set"):
+        create_app({"SECRET_KEY": "x" * 32})
+    development = create_app({"ENV": "development"})
+    assert development.config["BASE_URL"] == "http://127.0.0.1:5000"
 
 
 def test_no_configuration_means_sqlite_in_the_instance_folder(clean_env):
@@ -41,6 +48,7 @@ def test_no_configuration_means_sqlite_in_the_instance_folder(clean_env):
 def test_environment_overrides_instance_config(installed, monkeypatch):
     (installed / "config.py").write_text(
         "SECRET_KEY = 'from-instance-file'\n"
+        "BASE_URL = 'https://lic.example.edu'\n"
         "PROGRAM_NAME = 'Instance LIC'\n"
         "PASSWORD_MIN_LENGTH = 13\n"
     )
@@ -73,7 +81,7 @@ def test_unknown_environment_name_is_an_error(clean_env, monkeypatch):
 
 
 def test_cookies_are_secure_outside_development(installed):
-    production = create_app({"SECRET_KEY": "x" * 32})
+    production = create_app({"SECRET_KEY": "x" * 32, "BASE_URL": "https://lic.example.edu"})
     development = create_app({"ENV": "development"})
     assert production.config["SESSION_COOKIE_SECURE"] is True
     assert production.config["SESSION_COOKIE_HTTPONLY"] is True
@@ -81,9 +89,12 @@ def test_cookies_are_secure_outside_development(installed):
     assert development.config["SESSION_COOKIE_SECURE"] is False
 
 
+PRODUCTION = {"SECRET_KEY": "x" * 32, "BASE_URL": "https://lic.example.edu"}
+
+
 def test_production_without_a_signing_key_refuses_to_start(clean_env):
     with pytest.raises(ConfigError, match=r"signing key file .* is missing or unreadable") as e:
-        create_app({"SECRET_KEY": "x" * 32})
+        create_app(PRODUCTION)
     assert "python -m clerkship.signing_keys" in str(e.value)
     assert not (clean_env / "signing-key.json").exists()  # never made up in production
 
@@ -92,7 +103,7 @@ def test_an_unreadable_signing_key_stops_start_up_in_every_mode(clean_env):
     (clean_env / "signing-key.json").write_text("{not json")
     for env in ("production", "development"):
         with pytest.raises(ConfigError, match="missing or unreadable"):
-            create_app({"ENV": env, "SECRET_KEY": "x" * 32})
+            create_app({**PRODUCTION, "ENV": env})
 
 
 def test_development_creates_the_signing_key_once(clean_env):
@@ -109,5 +120,5 @@ def test_development_creates_the_signing_key_once(clean_env):
 def test_production_without_the_pdf_certificate_refuses_to_start(clean_env):
     signing_keys.create(clean_env / "signing-key.json")
     with pytest.raises(ConfigError, match=r"PDF signing certificate .* missing or unreadable"):
-        create_app({"SECRET_KEY": "x" * 32})
+        create_app(PRODUCTION)
     assert not (clean_env / "pdf-signing-cert.pem").exists()

@@ -320,6 +320,7 @@ def test_gunicorn_serves_the_app_and_logs_no_token(migrated_database, tmp_path):
     env.pop("REDIS_URL", None)  # the suite's Redis stays the suite's
     env.update(
         SECRET_KEY="test-" + "0" * 60,
+        CLERKSHIP_BASE_URL="https://lic.example.edu",
         DATABASE_URL=migrated_database,
         CLERKSHIP_INSTANCE_PATH=str(tmp_path),
         **SIGNING_ENVIRONMENT,
@@ -366,3 +367,32 @@ def test_the_apps_own_error_log_never_shows_a_token(database_url, caplog):
     logged = "\n".join(record.getMessage() for record in caplog.records)
     assert "/p/[token]/boom" in logged
     assert "SECRET" not in logged
+
+
+def test_development_server_access_log_hides_tokens_and_queries(app, caplog):
+    """`make run` serves with werkzeug: its access log is redacted as gunicorn's is."""
+    import contextlib
+    import logging
+    import threading
+    import urllib.request
+
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", 0, app, threaded=False)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    base = f"http://127.0.0.1:{server.server_port}"
+    try:
+        with caplog.at_level(logging.INFO, logger="werkzeug"):
+            for path in ("/p/SECRETTOKEN?x=SECRETQUERY", "/account/set-password/SECRET.sig"):
+                # 404 for an unknown token: the log line is what matters.
+                with contextlib.suppress(urllib.error.HTTPError):
+                    urllib.request.urlopen(base + path, timeout=10)  # noqa: S310 - loopback
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+    lines = [record.getMessage() for record in caplog.records if record.name == "werkzeug"]
+    assert len(lines) == 2, lines
+    assert "SECRET" not in "\n".join(lines)
+    assert "GET /p/[token] HTTP/1.1" in lines[0]
+    assert "/account/set-password/[token] HTTP/1.1" in lines[1]

@@ -2,10 +2,12 @@
 
 For each POST endpoint of the app and each role allowed to use it, generated submissions —
 empty, whitespace, very long, RTL/emoji/combining text, control characters and NUL, numbers
-where text goes and text where numbers or dates go, HTML/JS payloads, missing, repeated and
-unexpected fields, JSON bodies — must never give a 5xx, never echo a payload unescaped, and
-never leave half a write: a refused submission (4xx, or a redirect that flashes an error)
-changes no row of any table, except the audit events that record refused attempts.
+where text goes and text where numbers or dates go, HTML/JS payloads, spreadsheet formulas,
+bidi override controls, very long unbroken words, CSV files thousands of columns wide,
+missing, repeated and unexpected fields, JSON bodies — must never give a 5xx, never echo a
+payload unescaped, never print a bidi override control, and never leave half a write: a
+refused submission (4xx, or a redirect that flashes an error) changes no row of any table,
+except the audit events that record refused attempts.
 
 ``test_every_post_endpoint_is_fuzzed`` fails when a POST route is neither in ``TARGETS``
 nor in ``EXCLUDED`` (with a reason), so a new form cannot escape.
@@ -154,9 +156,8 @@ TARGETS: dict[str, Target] = {
     "visit.language": Target(
         "/p/language", page="/p/", roles=PATIENT_LINK, link="feedback", read_only=True
     ),
-    "visit.finish": Target(
-        "/p/finish", page="/p/thanks", roles=PATIENT_LINK, link="answered", read_only=True
-    ),
+    # Writes: ends the link's patient pages on the server (sessions_ended_at).
+    "visit.finish": Target("/p/finish", page="/p/thanks", roles=PATIENT_LINK, link="answered"),
     # --- programs, cohorts, people ---
     "directory.new_program": Target("/programs/new"),
     "directory.edit_program": Target("/programs/{program}/edit"),
@@ -175,6 +176,13 @@ TARGETS: dict[str, Target] = {
     "roster.upload": Target("/cohorts/{cohort}/import", files="roster", read_only=True),
     "roster.confirm": Target(
         "/cohorts/{cohort}/import/confirm", page=None, fields={"token": "hidden"}, before="upload"
+    ),
+    "roster.cancel": Target(
+        "/cohorts/{cohort}/import/cancel",
+        page=None,
+        fields={"token": "hidden"},
+        before="upload",
+        read_only=True,
     ),
     # --- portfolios ---
     "portfolios.export_student": Target(
@@ -414,8 +422,11 @@ def _upload_first(client, ids: dict, csv: bytes) -> str | None:
 def _check_page(response, seen: str) -> None:
     assert response.status_code < 500, seen
     if response.mimetype.startswith(("text/", "application/json")):
-        echoed = fuzzing.REFLECTED.search(response.get_data(as_text=True))
+        text = response.get_data(as_text=True)
+        echoed = fuzzing.REFLECTED.search(text)
         assert echoed is None, f"unescaped {echoed.group(0)!r} in {seen}"
+        override = fuzzing.BIDI_OVERRIDE.search(text)
+        assert override is None, f"bidi control {override.group(0)!r} printed in {seen}"
 
 
 def _flashed_errors(client) -> list[str]:
@@ -445,7 +456,7 @@ def test_form_survives_hostile_input(app, db, world, monkeypatch, tmp_path, endp
     target = TARGETS[endpoint]
     # Exports are rendered by workers; here nothing is queued (and no shared Redis touched).
     monkeypatch.setattr(tasks, "run_export", lambda job_id: None)
-    monkeypatch.setattr("clerkship.roster.views._folder", lambda: tmp_path)
+    monkeypatch.setattr("clerkship.roster.pending._folder", lambda: tmp_path)
     seeds.load_shipped()
     ids = _records(world, db, target)
     path = target.path.format(**ids)

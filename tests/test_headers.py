@@ -52,7 +52,13 @@ def test_signed_in_pages_carry_the_headers(client, db, world):
 
 def test_hsts_over_https_and_host_cookie_in_production(database_url):
     app = create_app(
-        test_config(database_url, ENV="production", SECRET_KEY="x" * 64, TESTING=True)
+        test_config(
+            database_url,
+            ENV="production",
+            SECRET_KEY="x" * 64,
+            TESTING=True,
+            BASE_URL="https://lic.example.edu",
+        )
     )
     assert app.config["SESSION_COOKIE_NAME"] == "__Host-session"
     assert app.config["SESSION_COOKIE_SECURE"] is True

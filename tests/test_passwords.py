@@ -137,6 +137,18 @@ def test_forgot_password_says_the_same_for_unknown_addresses(app, client, db, pa
     assert actions == ["auth.reset_requested_unknown"]
 
 
+def test_reset_link_comes_from_base_url_never_from_the_host_header(app, client, db, student):
+    client.post(
+        "/account/forgot-password",
+        data={"email": student.email},
+        headers={"Host": "evil.example"},
+    )
+    [message] = app.extensions["mail_outbox"]
+    assert "evil.example" not in message.get_content()
+    base = re.escape(app.config["BASE_URL"])
+    assert re.search(rf"{base}/account/set-password/\S+", message.get_content())
+
+
 def test_patients_never_get_password_links(app, client, db, make_user):
     person = make_user(Role.PATIENT, email="pat@example.org")
     response = client.post("/account/forgot-password", data={"email": person.email})

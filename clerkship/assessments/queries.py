@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 from wtforms import SelectChoice
 
+from clerkship import permissions
 from clerkship.clock import today
 from clerkship.extensions import db
 from clerkship.models import (
@@ -155,8 +156,7 @@ def preceptor_queue(preceptor_id: int) -> list[Waiting]:
         .where(
             Assignment.preceptor_id == preceptor_id,
             Assignment.student_id == AssessmentCycle.student_id,
-            Assignment.start_date <= now,
-            Assignment.end_date.is_(None) | (Assignment.end_date >= now),
+            permissions.pairing_active(now),
         )
         .exists()
     )
@@ -245,9 +245,7 @@ def people_to_assess_with(user: User) -> list[User]:
     from clerkship.models import Role
 
     now = today()
-    active = (Assignment.start_date <= now) & (
-        Assignment.end_date.is_(None) | (Assignment.end_date >= now)
-    )
+    active = permissions.pairing_active(now)
     if user.role is Role.STUDENT:
         join, where = Assignment.preceptor_id == User.id, Assignment.student_id == user.id
     else:

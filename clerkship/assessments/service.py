@@ -574,17 +574,11 @@ def addendum_record(addendum: AssessmentAddendum, original: Signature) -> dict:
     }
 
 
-def can_add_addendum(user: User, cycle: AssessmentCycle) -> bool:
-    return cycle.status is CycleStatus.SIGNED and (
-        user.id == cycle.student_id or permissions.can_sign_assessment(user, cycle)
-    )
-
-
 def add_addendum(author: User, cycle: AssessmentCycle, *, body: str, password: str):
     """A signed correction shown beneath the original, which itself never changes."""
     if cycle.status is not CycleStatus.SIGNED:
         raise IllegalStep(_("Addenda are for signed assessments; change the record instead."))
-    if not can_add_addendum(author, cycle):
+    if not permissions.can_add_addendum(author, cycle):
         raise AssessmentError(
             _("Only the student or their current preceptor can add an addendum.")
         )

@@ -25,10 +25,14 @@ from clerkship.extensions import db, limiter
 from clerkship.formerrors import put_error
 from clerkship.models import AssessmentCycle, CycleStatus, Role, User
 from clerkship.permissions import (
+    can_add_addendum,
     can_rate_assessment,
+    can_see_preceptor_rating,
+    can_see_self_rating,
     can_sign_assessment,
     can_view_assessment,
     can_view_calibration,
+    is_assessed_student,
     load_or_404,
     require_role,
 )
@@ -46,10 +50,6 @@ def _load(cycle_id: int, predicate=can_view_assessment) -> AssessmentCycle:
         owner=lambda cycle: cycle.student_id,
         options=queries.PAGE_OPTIONS,
     )
-
-
-def _is_student(user, cycle) -> bool:
-    return user.id == cycle.student_id
 
 
 def _act(form, render: Callable[[int], object], action: Callable[[], object], done: str):
@@ -153,10 +153,9 @@ def new():
 
 def _visibility(user: User, cycle: AssessmentCycle) -> dict:
     """Blind until both are in: each side sees only their own rating before the reveal."""
-    revealed = cycle.both_submitted
     return {
-        "self": revealed or _is_student(user, cycle),
-        "preceptor": revealed or user.id == cycle.preceptor_id,
+        "self": can_see_self_rating(user, cycle),
+        "preceptor": can_see_preceptor_rating(user, cycle),
     }
 
 
@@ -172,19 +171,19 @@ def _show(cycle: AssessmentCycle, goal_form: GoalFromPlanForm | None = None, sta
     own_self = cycle.self_assessment
     own_rating = cycle.preceptor_assessment
     may = {
-        "self_assess": _is_student(user, cycle)
+        "self_assess": is_assessed_student(user, cycle)
         and cycle.status is CycleStatus.OPEN
         and not (own_self and own_self.submitted_at),
         "rate": may_supervise
         and cycle.status is CycleStatus.OPEN
         and not (own_rating and own_rating.submitted_at),
-        "react": _is_student(user, cycle)
+        "react": is_assessed_student(user, cycle)
         and cycle.status in (CycleStatus.REVEALED, CycleStatus.RETURNED),
-        "make_goal": _is_student(user, cycle)
+        "make_goal": is_assessed_student(user, cycle)
         and cycle.both_submitted
         and bool(own_self and own_self.plan),
         "sign": may_supervise and cycle.status is CycleStatus.AWAITING_SIGNATURE,
-        "addendum": service.can_add_addendum(user, cycle),
+        "addendum": can_add_addendum(user, cycle),
     }
     return render_template(
         "assessments/show.html",
@@ -214,7 +213,7 @@ def _levels(cycle: AssessmentCycle):
 @bp.route("/<int:cycle_id>/self", methods=["GET", "POST"])
 @login_required
 def self_assess(cycle_id: int):
-    cycle = _load(cycle_id, lambda user, c: _is_student(user, c))
+    cycle = _load(cycle_id, is_assessed_student)
     if cycle.status is not CycleStatus.OPEN or (
         cycle.self_assessment and cycle.self_assessment.submitted_at
     ):
@@ -285,11 +284,32 @@ def rate(cycle_id: int):
     return failed or redirect(url_for("assessments.show", cycle_id=cycle.id))
 
 
+def _late_reason(cycle: AssessmentCycle) -> str:
+    if cycle.status is CycleStatus.SIGNED:
+        return _(
+            "%(name)s signed this assessment before your text arrived, so it was not saved: "
+            "a signed record does not change. Your text is below; copy it to keep it (for "
+            "example into a reflection).",
+            name=cycle.preceptor.name,
+        )
+    return _(
+        "A reaction and plan were already sent to %(name)s for signature (perhaps from another "
+        "window), so this text was not saved. It is below; copy it to keep it.",
+        name=cycle.preceptor.name,
+    )
+
+
 @bp.route("/<int:cycle_id>/reaction", methods=["GET", "POST"])
 @login_required
 def react(cycle_id: int):
-    cycle = _load(cycle_id, lambda user, c: _is_student(user, c))
-    if cycle.status not in (CycleStatus.REVEALED, CycleStatus.RETURNED):
+    cycle = _load(cycle_id, is_assessed_student)
+    # Sent after the preceptor signed (or after a reaction went from another tab): the typed
+    # text comes back on the page with why it was not saved, never dropped.
+    late = request.method == "POST" and cycle.status in (
+        CycleStatus.AWAITING_SIGNATURE,
+        CycleStatus.SIGNED,
+    )
+    if cycle.status not in (CycleStatus.REVEALED, CycleStatus.RETURNED) and not late:
         return _not_now(
             cycle, _("The reaction and plan come after both ratings are in and before signing.")
         )
@@ -307,8 +327,11 @@ def react(cycle_id: int):
             cycle=cycle,
             form=form,
             gap_sentence=service.gap_sentence(cycle, user),
+            late=_late_reason(cycle) if late else None,
         ), status
 
+    if late:
+        return render(409)
     if not form.validate_on_submit():
         return render(400 if request.method == "POST" else 200)
     if form.make_goal.data and not form.goal_title.data:
@@ -333,7 +356,7 @@ def react(cycle_id: int):
 @bp.route("/<int:cycle_id>/goal", methods=["POST"])
 @login_required
 def goal_from_plan(cycle_id: int):
-    cycle = _load(cycle_id, lambda user, c: _is_student(user, c))
+    cycle = _load(cycle_id, is_assessed_student)
     form = GoalFromPlanForm()
     made = []
 
@@ -432,7 +455,7 @@ def return_to_student(cycle_id: int):
 @login_required
 @signature_limit
 def addendum(cycle_id: int):
-    cycle = _load(cycle_id, service.can_add_addendum)
+    cycle = _load(cycle_id, can_add_addendum)
     form = AddendumForm()
 
     def render(status=200):

@@ -81,6 +81,12 @@ def _hasher() -> PasswordHasher:
     )
 
 
+@functools.cache
+def _dummy_hash(time_cost: int, memory_cost: int, parallelism: int) -> str:
+    """Made once per set of parameters, so refusing a missing account costs one verify."""
+    return PasswordHasher(time_cost, memory_cost, parallelism=parallelism).hash(_DUMMY_PASSWORD)
+
+
 def hash_password(password: str) -> str:
     return _hasher().hash(password)
 
@@ -95,7 +101,9 @@ def check_password(user: User | None, password: str) -> bool:
     hasher = _hasher()
     if user is None or not user.password_hash:
         with contextlib.suppress(VerificationError):
-            hasher.verify(hasher.hash(_DUMMY_PASSWORD), password)
+            hasher.verify(
+                _dummy_hash(hasher.time_cost, hasher.memory_cost, hasher.parallelism), password
+            )
         return False
     try:
         hasher.verify(user.password_hash, password)

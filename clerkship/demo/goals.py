@@ -8,7 +8,7 @@ from datetime import date, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from clerkship import clock
+from clerkship import clock, permissions
 from clerkship.extensions import db
 from clerkship.goals import service
 from clerkship.models import (
@@ -106,8 +106,7 @@ def _people_for(students: list[User], today: date):
         select(Assignment)
         .where(
             Assignment.student_id.in_(ids),
-            Assignment.start_date <= today,
-            Assignment.end_date.is_(None) | (Assignment.end_date >= today),
+            permissions.pairing_active(today),
         )
         .options(selectinload(Assignment.preceptor))
         .order_by(Assignment.id)

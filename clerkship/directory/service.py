@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
-from clerkship import audit
+from clerkship import audit, permissions
 from clerkship.clock import today
 from clerkship.extensions import db
 from clerkship.models import (
@@ -33,24 +33,33 @@ def _visible_goals(viewer: User, student: User) -> list:
 
 
 def student_overview(student: User, viewer: User) -> dict:
+    """What the student's page shows this viewer: only the parts their role needs."""
     now = today()
     enrollments = db.session.scalars(
         select(Enrollment)
         .where(Enrollment.student_id == student.id)
         .options(selectinload(Enrollment.cohort).selectinload(Cohort.program))
     ).all()
-    assignments = db.session.scalars(
-        select(Assignment)
-        .where(Assignment.student_id == student.id)
-        .options(selectinload(Assignment.preceptor))
-        .order_by(Assignment.discipline, Assignment.start_date)
-    ).all()
-    panel = db.session.scalars(
-        select(PanelEntry)
-        .where(PanelEntry.student_id == student.id)
-        .options(selectinload(PanelEntry.patient))
-        .order_by(PanelEntry.consent_date)
-    ).all()
+    assignments = (
+        db.session.scalars(
+            select(Assignment)
+            .where(Assignment.student_id == student.id)
+            .options(selectinload(Assignment.preceptor))
+            .order_by(Assignment.discipline, Assignment.start_date)
+        ).all()
+        if permissions.can_see_pairings(viewer, student)
+        else []
+    )
+    panel = (
+        db.session.scalars(
+            select(PanelEntry)
+            .where(PanelEntry.student_id == student.id)
+            .options(selectinload(PanelEntry.patient))
+            .order_by(PanelEntry.consent_date)
+        ).all()
+        if permissions.can_see_panel(viewer, student)
+        else []
+    )
     return {
         "enrollments": enrollments,
         "assignments": assignments,
@@ -87,8 +96,7 @@ def cohort_roster(cohort: Cohort) -> list[dict]:
             select(Assignment.student_id, func.count())
             .where(
                 Assignment.student_id.in_(student_ids),
-                Assignment.start_date <= now,
-                Assignment.end_date.is_(None) | (Assignment.end_date >= now),
+                permissions.pairing_active(now),
             )
             .group_by(Assignment.student_id)
         ).all()
@@ -98,8 +106,7 @@ def cohort_roster(cohort: Cohort) -> list[dict]:
             select(PanelEntry.student_id, func.count())
             .where(
                 PanelEntry.student_id.in_(student_ids),
-                PanelEntry.consent_date <= now,
-                PanelEntry.end_date.is_(None) | (PanelEntry.end_date >= now),
+                permissions.panel_active(now),
             )
             .group_by(PanelEntry.student_id)
         ).all()

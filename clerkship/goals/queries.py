@@ -11,6 +11,7 @@ from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import selectinload
 from wtforms import SelectChoice
 
+from clerkship import permissions
 from clerkship.clock import today
 from clerkship.extensions import db
 from clerkship.goals.service import CLOSED, FIELD_LABELS
@@ -120,7 +121,7 @@ def goals_shared_with(user: User) -> list[LearningGoal]:
             .where(
                 Assignment.preceptor_id == user.id,
                 Assignment.student_id == LearningGoal.student_id,
-                Assignment.start_date <= now,
+                permissions.pairing_started(now),
             )
             .exists()
         )
@@ -130,8 +131,7 @@ def goals_shared_with(user: User) -> list[LearningGoal]:
             .where(
                 PanelEntry.patient_id == user.id,
                 PanelEntry.student_id == LearningGoal.student_id,
-                PanelEntry.consent_date <= now,
-                PanelEntry.end_date.is_(None) | (PanelEntry.end_date >= now),
+                permissions.panel_active(now),
             )
             .exists()
         )

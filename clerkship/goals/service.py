@@ -283,8 +283,7 @@ def shareable_people(student: User) -> tuple[list[User], list[User]]:
         .join(Assignment, Assignment.preceptor_id == User.id)
         .where(
             Assignment.student_id == student.id,
-            Assignment.start_date <= now,
-            Assignment.end_date.is_(None) | (Assignment.end_date >= now),
+            permissions.pairing_active(now),
             User.active.is_(True),
         )
         .distinct()
@@ -295,8 +294,7 @@ def shareable_people(student: User) -> tuple[list[User], list[User]]:
         .join(PanelEntry, PanelEntry.patient_id == User.id)
         .where(
             PanelEntry.student_id == student.id,
-            PanelEntry.consent_date <= now,
-            PanelEntry.end_date.is_(None) | (PanelEntry.end_date >= now),
+            permissions.panel_active(now),
             User.active.is_(True),
         )
         .distinct()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
+from clerkship import permissions
 from clerkship.clock import today
 from clerkship.directory import queries as cohort_students
 from clerkship.extensions import db
@@ -23,9 +24,7 @@ from clerkship.models import (
 
 
 def _current(model):
-    now = today()
-    start = model.start_date if model is Assignment else model.consent_date
-    return (start <= now) & (model.end_date.is_(None) | (model.end_date >= now))
+    return permissions.pairing_active() if model is Assignment else permissions.panel_active()
 
 
 def student_home(user: User) -> dict:

@@ -72,6 +72,9 @@ class PatientInvitation(TimestampMixin, Base):
     used_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]
     withdrawn_at: Mapped[datetime | None]  # the patient took their answers back
+    # Patient pages opened from this link before this time are closed ("I am done" or a
+    # withdrawal): a copied cookie cannot come back. Opening the link again still works.
+    sessions_ended_at: Mapped[datetime | None]
 
     patient: Mapped[User] = relationship(foreign_keys=[patient_id])
     student: Mapped[User] = relationship(foreign_keys=[student_id])

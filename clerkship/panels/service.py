@@ -20,7 +20,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
-from clerkship import audit, clock, mail
+from clerkship import audit, clock, mail, permissions
 from clerkship.extensions import db
 from clerkship.models import (
     Cohort,
@@ -99,6 +99,13 @@ def _check(details: PatientDetails) -> None:
         raise PanelError(_("The end date cannot be before consent."), field="end_date")
 
 
+def _refuse_other_program(patient: User, cohort: Cohort, field: str) -> None:
+    from clerkship.people.service import other_program_message
+
+    if permissions.belongs_to_other_program(patient, cohort.program_id):
+        raise PanelError(other_program_message(patient), field)
+
+
 def add_patient(actor: User, student: User, details: PatientDetails) -> PanelEntry:
     """Put a continuity patient on ``student``'s panel (an existing patient, by e-mail)."""
     _check(details)
@@ -111,13 +118,15 @@ def add_patient(actor: User, student: User, details: PatientDetails) -> PanelEnt
         patient = db.session.scalar(select(User).where(User.email == email))
         if patient is not None and patient.role is not Role.PATIENT:
             raise PanelError(_("That e-mail belongs to someone who is not a patient."), "email")
+        if patient is not None:
+            _refuse_other_program(patient, cohort, "email")
     if patient is None:
         patient = User(role=Role.PATIENT, name=details.name.strip(), email=email)
         db.session.add(patient)
     patient.preferred_language = details.language
     db.session.flush()
     already = db.session.scalar(
-        select(PanelEntry).where(
+        select(PanelEntry.id).where(
             PanelEntry.student_id == student.id,
             PanelEntry.patient_id == patient.id,
             PanelEntry.cohort_id == cohort.id,
@@ -125,22 +134,112 @@ def add_patient(actor: User, student: User, details: PatientDetails) -> PanelEnt
     )
     if already is not None:
         raise PanelError(_("This patient is already on the panel."), field="email")
+    return place_on_panel(actor, cohort, student, patient, details.consent_date, details.end_date)
+
+
+def place_on_panel(
+    actor: User,
+    cohort: Cohort,
+    student: User,
+    patient: User,
+    consent: date | None,
+    end: date | None,
+) -> PanelEntry:
+    """Put ``patient`` on ``student``'s panel in ``cohort``, or move the entry's dates (the
+    panel form and the roster import). A patient of another program is refused."""
+    from clerkship.people.service import enrolment_problem
+
+    problem = enrolment_problem(student, cohort)
+    if problem:
+        raise PanelError(problem, "student")
+    if not permissions.can_manage_panel(actor, student):
+        raise PanelError(_("This student is not in one of your programs."), "student")
+    if patient.role is not Role.PATIENT:
+        raise PanelError(_("That person is not a patient."), "patient")
+    _refuse_other_program(patient, cohort, "patient")
+    if consent and consent > clock.today():
+        raise PanelError(_("Consent cannot be dated in the future."), field="consent_date")
+    if end and consent and end < consent:
+        raise PanelError(_("The end date cannot be before consent."), field="end_date")
+    entry = db.session.scalar(
+        select(PanelEntry).where(
+            PanelEntry.student_id == student.id,
+            PanelEntry.patient_id == patient.id,
+            PanelEntry.cohort_id == cohort.id,
+        )
+    )
+    if entry is not None:
+        before = {"consent": entry.consent_date, "end": entry.end_date}
+        entry.consent_date, entry.end_date = consent, end
+        db.session.flush()
+        audit.record(
+            actor, "panel.updated", entry, before=before, after={"consent": consent, "end": end}
+        )
+        return entry
     entry = PanelEntry(
         cohort_id=cohort.id,
         student_id=student.id,
         patient_id=patient.id,
-        consent_date=details.consent_date,
-        end_date=details.end_date,
+        consent_date=consent,
+        end_date=end,
     )
     db.session.add(entry)
     db.session.flush()
     audit.record(
-        actor,
-        "panel.added",
-        entry,
-        after={"patient": patient.id, "consent": details.consent_date, "end": details.end_date},
+        actor, "panel.added", entry, after={"patient": patient.id, "consent": consent, "end": end}
     )
     return entry
+
+
+@dataclass
+class PatientRecord:
+    """A patient as a roster lists them: keyed by the school's external id."""
+
+    external_id: str
+    name: str
+    language: str = "en"
+    email: str = ""
+
+
+def save_patient(actor: User, cohort: Cohort, record: PatientRecord) -> tuple[User, bool]:
+    """Create a patient account, or update the one with this external id — never one of
+    another program. Returns (patient, created)."""
+    if not record.name.strip():
+        raise PanelError(_("Give a name or a pseudonym."), field="name")
+    if record.language not in LANGUAGE_NAMES:
+        raise PanelError(_("Choose English or Spanish."), field="language")
+    email = record.email.strip().lower() or None
+    patient = db.session.scalar(select(User).where(User.external_id == record.external_id))
+    if patient is not None and patient.role is not Role.PATIENT:
+        raise PanelError(
+            _("external id %(id)s belongs to someone who is not a patient", id=record.external_id),
+            "external_id",
+        )
+    if email:
+        holder = db.session.scalar(select(User).where(User.email == email))
+        if holder is not None and holder is not patient:
+            raise PanelError(_("That e-mail is already in use."), field="email")
+    after = {"name": record.name.strip(), "language": record.language, "email": email}
+    if patient is None:
+        patient = User(
+            role=Role.PATIENT,
+            external_id=record.external_id,
+            name=after["name"],
+            preferred_language=record.language,
+            email=email,
+        )
+        db.session.add(patient)
+        db.session.flush()
+        audit.record(actor, "user.created", patient, after={"role": "patient", **after})
+        return patient, True
+    _refuse_other_program(patient, cohort, "external_id")
+    before = {"name": patient.name, "language": patient.preferred_language, "email": patient.email}
+    if before != after:
+        patient.name = record.name.strip()
+        patient.preferred_language, patient.email = record.language, email
+        db.session.flush()
+        audit.record(actor, "user.updated", patient, before=before, after=after)
+    return patient, False
 
 
 def update_entry(actor: User, entry: PanelEntry, details: PatientDetails) -> None:

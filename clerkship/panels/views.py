@@ -22,6 +22,7 @@ from clerkship.panels import bp, queries, service
 from clerkship.panels.forms import InvitationForm, PatientForm
 from clerkship.permissions import (
     can_edit_panel_entry,
+    can_invite_patient,
     can_manage_invitation,
     can_manage_panel,
     can_remove_feedback,
@@ -135,7 +136,7 @@ def edit_entry(entry_id: int):
 @bp.route("/entries/<int:entry_id>/invitations", methods=["POST"])
 @login_required
 def invite(entry_id: int):
-    entry = load_or_404(PanelEntry, entry_id, lambda user, e: user.id == e.student_id)
+    entry = load_or_404(PanelEntry, entry_id, can_invite_patient)
     form = InvitationForm()
     goals = queries.goals_shared_with_patients(entry.student_id).get(entry.patient_id, [])
     form.goal.choices = [SelectChoice(g.id, g.latest.title) for g in goals]

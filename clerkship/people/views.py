@@ -11,8 +11,10 @@ from clerkship.forminput import record_id
 from clerkship.models import DISCIPLINES, Assignment, Role, User
 from clerkship.people import bp, service
 from clerkship.permissions import (
+    can_deactivate_person,
     can_manage_assignment,
     can_manage_person,
+    can_pair_student,
     load_or_404,
 )
 
@@ -40,13 +42,8 @@ def _back_to(person: User):
 @bp.route("/students/<int:student_id>/pairings", methods=["GET", "POST"])
 @login_required
 def pair(student_id: int):
-    student = load_or_404(
-        User,
-        student_id,
-        lambda user, s: (
-            s.role is Role.STUDENT and user.role is Role.DIRECTOR and can_manage_person(user, s)
-        ),
-    )
+    student = load_or_404(User, student_id, can_pair_student)
+    choices = service.preceptors(_user())
     errors: dict[str, str] = {}
     if request.method == "POST":
         start, start_ok = _date("start_date")
@@ -56,8 +53,10 @@ def pair(student_id: int):
         if not end_ok:
             errors["end_date"] = _("Dates look like 2026-07-01.")
         if not errors:
+            chosen = request.form.get("preceptor", type=record_id)
             pairing = service.Pairing(
-                preceptor_id=request.form.get("preceptor", type=record_id),
+                # A choice from the list only: another program's preceptors are not offered.
+                preceptor_id=chosen if chosen in {p.id for p in choices} else None,
                 discipline=request.form.get("discipline", ""),
                 start_date=start,
                 end_date=end,
@@ -80,7 +79,7 @@ def pair(student_id: int):
     return render_template(
         "people/pair.html",
         student=student,
-        preceptors=service.preceptors(),
+        preceptors=choices,
         disciplines=DISCIPLINES,
         errors=errors,
         values=request.form,
@@ -111,7 +110,7 @@ def end_pairing(assignment_id: int):
 @bp.route("/people/<int:user_id>/deactivate", methods=["POST"])
 @login_required
 def deactivate(user_id: int):
-    person = load_or_404(User, user_id, can_manage_person)
+    person = load_or_404(User, user_id, can_deactivate_person)
     try:
         service.set_active(_user(), person, False)
     except service.PeopleError as error:
@@ -132,7 +131,7 @@ def deactivate(user_id: int):
 @bp.route("/people/<int:user_id>/reactivate", methods=["POST"])
 @login_required
 def reactivate(user_id: int):
-    person = load_or_404(User, user_id, can_manage_person)
+    person = load_or_404(User, user_id, can_deactivate_person)
     service.set_active(_user(), person, True)
     db.session.commit()
     flash(_("%(name)s can sign in again.", name=person.name), "success")

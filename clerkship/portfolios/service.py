@@ -7,8 +7,6 @@ result: the PDF itself for one student, or a ZIP of PDFs plus ``index.csv`` for 
 
 from __future__ import annotations
 
-import csv
-import io
 import shutil
 import zipfile
 from datetime import date, timedelta
@@ -20,6 +18,7 @@ from flask_babel import gettext as _
 from sqlalchemy import CursorResult, select, update
 
 from clerkship import audit, permissions
+from clerkship.csvfile import to_csv
 from clerkship.extensions import db
 from clerkship.models import (
     Cohort,
@@ -298,22 +297,23 @@ def finish(job_id: int) -> None:
 
 
 def _index_csv(documents: list[ExportDocument]) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(["student", "file", "document_id", "status", "pages", "content_sha256"])
-    for d in documents:
-        printed = d.reused.public_id if d.reused else d.public_id
-        writer.writerow(
-            [
-                d.student.name,
-                _file_name(d) if d.status is ExportStatus.DONE else "",
-                printed,
-                d.status.value,
-                d.pages or "",
-                d.content_hash or "",
-            ]
-        )
-    return out.getvalue()
+    header = ["student", "file", "document_id", "status", "pages", "content_sha256"]
+    return to_csv(
+        [
+            header,
+            *(
+                [
+                    d.student.name,
+                    _file_name(d) if d.status is ExportStatus.DONE else "",
+                    d.reused.public_id if d.reused else d.public_id,
+                    d.status.value,
+                    d.pages or "",
+                    d.content_hash or "",
+                ]
+                for d in documents
+            ),
+        ]
+    )
 
 
 def result_file(job: ExportJob) -> Path | None:

@@ -1,8 +1,6 @@
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 from datetime import date
 
 from flask import (
@@ -20,9 +18,11 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from clerkship import pdf_signing, tasks
+from clerkship.csvfile import to_csv
 from clerkship.extensions import db, limiter
 from clerkship.models import Cohort, ExportJob, ExportStatus, User
 from clerkship.permissions import (
+    can_export_cohort,
     can_export_portfolios,
     can_export_student,
     can_view_export_job,
@@ -103,7 +103,7 @@ def export_student(student_id: int):
 @bp.route("/cohorts/<int:cohort_id>/export", methods=["POST"])
 @login_required
 def export_cohort(cohort_id: int):
-    cohort = load_or_404(Cohort, cohort_id, lambda user, c: can_export_portfolios(user, c.program))
+    cohort = load_or_404(Cohort, cohort_id, can_export_cohort)
     return _start(cohort=cohort) or redirect(url_for("directory.cohort", cohort_id=cohort.id))
 
 
@@ -155,13 +155,9 @@ def download(job_id: int):
 @bp.route("/cohorts/<int:cohort_id>/figures.csv")
 @login_required
 def cohort_figures(cohort_id: int):
-    cohort = load_or_404(Cohort, cohort_id, lambda user, c: can_export_portfolios(user, c.program))
-    out = io.StringIO()
-    writer = csv.writer(out)
-    for row in figures.cohort_rows(cohort):
-        writer.writerow(row)
+    cohort = load_or_404(Cohort, cohort_id, can_export_cohort)
     return Response(
-        out.getvalue(),
+        to_csv(figures.cohort_rows(cohort)),
         mimetype="text/csv",
         headers={"Content-Disposition": f'attachment; filename="cohort-{cohort.id}-figures.csv"'},
     )

@@ -22,7 +22,9 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from clerkship import audit, clock, mail
+from clerkship.csvfile import to_csv
 from clerkship.extensions import db
+from clerkship.forminput import clean_text
 from clerkship.models import (
     DISCIPLINES,
     Assignment,
@@ -32,9 +34,15 @@ from clerkship.models import (
     Role,
     User,
 )
+from clerkship.panels import service as panels
+from clerkship.panels.service import PanelError, PatientRecord
+from clerkship.people import service as people
+from clerkship.people.service import Pairing, PeopleError, PersonDetails
 
 MAX_BYTES = 5 * 1024 * 1024
 MAX_ROWS = 20_000
+MAX_COLUMNS = 1_000  # a roster needs a handful; 500,000 made a 35 MB preview
+MAX_WARNINGS = 10  # about unused columns; the rest are counted in one line
 NOT_CSV = _l(
     "This is not a CSV file (it looks like a spreadsheet or a binary file). Save it as CSV first."
 )
@@ -106,8 +114,10 @@ class RowPlan:
     values: dict[str, str]
     status: str = "new"  # new | update | unchanged | error
     reason: str = ""
-    # Writes this row: apply(actor, invited); None for unchanged or error rows.
+    # Writes this row through the services: apply(actor, invited); None for error rows.
     apply: Callable[[User, list[User]], None] | None = None
+    # Tried in a rolled-back savepoint at preview (False only for brand-new accounts).
+    tried: bool = True
 
 
 @dataclass
@@ -129,11 +139,7 @@ class Plan:
 
 
 def template_csv(kind: Kind) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow([*kind.required, *kind.optional])
-    writer.writerows(kind.example)
-    return out.getvalue()
+    return to_csv([[*kind.required, *kind.optional], *kind.example])
 
 
 # --- reading the file ------------------------------------------------------------------------
@@ -166,7 +172,7 @@ def _header(name: str) -> str:
 def read(kind: Kind, raw: bytes) -> tuple[list[tuple[int, dict[str, str]]], list[str]]:
     if len(raw) > MAX_BYTES:
         raise FileProblem(_("The file is larger than 5 MB. Split it into smaller files."))
-    text = _decode(raw)
+    text = clean_text(_decode(raw))  # no NUL or bidi overrides, as in forms
     if not text.strip():
         raise FileProblem(_("The file is empty."))
     sample = text[:8192]
@@ -176,9 +182,19 @@ def read(kind: Kind, raw: bytes) -> tuple[list[tuple[int, dict[str, str]]], list
         dialect = csv.excel
     reader = csv.reader(io.StringIO(text), dialect)
     try:
-        header = [_header(h) for h in next(reader)]
+        first = next(reader)
     except (StopIteration, csv.Error):
         raise FileProblem(_("The file has no header row.")) from None
+    if len(first) > MAX_COLUMNS:
+        raise FileProblem(
+            _(
+                "The first row has %(n)d columns; a roster file may have at most %(max)d. "
+                "Keep only the columns the template names.",
+                n=len(first),
+                max=MAX_COLUMNS,
+            )
+        )
+    header = [_header(h) for h in first]
     missing = [c for c in kind.required if c not in header]
     if missing:
         raise FileProblem(
@@ -189,11 +205,14 @@ def read(kind: Kind, raw: bytes) -> tuple[list[tuple[int, dict[str, str]]], list
             )
         )
     known = set(kind.required) | set(kind.optional)
+    unused = [h for h in header if h and h not in known]
     warnings = [
-        _("Column “%(name)s” is not used and was ignored.", name=h)
-        for h in header
-        if h and h not in known
+        _("Column “%(name)s” is not used and was ignored.", name=h) for h in unused[:MAX_WARNINGS]
     ]
+    if len(unused) > MAX_WARNINGS:
+        warnings.append(
+            _("%(n)d more columns are not used and were ignored.", n=len(unused) - MAX_WARNINGS)
+        )
     rows: list[tuple[int, dict[str, str]]] = []
     try:
         for number, cells in enumerate(reader, start=2):
@@ -263,7 +282,9 @@ def _dedupe(plan: Plan, key_of) -> dict:
     return seen
 
 
-def plan(kind_name: str, raw: bytes, cohort: Cohort) -> Plan:
+def plan(kind_name: str, raw: bytes, cohort: Cohort, actor: User) -> Plan:
+    """Read the file and try every row through the services the forms use, in a savepoint
+    that is rolled back: the preview shows exactly the errors the confirm would meet."""
     kind = KINDS[kind_name]
     rows, warnings = read(kind, raw)
     result = Plan(kind, [RowPlan(number, values) for number, values in rows], warnings)
@@ -274,7 +295,31 @@ def plan(kind_name: str, raw: bytes, cohort: Cohort) -> Plan:
         "assignments": _plan_assignments,
         "panels": _plan_panels,
     }[kind_name](result, cohort)
+    _try_rows(result, actor)
     return result
+
+
+# What a service refuses, with the reason a person can act on (the same as the form's).
+ROW_ERRORS: tuple[type[Exception], ...] = (PeopleError, PanelError)
+
+
+def _try_rows(plan: Plan, actor: User) -> None:
+    trial = db.session.begin_nested()
+    try:
+        for row in plan.rows:
+            if row.apply is None or not row.tried:
+                continue
+            step = db.session.begin_nested()
+            try:
+                row.apply(actor, [])
+            except ROW_ERRORS as error:
+                step.rollback()
+                row.apply = None
+                row.status, row.reason = "error", error.message  # type: ignore[attr-defined]
+            else:
+                step.commit()
+    finally:
+        trial.rollback()
 
 
 def _plan_people(plan: Plan, cohort: Cohort) -> None:
@@ -292,6 +337,8 @@ def _plan_people(plan: Plan, cohort: Cohort) -> None:
     enrolled = set(
         db.session.scalars(select(Enrollment.student_id).where(Enrollment.cohort_id == cohort.id))
     )
+    # Checked for the whole file at once: new accounts are not tried one by one (a file of
+    # 5,000 new students previews in seconds), and this is all that could refuse them.
     ids_taken = {
         u.external_id: u.email
         for u in db.session.scalars(
@@ -305,56 +352,39 @@ def _plan_people(plan: Plan, cohort: Cohort) -> None:
     for row in plan.rows:
         if row.status != "new":
             continue
-        email, name, external = (
-            row.values["email"],
-            row.values["name"],
-            row.values["external_id"] or None,
-        )
-        if external and ids_taken.get(external, email) != email:
+        external = row.values["external_id"]
+        if external and ids_taken.get(external, row.values["email"]) != row.values["email"]:
             _error(row, _("external id %(id)s already belongs to someone else", id=external))
             continue
-        user = existing.get(email)
-        if user is not None and user.role is not role:
-            _error(
-                row,
-                _(
-                    "%(email)s already has an account as %(role)s",
-                    email=email,
-                    role=user.role.label,
-                ),
-            )
-            continue
+        details = PersonDetails(
+            role, row.values["email"], row.values["name"], row.values["external_id"] or None
+        )
+        user = existing.get(details.email)
         changes = []
-        if user is not None:
-            if user.name != name:
+        if user is not None and user.role is role:
+            if user.name != details.name:
                 changes.append(_("name"))
-            if external and user.external_id != external:
+            if details.external_id and user.external_id != details.external_id:
                 changes.append(_("external id"))
         needs_enrolment = role is Role.STUDENT and (user is None or user.id not in enrolled)
         if user is not None and needs_enrolment:
             changes.append(_("enrol in %(cohort)s", cohort=cohort.name))
-        if user is not None and not changes:
-            row.status = "unchanged"
-            continue
-        if user is not None:
+        if user is not None and changes:
             row.status, row.reason = "update", ", ".join(changes)
-        row.apply = _person_writer(role, email, name, external, cohort, needs_enrolment)
+        elif user is not None:
+            row.status = "unchanged"
+        # Unchanged rows are tried too: the services refuse someone of another program.
+        row.apply = _person_writer(details, cohort, needs_enrolment)
+        row.tried = user is not None
 
 
-def _person_writer(role, email, name, external, cohort, enrol):
+def _person_writer(details: PersonDetails, cohort: Cohort, enrol: bool):
     def write(actor: User, invited: list[User]) -> None:
-        user = db.session.scalar(select(User).where(User.email == email))
-        if user is None:
-            user = User(role=role, email=email, name=name, external_id=external)
-            db.session.add(user)
+        user, created = people.save_person(actor, details)
+        if created:
             invited.append(user)
-        else:
-            user.name = name
-            if external:
-                user.external_id = external
-        db.session.flush()
         if enrol:
-            db.session.add(Enrollment(cohort_id=cohort.id, student_id=user.id))
+            people.enrol(actor, cohort, user)
 
     return write
 
@@ -386,44 +416,30 @@ def _plan_patients(plan: Plan, cohort: Cohort) -> None:
             continue
         values = row.values
         user = existing.get(values["external_id"])
-        if user is not None and user.role is not Role.PATIENT:
-            _error(
-                row,
-                _(
-                    "external id %(id)s belongs to someone who is not a patient",
-                    id=values["external_id"],
-                ),
-            )
-            continue
         if user is not None:
             same = (user.name, user.preferred_language, user.email or "") == (
                 values["name"],
                 values["language"],
                 values["email"],
             )
-            if same:
-                row.status = "unchanged"
-                continue
-            row.status, row.reason = "update", _("name, language or e-mail")
-        row.apply = _patient_writer(dict(values))
+            row.status, row.reason = (
+                ("unchanged", "") if same else ("update", _("name, language or e-mail"))
+            )
+        record = PatientRecord(
+            values["external_id"], values["name"], values["language"], values["email"]
+        )
+        row.apply = _patient_writer(cohort, record)
 
 
-def _patient_writer(values):
+def _patient_writer(cohort: Cohort, record: PatientRecord):
     def write(actor: User, invited: list[User]) -> None:
-        user = db.session.scalar(select(User).where(User.external_id == values["external_id"]))
-        if user is None:
-            user = User(role=Role.PATIENT, external_id=values["external_id"])
-            db.session.add(user)
-        user.name = values["name"]
-        user.preferred_language = values["language"]
-        user.email = values["email"] or None
-        db.session.flush()
+        panels.save_patient(actor, cohort, record)
 
     return write
 
 
 def _plan_assignments(plan: Plan, cohort: Cohort) -> None:
-    people = _users_by_email(
+    people_by_email = _users_by_email(
         [r.values["student_email"].lower() for r in plan.rows]
         + [r.values["preceptor_email"].lower() for r in plan.rows]
     )
@@ -434,8 +450,8 @@ def _plan_assignments(plan: Plan, cohort: Cohort) -> None:
         start = _date(values["start_date"], row, "start_date")
         end = _date(values["end_date"], row, "end_date")
         student, preceptor = (
-            people.get(values["student_email"]),
-            people.get(values["preceptor_email"]),
+            people_by_email.get(values["student_email"]),
+            people_by_email.get(values["preceptor_email"]),
         )
         if row.status == "error":
             continue
@@ -470,52 +486,38 @@ def _plan_assignments(plan: Plan, cohort: Cohort) -> None:
         if row.status != "new":
             continue
         values = row.values
-        student, preceptor = people[values["student_email"]], people[values["preceptor_email"]]
-        start, end = (
-            date.fromisoformat(values["start_date"]),
-            _date(values["end_date"], row, "end_date"),
+        student = people_by_email[values["student_email"]]
+        pairing = Pairing(
+            preceptor_id=people_by_email[values["preceptor_email"]].id,
+            discipline=values["discipline"],
+            start_date=date.fromisoformat(values["start_date"]),
+            end_date=_date(values["end_date"], row, "end_date"),
         )
         current = db.session.scalar(
             select(Assignment).where(
                 Assignment.student_id == student.id,
-                Assignment.preceptor_id == preceptor.id,
-                Assignment.discipline == values["discipline"],
-                Assignment.start_date == start,
+                Assignment.preceptor_id == pairing.preceptor_id,
+                Assignment.discipline == pairing.discipline,
+                Assignment.start_date == pairing.start_date,
             )
         )
-        if current is not None and current.end_date == end:
+        if current is not None and current.cohort.program_id != cohort.program_id:
+            _error(row, people.other_program_message(student))
+            continue
+        if current is not None and current.end_date == pairing.end_date:
             row.status = "unchanged"
             continue
         if current is not None:
             row.status, row.reason = "update", _("end date")
-        row.apply = _assignment_writer(
-            cohort, student.id, preceptor.id, values["discipline"], start, end
-        )
+        row.apply = _assignment_writer(cohort, student, pairing, current)
 
 
-def _assignment_writer(cohort, student_id, preceptor_id, discipline, start, end):
+def _assignment_writer(cohort: Cohort, student: User, pairing: Pairing, current):
     def write(actor: User, invited: list[User]) -> None:
-        current = db.session.scalar(
-            select(Assignment).where(
-                Assignment.student_id == student_id,
-                Assignment.preceptor_id == preceptor_id,
-                Assignment.discipline == discipline,
-                Assignment.start_date == start,
-            )
-        )
         if current is None:
-            db.session.add(
-                Assignment(
-                    cohort_id=cohort.id,
-                    student_id=student_id,
-                    preceptor_id=preceptor_id,
-                    discipline=discipline,
-                    start_date=start,
-                    end_date=end,
-                )
-            )
+            people.pair(actor, student, pairing, cohort)
         else:
-            current.end_date = end
+            people.change_pairing_end(actor, current, pairing.end_date)
 
     return write
 
@@ -579,22 +581,12 @@ def _plan_panels(plan: Plan, cohort: Cohort) -> None:
             continue
         if current is not None:
             row.status, row.reason = "update", _("consent or end date")
-        row.apply = _panel_writer(cohort, student.id, patient.id, consent, end)
+        row.apply = _panel_writer(cohort, student, patient, consent, end)
 
 
-def _panel_writer(cohort, student_id, patient_id, consent, end):
+def _panel_writer(cohort: Cohort, student: User, patient: User, consent, end):
     def write(actor: User, invited: list[User]) -> None:
-        current = db.session.scalar(
-            select(PanelEntry).where(
-                PanelEntry.student_id == student_id,
-                PanelEntry.patient_id == patient_id,
-                PanelEntry.cohort_id == cohort.id,
-            )
-        )
-        if current is None:
-            current = PanelEntry(cohort_id=cohort.id, student_id=student_id, patient_id=patient_id)
-            db.session.add(current)
-        current.consent_date, current.end_date = consent, end
+        panels.place_on_panel(actor, cohort, student, patient, consent, end)
 
     return write
 
@@ -603,13 +595,25 @@ def _panel_writer(cohort, student_id, patient_id, consent, end):
 
 
 def apply(actor: User, plan: Plan, cohort: Cohort) -> dict[str, int]:
-    """Write every planned row; the caller commits once (all or nothing)."""
+    """Write every planned row through the services; the caller commits once (all or none)."""
     if plan.has_errors:
-        raise FileProblem(_("Fix the rows marked as errors and upload the file again."))
+        first = next(row for row in plan.rows if row.status == "error")
+        raise FileProblem(
+            _(
+                "Row %(n)d: %(reason)s Fix the rows marked as errors and upload the file again.",
+                n=first.number,
+                reason=first.reason,
+            )
+        )
     invited: list[User] = []
     for row in plan.rows:
         if row.apply is not None:
-            row.apply(actor, invited)
+            try:
+                row.apply(actor, invited)
+            except ROW_ERRORS as error:  # the data changed since the preview
+                raise FileProblem(
+                    _("Row %(n)d: %(reason)s", n=row.number, reason=error.message)  # type: ignore[attr-defined]
+                ) from None
     db.session.flush()
     for user in invited:
         _invite(user)

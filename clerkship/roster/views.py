@@ -1,12 +1,8 @@
 from __future__ import annotations
 
-import secrets
-from pathlib import Path
-
 from flask import (
     Response,
     abort,
-    current_app,
     flash,
     redirect,
     render_template,
@@ -19,24 +15,14 @@ from flask_login import current_user, login_required
 
 from clerkship.extensions import db
 from clerkship.models import Cohort, Role
-from clerkship.permissions import can_manage_program, load_or_404, require_role
-from clerkship.roster import bp, service
+from clerkship.permissions import can_import_roster, load_or_404, require_role
+from clerkship.roster import bp, pending, service
 
 PENDING = "pending_imports"  # upload token -> (cohort id, kind, file name): this browser only
 
 
-def _folder() -> Path:
-    path = Path(current_app.instance_path) / "imports"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
-
-
 def _cohort(cohort_id: int) -> Cohort:
-    return load_or_404(
-        Cohort,
-        cohort_id,
-        lambda user, c: user.role is Role.DIRECTOR and can_manage_program(user, c.program),
-    )
+    return load_or_404(Cohort, cohort_id, can_import_roster)
 
 
 @bp.route("/roster/templates/<kind>.csv")
@@ -69,7 +55,7 @@ def upload(cohort_id: int):
     else:
         raw = file.stream.read(service.MAX_BYTES + 1)
         try:
-            plan = service.plan(kind, raw, cohort)
+            plan = service.plan(kind, raw, cohort, current_user._get_current_object())
         except service.FileProblem as error:
             problem = error.message
         db.session.rollback()  # the preview writes nothing
@@ -77,14 +63,21 @@ def upload(cohort_id: int):
         return render_template(
             "roster/upload.html", cohort=cohort, kinds=service.KINDS, kind=kind, problem=problem
         ), 400
-    token = secrets.token_urlsafe(16)
-    (_folder() / token).write_bytes(raw)
-    pending = session.setdefault(PENDING, {})
-    pending[token] = [cohort.id, kind, file.filename[:200]]
-    session.modified = True
+    token = None
+    if plan is not None and not plan.has_errors:  # only a file that can be confirmed is kept
+        token = pending.save(raw)
+        session.setdefault(PENDING, {})[token] = [cohort.id, kind, file.filename[:200]]
+        session.modified = True
     return render_template(
         "roster/preview.html", cohort=cohort, plan=plan, token=token, filename=file.filename
     )
+
+
+def _forget(token: str) -> None:
+    pending.discard(token)
+    if token in session.get(PENDING, {}):
+        session[PENDING].pop(token)
+        session.modified = True
 
 
 @bp.route("/cohorts/<int:cohort_id>/import/confirm", methods=["POST"])
@@ -93,22 +86,22 @@ def confirm(cohort_id: int):
     cohort = _cohort(cohort_id)
     token = request.form.get("token", "")
     entry = session.get(PENDING, {}).get(token)
-    path = _folder() / token if token.replace("-", "").replace("_", "").isalnum() else None
-    if not entry or entry[0] != cohort.id or path is None or not path.is_file():
+    path = pending.path(token)
+    if not entry or entry[0] != cohort.id or path is None:
         flash(_("That upload has expired. Upload the file again."), "error")
         return redirect(url_for("roster.upload", cohort_id=cohort.id))
     kind = entry[1]
     try:
-        plan = service.plan(kind, path.read_bytes(), cohort)  # planned again: nothing stale
-        counts = service.apply(current_user._get_current_object(), plan, cohort)
+        actor = current_user._get_current_object()
+        plan = service.plan(kind, path.read_bytes(), cohort, actor)  # planned again: nothing stale
+        counts = service.apply(actor, plan, cohort)
     except service.FileProblem as error:
         db.session.rollback()
+        _forget(token)
         flash(error.message, "error")
         return redirect(url_for("roster.upload", cohort_id=cohort.id, kind=kind))
     db.session.commit()
-    path.unlink(missing_ok=True)
-    session[PENDING].pop(token, None)
-    session.modified = True
+    _forget(token)
     flash(
         _(
             "Imported: %(new)d new, %(update)d updated, %(unchanged)d unchanged.",
@@ -119,3 +112,16 @@ def confirm(cohort_id: int):
         "success",
     )
     return redirect(url_for("directory.cohort", cohort_id=cohort.id))
+
+
+@bp.route("/cohorts/<int:cohort_id>/import/cancel", methods=["POST"])
+@login_required
+def cancel(cohort_id: int):
+    """The previewed file is deleted now, not left for the hourly clean-up."""
+    cohort = _cohort(cohort_id)
+    token = request.form.get("token", "")
+    entry = session.get(PENDING, {}).get(token)
+    if entry and entry[0] == cohort.id:
+        _forget(token)
+    kind = entry[1] if entry else None
+    return redirect(url_for("roster.upload", cohort_id=cohort.id, kind=kind))

@@ -7,6 +7,7 @@ invitation, so a revoked or expired link, or an ended panel entry, stops working
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
@@ -37,6 +38,7 @@ PROBLEMS = {
     "ended": _l("This link is no longer active. Thank you for helping your student."),
     "no_consent": _l("This link is not active yet. Please ask your student."),
     "timeout": _l("This page has timed out. Please open your link again."),
+    "finished": _l("You have finished. Thank you! To see your answers, open your link again."),
 }
 
 
@@ -102,10 +104,22 @@ def find(token: str) -> PatientInvitation:
     return check(invitation)
 
 
-def load(invitation_id: int | None) -> PatientInvitation:
-    """The invitation of the current patient session, checked again."""
+def load(invitation_id: int | None, opened: datetime) -> PatientInvitation:
+    """The invitation of the current patient session (opened at ``opened``), checked again."""
+    invitation = check(db.session.get(PatientInvitation, invitation_id) if invitation_id else None)
+    ended = invitation.sessions_ended_at
+    if ended is not None and opened <= ended:
+        raise LinkProblem("finished", invitation.patient.preferred_language)
+    return invitation
+
+
+def end_sessions(invitation_id: int | None) -> None:
+    """Close every patient page opened from this link so far (on the server, not only in
+    the browser that asked)."""
     invitation = db.session.get(PatientInvitation, invitation_id) if invitation_id else None
-    return check(invitation)
+    if invitation is not None:
+        invitation.sessions_ended_at = utcnow()
+        db.session.flush()
 
 
 def instrument_for(invitation: PatientInvitation) -> FeedbackInstrument | None:
@@ -220,7 +234,7 @@ def withdraw(invitation: PatientInvitation) -> None:
     audit.record(invitation.patient, "feedback.withdrawn", feedback, after={"via": invitation.id})
     db.session.delete(feedback)
     invitation.withdrawn_at = utcnow()
-    db.session.flush()
+    end_sessions(invitation.id)
 
 
 # --- input on a goal -------------------------------------------------------------------------

@@ -89,7 +89,7 @@ def _current() -> PatientInvitation:
     limit = timedelta(minutes=current_app.config["PATIENT_SESSION_MINUTES"])
     if utcnow() - opened > limit:
         raise service.LinkProblem("timeout", visit.get("lang"))
-    return service.load(visit.get("invitation"))
+    return service.load(visit.get("invitation"), opened)
 
 
 def _render(template: str, invitation: PatientInvitation, status: int = 200, **context):
@@ -228,7 +228,11 @@ def language():
 
 @bp.route("/finish", methods=["POST"])
 def finish():
-    language = (session.get("visit") or {}).get("lang", "en")
+    visit = session.get("visit") or {}
+    language = visit.get("lang", "en")
+    if visit:
+        service.end_sessions(visit.get("invitation"))
+        db.session.commit()
     session.clear()
     with force_locale(language):
         return render_template("visit/finished.html", language=language)

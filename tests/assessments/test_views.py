@@ -329,3 +329,27 @@ def test_pages_keep_a_constant_query_count(client, db, scaled, make_cycle, count
         make_cycle(CycleStatus.AWAITING_SIGNATURE)
         make_cycle()
     assert measure() == few
+
+
+def test_a_reaction_sent_after_signing_stays_on_the_page_with_why(client, db, scaled, make_cycle):
+    for status, why in (
+        (CycleStatus.SIGNED, "signed this assessment before your text arrived"),
+        (CycleStatus.AWAITING_SIGNATURE, "were already sent"),
+    ):
+        cycle = make_cycle(status)
+        db.session.commit()
+        login(client, scaled["mine"]["student"])
+        response = client.post(
+            f"/assessments/{cycle.id}/reaction",
+            data={"reaction": "Typed too late, kept", "plan": "A plan I typed"},
+        )
+        assert response.status_code == 409, status
+        html = _html(response)
+        assert why in html
+        assert "Typed too late, kept" in html and "A plan I typed" in html
+        assert "for signature</button>" not in html  # nothing offered that would be refused
+        db.session.expire_all()
+        saved = db.session.get(AssessmentCycle, cycle.id)
+        assert saved.status is status
+        assert saved.self_assessment.reaction == "Fair; I overrated myself"
+        client.post("/sign-out")

@@ -51,6 +51,8 @@ def live_server():
             demo.build_demo_year(students=2)
             db.session.commit()
         server = make_server("127.0.0.1", 0, app, threaded=True)
+        # Links in e-mails and QR codes come from BASE_URL only: this server's address.
+        app.config["BASE_URL"] = f"http://127.0.0.1:{server.server_port}"
         thread = threading.Thread(target=server.serve_forever, daemon=True)
         thread.start()
         try:

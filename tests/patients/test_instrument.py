@@ -75,3 +75,49 @@ def test_choosing_a_loaded_instrument_and_other_programs_are_404(client, db, ins
     db.session.expire_all()
     assert mine["program"].feedback_instrument_id == instrumented["instrument"].id
     assert client.get(f"/programs/{other['program'].id}/instrument").status_code == 404
+
+
+def _problems(response) -> str:
+    assert response.status_code == 400
+    html = response.get_data(as_text=True)
+    assert "Nothing was changed" in html
+    return html
+
+
+def test_non_text_translations_are_refused_with_where_they_are(client, db, instrumented):
+    mine = instrumented["mine"]
+    login(client, mine["director"])
+    numbers = json.loads(json.dumps(SHORT))
+    numbers["items"][1]["prompt"]["es"] = 12345
+    numbers["name"] = {"en": "Two", "es": ["a list"]}
+    html = _problems(_upload(client, mine["program"].id, json.dumps(numbers).encode()))
+    assert "items[2].prompt.es must be text" in html
+    assert "name.es must be text" in html
+
+
+def test_a_900_level_nested_list_is_a_clear_error_not_a_500(client, db, instrumented):
+    mine = instrumented["mine"]
+    login(client, mine["director"])
+    deep = "[" * 900 + "]" * 900
+    inside = json.loads(json.dumps(SHORT))
+    inside["items"][0]["prompt"]["es"] = "DEEP"
+    for where, content in (
+        ("", deep),
+        ("items[1].prompt.es", json.dumps(inside).replace('"DEEP"', deep)),
+    ):
+        html = _problems(_upload(client, mine["program"].id, content.encode()))
+        assert f"{where}[1][1][1]" in html and "is nested more than 16 levels deep" in html
+    db.session.expire_all()
+    assert mine["program"].feedback_instrument_id == instrumented["instrument"].id
+
+
+def test_the_schema_accepts_the_shipped_and_documented_instruments():
+    from pathlib import Path
+
+    from clerkship import schemas
+
+    root = Path(__file__).resolve().parents[2]
+    shipped = root / "clerkship/data/patient-feedback.json"
+    for path in (shipped, root / "docs/examples/instrument.json"):
+        assert schemas.problems(json.loads(path.read_text("utf-8")), "instrument") == [], path
+    assert schemas.problems({"code": "x"}, "instrument") == ["the file needs name, scale, items"]

@@ -314,3 +314,33 @@ def test_invitation_rows_record_who_and_what(db, instrumented, invite):
     assert stored.student_id == instrumented["mine"]["student"].id
     assert stored.purpose is InvitationPurpose.FEEDBACK
     assert service.invitation_state(stored) == "open"
+
+
+def test_i_am_done_ends_the_patient_session_on_the_server(app, client, db, instrumented, invite):
+    _invitation, token = invite()
+    client.get(f"/p/{token}")
+    client.post("/p/feedback", data=full_answers(instrumented["instrument"]))
+    copied = client.get_cookie("session").value
+    client.post("/p/finish")
+    replay = app.test_client()  # someone who copied the cookie before "I am done"
+    replay.set_cookie("session", copied)
+    thanks = replay.get("/p/thanks")
+    assert thanks.status_code == 404
+    assert "You have finished" in _html(thanks)
+    assert replay.post("/p/withdraw").status_code == 404
+    assert db.session.scalar(select(func.count(PatientFeedback.id))) == 1
+    # The link itself still opens a new page (to see or withdraw the answers).
+    client.get(f"/p/{token}")
+    assert client.get("/p/thanks").status_code == 200
+
+
+def test_withdrawal_ends_the_patient_session_on_the_server(app, client, db, instrumented, invite):
+    _invitation, token = invite()
+    client.get(f"/p/{token}")
+    client.post("/p/feedback", data=full_answers(instrumented["instrument"]))
+    copied = client.get_cookie("session").value
+    assert client.post("/p/withdraw").status_code == 200
+    replay = app.test_client()
+    replay.set_cookie("session", copied)
+    assert replay.get("/p/").status_code == 404
+    assert client.get("/p/").status_code == 404  # the browser that withdrew is closed too

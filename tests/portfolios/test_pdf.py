@@ -260,3 +260,28 @@ def test_the_verify_page_checks_the_pdf_signature(app, db, demo_year, client):
         )
         assert page.status_code == 200
         assert expected in page.get_data(as_text=True)
+
+
+def _pdftotext(pdf: bytes, tmp_path) -> str:
+    import subprocess
+
+    path = tmp_path / "portfolio.pdf"
+    path.write_bytes(pdf)
+    return subprocess.run(  # noqa: S603 - poppler's pdftotext, fixed arguments
+        ["pdftotext", "-enc", "UTF-8", str(path), "-"],  # noqa: S607
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+
+
+def test_every_character_of_a_long_word_reaches_the_pdf(app, db, demo_year, tmp_path):
+    """4,000 W's with no space: every one is printed (wrapped, over pages), none cut off."""
+    data = portfolio.portfolio_data(demo_year["student01"])
+
+    def printed_ws(body: str) -> int:
+        data["reflections"] = [{"title": "Long", "body": body, "on": "2026-10-01"}]
+        result = render.render_pdf(data, "ABCD-EFGH-IJKL-MNOP", "2026-11-22 10:00 UTC")
+        return _pdftotext(result.pdf, tmp_path).count("W")
+
+    assert printed_ws("W" * 4000) - printed_ws("") == 4000

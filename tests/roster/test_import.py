@@ -183,3 +183,106 @@ def test_set_password_link_works_once(client, db, world):
         == 302
     )
     assert client.get("/account/set-password/forged.token.value").status_code == 404
+
+
+def test_a_row_of_half_a_million_columns_is_refused_quickly_on_a_small_page(client, db, world):
+    import time
+
+    mine = world["mine"]
+    login(client, mine["director"])
+    raw = ",".join(f"c{n}" for n in range(500_000)).encode()  # 3.4 MB
+    # A raw multipart body: the test client would put a large file in an unclosed temp file.
+    body = (
+        b'--xyz\r\nContent-Disposition: form-data; name="kind"\r\n\r\nstudents\r\n'
+        b'--xyz\r\nContent-Disposition: form-data; name="file"; filename="wide.csv"\r\n'
+        b"Content-Type: text/csv\r\n\r\n" + raw + b"\r\n--xyz--\r\n"
+    )
+    started = time.perf_counter()
+    response = client.post(
+        f"/cohorts/{mine['cohort'].id}/import",
+        data=body,
+        content_type="multipart/form-data; boundary=xyz",
+    )
+    elapsed = time.perf_counter() - started
+    html = _html(response)
+    assert response.status_code in (200, 400)
+    assert "The first row has 500000 columns" in html
+    print(f"\n500,000 columns: {elapsed:.2f} s, page {len(html)} characters")
+    assert len(html) < 50_000 and elapsed < 3, (len(html), elapsed)
+
+
+def test_unused_columns_are_summarised_after_ten(client, db, world):
+    mine = world["mine"]
+    login(client, mine["director"])
+    header = ["email", "name", *(f"extra{n}" for n in range(900))]
+    raw = (",".join(header) + "\nwide@school.edu,Wide Person\n").encode()
+    html = _html(_upload(client, mine["cohort"], "students", "wide.csv", raw))
+    assert "1 new" in html
+    assert html.count("is not used and was ignored") == 10
+    assert "890 more columns are not used and were ignored." in html
+
+
+def _waiting(client) -> set[str]:
+    folder = Path(client.application.instance_path) / "imports"
+    return {p.name for p in folder.iterdir()} if folder.is_dir() else set()
+
+
+def test_previewed_files_are_deleted_on_confirm_and_on_cancel(client, db, world):
+    mine = world["mine"]
+    cohort = mine["cohort"]
+    login(client, mine["director"])
+    before = _waiting(client)
+    html = _html(_upload(client, cohort, "students", "students_bom_semicolon.csv"))
+    token = re.search(r'name="token" value="([^"]+)"', html).group(1)
+    assert _waiting(client) - before == {token}
+    assert _confirm(client, cohort, html).status_code == 302
+    assert _waiting(client) == before
+
+    html = _html(_upload(client, cohort, "preceptors", "preceptors.csv"))
+    token = re.search(r'name="token" value="([^"]+)"', html).group(1)
+    assert f'formaction="/cohorts/{cohort.id}/import/cancel"' in html
+    assert _waiting(client) - before == {token}
+    response = client.post(f"/cohorts/{cohort.id}/import/cancel", data={"token": token})
+    assert response.status_code == 302
+    assert _waiting(client) == before
+    # A cancelled upload cannot be confirmed afterwards.
+    assert _confirm(client, cohort, html).status_code == 302
+    assert _count(db, User, User.email == "dr.kim@clinic.org") == 0
+
+
+def test_a_preview_with_errors_keeps_no_file(client, db, world):
+    mine = world["mine"]
+    login(client, mine["director"])
+    before = _waiting(client)
+    raw = b"email,name\nnot-an-address,Someone\n"
+    html = _html(_upload(client, mine["cohort"], "students", "bad.csv", raw))
+    assert "1 with errors" in html
+    assert _waiting(client) == before
+
+
+def test_the_hourly_task_expires_files_left_behind(app, client, db, world):
+    import os
+    import time
+    from datetime import UTC, datetime
+
+    from clerkship import tasks
+
+    mine = world["mine"]
+    login(client, mine["director"])
+    html = _html(_upload(client, mine["cohort"], "students", "students_bom_semicolon.csv"))
+    token = re.search(r'name="token" value="([^"]+)"', html).group(1)
+    folder = Path(app.instance_path) / "imports"
+    fresh = folder / "fresh-but-not-confirmed"
+    fresh.write_bytes(b"email,name\n")
+    hour_ago = time.time() - 61 * 60
+    os.utime(folder / token, (hour_ago, hour_ago))
+    # A periodic task of the queue, run once an hour.
+    names = [task.name for task in tasks.huey._registry.periodic_tasks]
+    assert "expire_pending_imports" in names
+    day = [datetime(2026, 12, 3, h, m, tzinfo=UTC) for h in range(24) for m in range(60)]
+    assert sum(map(tasks.expire_pending_imports.task_class().validate_datetime, day)) == 24
+    with app.app_context():
+        tasks.expire_pending_imports.call_local()
+    assert not (folder / token).exists()  # older than an hour: gone
+    assert fresh.exists()  # still within its hour
+    fresh.unlink()

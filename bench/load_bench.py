@@ -410,6 +410,10 @@ def main() -> None:
                     "SQLALCHEMY_DATABASE_URI": database_url,
                     "MAIL_BACKEND": "memory",
                     "EXPORT_DIR": str(folder / "exports"),
+                    # Signed with the key the served app (instance folder ``folder``) checks.
+                    "SIGNING_KEY_FILE": str(folder / "signing-key.json"),
+                    "PDF_SIGNING_CERT": str(folder / "pdf-signing-cert.pem"),
+                    "PDF_SIGNING_KEY": str(folder / "pdf-signing-key.pem"),
                 }
             )
             seconds = build_demo_year(setup, STUDENTS)

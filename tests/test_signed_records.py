@@ -509,3 +509,18 @@ def test_a_signature_made_with_another_key_is_invalid(app, db, tmp_path):
     )
     assert assessments.signature_valid(cycle) is False
     db.session.rollback()
+
+
+def test_lists_flag_an_invalid_signature(app, db, client):
+    cycle = _signed_cycle()
+    _login(client, cycle.preceptor)
+    assert "signature invalid" not in client.get("/assessments/").get_data(as_text=True)
+    client.post("/sign-out")
+    _edit_cycle_content(cycle)
+    db.session.commit()
+    _login(client, cycle.preceptor)
+    assert "signature invalid" in client.get("/assessments/").get_data(as_text=True)
+    client.post("/sign-out")
+    _login(client, _director())
+    html = client.get(f"/students/{cycle.student_id}").get_data(as_text=True)
+    assert "signature invalid" in html

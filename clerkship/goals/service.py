@@ -512,6 +512,8 @@ def agree(preceptor: User, goal: LearningGoal) -> GoalContribution:
     elif goal.status is not GoalStatus.AGREED:
         raise IllegalTransition(_("Share the goal before it can be agreed."))
     version = goal.latest
+    # The goal's own write first, through the conflict check: signing flushes (and chains).
+    _flush()
     signature = signed_content.sign(
         preceptor, SignatureMeaning.AGREED_GOAL, goal, version_content(goal, version)
     )

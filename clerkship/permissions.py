@@ -16,10 +16,12 @@ Queries reuse the same rules as SQL clauses (:func:`pairing_active`, :func:`pane
 
 A person in two programs (a preceptor teaching in both) is one account, linked to each
 program only through that program's own pairings (students through enrolments, patients
-through panel entries). Each program's director reaches them through those links; only a
-director who runs *every* program the person is in (or an admin) may change the account
-itself (rename, deactivate, enrol): :func:`can_change_person`. Students and patients belong to
-one program; naming one of another program in a form or import is refused.
+through panel entries), and to the program whose director added the account
+(``User.added_by_program_id``: an imported preceptor not yet paired is that program's).
+Each program's director reaches them through those links; only a director who runs *every*
+program the person is in (or an admin) may change the account itself (rename, deactivate,
+enrol): :func:`can_change_person`. Students and patients belong to one program; naming one
+of another program in a form or import is refused.
 
 Anything a predicate refuses is a 404 (see :func:`load_or_404`), so nobody learns that a
 record they may not see exists. The predicates are also Jinja globals, so templates only
@@ -34,7 +36,7 @@ from typing import Any, TypeVar
 
 from flask import abort
 from flask_login import current_user
-from sqlalchemy import ColumnElement, CompoundSelect, exists, select, union
+from sqlalchemy import ColumnElement, CompoundSelect, exists, false, select, union
 
 from clerkship import audit
 from clerkship.clock import today
@@ -94,9 +96,11 @@ def panel_active(on: date | None = None) -> ColumnElement[bool]:
 
 def program_people(program_ids: Iterable[int]) -> CompoundSelect:
     """The ids of everyone linked to these programs: students by enrolment, preceptors by
-    pairing, patients by panel entry (a compound select usable in ``User.id.in_(...)``)."""
+    pairing, patients by panel entry, and the accounts the programs added (a compound select
+    usable in ``User.id.in_(...)``; the SQL twin of :func:`programs_of_person`)."""
     ids = list(program_ids) or [0]
     return union(
+        select(User.id.label("id")).where(User.added_by_program_id.in_(ids)),
         select(Enrollment.student_id.label("id"))
         .join(Cohort, Cohort.id == Enrollment.cohort_id)
         .where(Cohort.program_id.in_(ids)),
@@ -107,6 +111,39 @@ def program_people(program_ids: Iterable[int]) -> CompoundSelect:
         .join(Cohort, Cohort.id == PanelEntry.cohort_id)
         .where(Cohort.program_id.in_(ids)),
     )
+
+
+def goals_visible_to(user: User) -> ColumnElement[bool]:
+    """The SQL twin of :func:`can_view_goal`, for lists: ``select(LearningGoal).where(...)``."""
+    if not _signed_in(user):
+        return false()
+    if user.role is Role.STUDENT:
+        return LearningGoal.student_id == user.id
+    if user.role is Role.DIRECTOR:
+        students = (
+            select(Enrollment.student_id)
+            .join(Cohort, Cohort.id == Enrollment.cohort_id)
+            .where(Cohort.program_id.in_(user.directed_program_ids or {0}))
+        )
+        return LearningGoal.student_id.in_(students)
+    shared = exists().where(
+        (GoalShare.goal_id == LearningGoal.id) & (GoalShare.user_id == user.id)
+    )
+    if user.role is Role.PRECEPTOR:
+        link = exists().where(
+            (Assignment.preceptor_id == user.id)
+            & (Assignment.student_id == LearningGoal.student_id)
+            & pairing_started()
+        )
+    elif user.role is Role.PATIENT:
+        link = exists().where(
+            (PanelEntry.patient_id == user.id)
+            & (PanelEntry.student_id == LearningGoal.student_id)
+            & panel_active()
+        )
+    else:
+        return false()
+    return shared & link
 
 
 def programs_of_person(person: User) -> set[int]:
@@ -122,7 +159,10 @@ def programs_of_person(person: User) -> set[int]:
         link = link.where(PanelEntry.patient_id == person.id)
     else:
         return set()
-    return set(db.session.scalars(link))
+    linked = set(db.session.scalars(link))
+    if person.added_by_program_id is not None:
+        linked.add(person.added_by_program_id)
+    return linked
 
 
 def belongs_to_other_program(person: User, program_id: int) -> bool:
@@ -243,7 +283,8 @@ def can_manage_person(user, person: User) -> bool:
 def can_change_person(user, person: User) -> bool:
     """Change the account itself (rename, deactivate, enrol): an admin, or a director who runs
     every program the person is in. A preceptor teaching in two programs is changed only by
-    someone who runs both; an account not yet in any program by any director."""
+    someone who runs both; an account in no program at all (made by an admin with the
+    create-user command) by any director."""
     if not _signed_in(user):
         return False
     if user.role is Role.ADMIN:

@@ -73,3 +73,52 @@ def test_program_people_are_the_people_the_director_reaches(db, world):
             assert not p.can_manage_person(
                 world["other" if side == "mine" else "mine"]["director"], part[role]
             )
+
+
+@pytest.mark.parametrize("links", ["current", "ended"])
+def test_goals_visible_to_is_the_sql_twin_of_can_view_goal(db, world, make_goal, links):
+    from clerkship.models import LearningGoal
+
+    for side in ("mine", "other"):
+        part = world[side]
+        make_goal(
+            part["student"],
+            title=f"Shared {side}",
+            share_with=[part["preceptor"], part["patient"]],
+        )
+        make_goal(part["student"], title=f"Private {side}")
+    if links == "ended":  # the preceptor keeps reading; the patient loses the goal
+        yesterday = clock.today() - timedelta(days=1)
+        for model in (Assignment, PanelEntry):
+            for row in db.session.scalars(select(model)):
+                row.end_date = yesterday
+        db.session.commit()
+    goals = db.session.scalars(select(LearningGoal)).all()
+    viewers = [world["admin"]] + [
+        world[side][role]
+        for side in ("mine", "other")
+        for role in ("student", "preceptor", "patient", "director")
+    ]
+    for viewer in viewers:
+        listed = set(db.session.scalars(select(LearningGoal.id).where(p.goals_visible_to(viewer))))
+        assert listed == {g.id for g in goals if p.can_view_goal(viewer, g)}, viewer
+
+
+def test_views_authorize_with_named_predicates_not_lambdas():
+    """Every rule lives in permissions.py: a view names the predicate it loads a record with."""
+    import ast
+    from pathlib import Path
+
+    import clerkship
+
+    offenders = []
+    for path in Path(clerkship.__file__).parent.rglob("views.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if not isinstance(node, ast.Call):
+                continue
+            name = getattr(node.func, "id", getattr(node.func, "attr", ""))
+            if name in ("load_or_404", "_load") and any(
+                isinstance(arg, ast.Lambda) for arg in node.args
+            ):
+                offenders.append(f"{path.parent.name}/views.py:{node.lineno}")
+    assert offenders == []

@@ -24,13 +24,15 @@ from clerkship.models import (
     DISCIPLINES,
     Assignment,
     Cohort,
-    Enrollment,
     Framework,
     PanelEntry,
     Program,
     Role,
     User,
 )
+from clerkship.panels import service as panel_service
+from clerkship.people import service as people_service
+from clerkship.people.service import Pairing
 
 DEMO_PASSWORD = "clerkship-demo-2026"  # noqa: S105 - printed for people trying the demo
 DOMAIN = "riverbend.example.org"
@@ -124,16 +126,18 @@ def _people(program: Program, students: int, fake: Faker):
     return director, admin, student_users, preceptors
 
 
-def _enrol(cohort: Cohort, students: list[User]) -> None:
-    enrolled = set(
-        db.session.scalars(select(Enrollment.student_id).where(Enrollment.cohort_id == cohort.id))
-    )
+# The demo writes its year through the same services as the forms and imports (rules and
+# audit trail included), acting as the demo program's director.
+
+
+def _enrol(director: User, cohort: Cohort, students: list[User]) -> None:
     for student in students:
-        if student.id not in enrolled:
-            db.session.add(Enrollment(cohort_id=cohort.id, student_id=student.id))
+        people_service.enrol(director, cohort, student)
 
 
-def _pairings(cohort: Cohort, students: list[User], preceptors: list[User], today: date):
+def _pairings(
+    director: User, cohort: Cohort, students: list[User], preceptors: list[User], today: date
+):
     existing = {
         (a.student_id, a.discipline)
         for a in db.session.scalars(select(Assignment).where(Assignment.cohort_id == cohort.id))
@@ -149,31 +153,23 @@ def _pairings(cohort: Cohort, students: list[User], preceptors: list[User], toda
                 # The first student's neurology preceptor left mid-year: the history stays,
                 # read-only for them, and a new preceptor carries on.
                 left = min(cohort.start_date + timedelta(days=90), today - timedelta(days=1))
-                db.session.add(
-                    Assignment(
-                        cohort_id=cohort.id,
-                        student_id=student.id,
-                        preceptor_id=preceptor.id,
-                        discipline=discipline,
-                        start_date=cohort.start_date,
-                        end_date=left,
-                    )
+                people_service.pair(
+                    director,
+                    student,
+                    Pairing(preceptor.id, discipline, cohort.start_date, left),
+                    cohort,
                 )
                 preceptor, start = replacement, left + timedelta(days=1)
             else:
                 start = cohort.start_date
-            db.session.add(
-                Assignment(
-                    cohort_id=cohort.id,
-                    student_id=student.id,
-                    preceptor_id=preceptor.id,
-                    discipline=discipline,
-                    start_date=min(start, today),
-                )
+            people_service.pair(
+                director, student, Pairing(preceptor.id, discipline, min(start, today)), cohort
             )
 
 
-def _panels(cohort: Cohort, students: list[User], today: date, seed: int) -> User | None:
+def _panels(
+    director: User, cohort: Cohort, students: list[User], today: date, seed: int
+) -> User | None:
     """Five continuity patients per student: pseudonymous names, no e-mail, no clinical data."""
     counts: dict[int, int] = {}
     for entry in db.session.scalars(select(PanelEntry).where(PanelEntry.cohort_id == cohort.id)):
@@ -204,13 +200,8 @@ def _panels(cohort: Cohort, students: list[User], today: date, seed: int) -> Use
             db.session.add(patient)
             db.session.flush()
             consent = cohort.start_date + timedelta(days=rng.randint(0, 60))
-            db.session.add(
-                PanelEntry(
-                    cohort_id=cohort.id,
-                    student_id=student.id,
-                    patient_id=patient.id,
-                    consent_date=min(consent, today),
-                )
+            panel_service.place_on_panel(
+                director, cohort, student, patient, min(consent, today), None
             )
     return first_patient
 
@@ -226,9 +217,9 @@ def build_demo_year(students: int = 12, *, seed: int = 2026) -> list[DemoSignIn]
     cohort = _cohort(program, today)
     director, admin, student_users, preceptors = _people(program, students, fake)
     db.session.flush()
-    _enrol(cohort, student_users)
-    _pairings(cohort, student_users, preceptors, today)
-    patient = _panels(cohort, student_users, today, seed)
+    _enrol(director, cohort, student_users)
+    _pairings(director, cohort, student_users, preceptors, today)
+    patient = _panels(director, cohort, student_users, today, seed)
     db.session.flush()
 
     from clerkship.demo.goals import add_goals

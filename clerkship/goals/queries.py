@@ -12,12 +12,10 @@ from sqlalchemy.orm import selectinload
 from wtforms import SelectChoice
 
 from clerkship import permissions
-from clerkship.clock import today
 from clerkship.extensions import db
 from clerkship.goals.service import CLOSED, FIELD_LABELS
 from clerkship.models import (
     AssessmentCycle,
-    Assignment,
     Competency,
     ContributionKind,
     Framework,
@@ -26,7 +24,6 @@ from clerkship.models import (
     GoalStatus,
     GoalVersion,
     LearningGoal,
-    PanelEntry,
     Role,
     SuggestionState,
     User,
@@ -107,37 +104,16 @@ def goals_of_student(student_id: int) -> list[LearningGoal]:
 
 def goals_shared_with(user: User) -> list[LearningGoal]:
     """Goals shared with a preceptor (of that student) or a patient (on that panel)."""
-    query = (
-        select(LearningGoal)
-        .join(GoalShare, GoalShare.goal_id == LearningGoal.id)
-        .where(GoalShare.user_id == user.id)
-        .options(*LIST_OPTIONS)
-        .order_by(LearningGoal.updated_at.desc())
-    )
-    now = today()
-    if user.role is Role.PRECEPTOR:
-        query = query.where(
-            select(Assignment.id)
-            .where(
-                Assignment.preceptor_id == user.id,
-                Assignment.student_id == LearningGoal.student_id,
-                permissions.pairing_started(now),
-            )
-            .exists()
-        )
-    elif user.role is Role.PATIENT:
-        query = query.where(
-            select(PanelEntry.id)
-            .where(
-                PanelEntry.patient_id == user.id,
-                PanelEntry.student_id == LearningGoal.student_id,
-                permissions.panel_active(now),
-            )
-            .exists()
-        )
-    else:
+    if user.role not in (Role.PRECEPTOR, Role.PATIENT):
         return []
-    return list(db.session.scalars(query))
+    return list(
+        db.session.scalars(
+            select(LearningGoal)
+            .where(permissions.goals_visible_to(user))
+            .options(*LIST_OPTIONS)
+            .order_by(LearningGoal.updated_at.desc())
+        )
+    )
 
 
 def by_status(goals: list[LearningGoal]) -> list[tuple[GoalStatus, list[LearningGoal]]]:

@@ -57,6 +57,12 @@ class User(TimestampMixin, Base):
     digest_opt_out: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     last_digest_on: Mapped[date | None]
     external_id: Mapped[str | None] = mapped_column(sa.String(100), unique=True)
+    # The program whose director added the account (a roster import or a panel form): until a
+    # preceptor is paired or a patient is on a panel it is their only link to a program, and
+    # it keeps other programs' directors from changing them (see permissions.programs_of_person).
+    added_by_program_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("program.id", ondelete="SET NULL")
+    )
     # Flask-Login's id for this user; rotating it ends every session they hold.
     session_token: Mapped[str] = mapped_column(
         sa.String(64), unique=True, default=new_session_token

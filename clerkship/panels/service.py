@@ -121,7 +121,12 @@ def add_patient(actor: User, student: User, details: PatientDetails) -> PanelEnt
         if patient is not None:
             _refuse_other_program(patient, cohort, "email")
     if patient is None:
-        patient = User(role=Role.PATIENT, name=details.name.strip(), email=email)
+        patient = User(
+            role=Role.PATIENT,
+            name=details.name.strip(),
+            email=email,
+            added_by_program_id=cohort.program_id,
+        )
         db.session.add(patient)
     patient.preferred_language = details.language
     db.session.flush()
@@ -204,6 +209,8 @@ class PatientRecord:
 def save_patient(actor: User, cohort: Cohort, record: PatientRecord) -> tuple[User, bool]:
     """Create a patient account, or update the one with this external id — never one of
     another program. Returns (patient, created)."""
+    if not permissions.can_manage_program(actor, cohort.program):
+        raise PanelError(_("This cohort is not in one of your programs."))
     if not record.name.strip():
         raise PanelError(_("Give a name or a pseudonym."), field="name")
     if record.language not in LANGUAGE_NAMES:
@@ -227,6 +234,7 @@ def save_patient(actor: User, cohort: Cohort, record: PatientRecord) -> tuple[Us
             name=after["name"],
             preferred_language=record.language,
             email=email,
+            added_by_program_id=cohort.program_id,
         )
         db.session.add(patient)
         db.session.flush()

@@ -72,11 +72,14 @@ class PersonDetails:
     external_id: str | None = None
 
 
-def save_person(actor: User, details: PersonDetails) -> tuple[User, bool]:
-    """Create a student or preceptor account, or update the one with this e-mail.
+def save_person(actor: User, details: PersonDetails, cohort: Cohort) -> tuple[User, bool]:
+    """Create a student or preceptor account for ``cohort``'s program, or update the one with
+    this e-mail.
 
     Returns (person, created). Someone linked to a program the actor does not run is never
     renamed here (see :func:`clerkship.permissions.can_change_person`)."""
+    if not permissions.can_manage_program(actor, cohort.program):
+        raise PeopleError(_("This cohort is not in one of your programs."))
     email = details.email.strip().lower()
     person = db.session.scalar(select(User).where(User.email == email))
     if person is not None and person.role is not details.role:
@@ -93,7 +96,11 @@ def save_person(actor: User, details: PersonDetails) -> tuple[User, bool]:
             )
     if person is None:
         person = User(
-            role=details.role, email=email, name=details.name, external_id=details.external_id
+            role=details.role,
+            email=email,
+            name=details.name,
+            external_id=details.external_id,
+            added_by_program_id=cohort.program_id,
         )
         db.session.add(person)
         db.session.flush()
@@ -147,15 +154,15 @@ def preceptors(director: User) -> list[User]:
     """The preceptors a director may pick: those of their programs, and accounts not yet in any
     program. Another program's preceptors stay unnamed; pair one by e-mail in a roster import."""
     programs = director.directed_program_ids
-    linked_anywhere = select(Assignment.preceptor_id)
+    paired_anywhere = select(Assignment.preceptor_id)
+    in_no_program = User.id.not_in(paired_anywhere) & User.added_by_program_id.is_(None)
     return list(
         db.session.scalars(
             select(User)
             .where(
                 User.role == Role.PRECEPTOR,
                 User.active.is_(True),
-                User.id.in_(permissions.program_people(programs))
-                | User.id.not_in(linked_anywhere),
+                User.id.in_(permissions.program_people(programs)) | in_no_program,
             )
             .order_by(User.name)
         )

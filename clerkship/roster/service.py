@@ -146,7 +146,9 @@ def template_csv(kind: Kind) -> str:
 
 
 def _decode(raw: bytes) -> str:
-    if b"\x00" in raw[:4096]:
+    # Anywhere in the file, not only at its start: rows are tried against the database at
+    # preview, and PostgreSQL refuses text with NUL characters.
+    if b"\x00" in raw:
         raise FileProblem(str(NOT_CSV))
     try:
         return raw.decode("utf-8-sig")
@@ -288,6 +290,8 @@ def plan(kind_name: str, raw: bytes, cohort: Cohort, actor: User) -> Plan:
     kind = KINDS[kind_name]
     rows, warnings = read(kind, raw)
     result = Plan(kind, [RowPlan(number, values) for number, values in rows], warnings)
+    for row in result.rows:
+        _check_lengths(row)
     {
         "students": _plan_people,
         "preceptors": _plan_people,
@@ -315,11 +319,31 @@ def _try_rows(plan: Plan, actor: User) -> None:
             except ROW_ERRORS as error:
                 step.rollback()
                 row.apply = None
-                row.status, row.reason = "error", error.message  # type: ignore[attr-defined]
+                row.status, row.reason = "error", str(error)  # the service's message
             else:
                 step.commit()
     finally:
         trial.rollback()
+
+
+# The longest value each column's table takes: longer is an error row, never a database error.
+MAX_LENGTHS = {
+    "email": 254,
+    "student_email": 254,
+    "preceptor_email": 254,
+    "name": 200,
+    "external_id": 100,
+    "patient_external_id": 100,
+}
+
+
+def _check_lengths(row: RowPlan) -> None:
+    for column, limit in MAX_LENGTHS.items():
+        if len(row.values.get(column, "")) > limit:
+            _error(
+                row,
+                _("%(column)s is longer than %(n)d characters", column=column, n=limit),
+            )
 
 
 def _plan_people(plan: Plan, cohort: Cohort) -> None:
@@ -330,8 +354,6 @@ def _plan_people(plan: Plan, cohort: Cohort) -> None:
             _error(row, _("“%(value)s” is not an e-mail address", value=row.values["email"]))
         elif not row.values["name"]:
             _error(row, _("the name is empty"))
-        elif len(row.values["name"]) > 200:
-            _error(row, _("the name is longer than 200 characters"))
     _dedupe(plan, lambda r: r.values["email"])
     existing = _users_by_email(r.values["email"] for r in plan.rows)
     enrolled = set(
@@ -380,7 +402,7 @@ def _plan_people(plan: Plan, cohort: Cohort) -> None:
 
 def _person_writer(details: PersonDetails, cohort: Cohort, enrol: bool):
     def write(actor: User, invited: list[User]) -> None:
-        user, created = people.save_person(actor, details)
+        user, created = people.save_person(actor, details, cohort)
         if created:
             invited.append(user)
         if enrol:
@@ -612,7 +634,7 @@ def apply(actor: User, plan: Plan, cohort: Cohort) -> dict[str, int]:
                 row.apply(actor, invited)
             except ROW_ERRORS as error:  # the data changed since the preview
                 raise FileProblem(
-                    _("Row %(n)d: %(reason)s", n=row.number, reason=error.message)  # type: ignore[attr-defined]
+                    _("Row %(n)d: %(reason)s", n=row.number, reason=str(error))
                 ) from None
     db.session.flush()
     for user in invited:

@@ -252,3 +252,32 @@ def test_edit_entry_records_consent_and_keeps_typed_text(client, db, instrumente
     # Now an invitation can be made for him.
     response = client.post(f"/panel/entries/{entry.id}/invitations", data={"purpose": "feedback"})
     assert response.headers["Location"].startswith("/panel/invitations/")
+
+
+def test_invitation_link_qr_and_email_come_from_base_url_not_the_host(client, db, instrumented):
+    from tests.conftest import TEST_PASSWORD
+
+    mine = instrumented["mine"]
+    entry = db.session.scalar(
+        select(PanelEntry).where(PanelEntry.patient_id == mine["patient"].id)
+    )
+    evil = "http://evil.example"
+    client.post(
+        "/sign-in",
+        data={"email": mine["student"].email, "password": TEST_PASSWORD},
+        base_url=evil,
+    )
+    response = client.post(
+        f"/panel/entries/{entry.id}/invitations",
+        data={"purpose": "feedback", "send_email": "y"},
+        base_url=evil,
+    )
+    assert response.status_code == 302
+    page = _html(client.get(response.headers["Location"], base_url=evil))
+    base = client.application.config["BASE_URL"]
+    link = re.search(r'href="(http[^"]*/p/[A-Za-z0-9_-]{32})"', page).group(1)
+    assert link.startswith(base + "/p/") and "evil.example" not in page
+    from clerkship.mail import outbox
+
+    assert link in outbox(client.application)[-1].get_content()
+    assert "evil.example" not in outbox(client.application)[-1].get_content()

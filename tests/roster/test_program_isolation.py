@@ -346,3 +346,61 @@ def test_an_imported_row_leaves_the_same_audit_trail_as_the_form(client, db, two
         == by_import
         == [("panel.added", "panel_entry", mine["director"].id, ["consent", "end", "patient"])]
     )
+
+
+@pytest.mark.parametrize(
+    ("kind", "header", "row", "column"),
+    [
+        ("students", "email,name", "a@b.org,{long}", "name"),
+        ("preceptors", "email,name,external_id", "a@b.org,Dr A,{long}", "external_id"),
+        ("patients", "external_id,name", "PT-9,{long}", "name"),
+        ("patients", "external_id,name", "{long},Mr. D.", "external_id"),
+        ("panels", "student_email,patient_external_id", "{long}@b.org,PT-9", "student_email"),
+    ],
+)
+def test_too_long_values_are_error_rows_not_database_errors(
+    client, db, world, kind, header, row, column
+):
+    """Rows are tried against the database at preview: a value longer than its column would
+    be a database error on PostgreSQL, so it is an error row first."""
+    login(client, world["mine"]["director"])
+    raw = _csv(header, row.format(long="x" * 300))
+    response = _upload(client, world["mine"]["cohort"], kind, "long.csv", raw)
+    assert response.status_code == 200
+    assert f"{column} is longer than" in _html(response)
+
+
+def test_a_nul_character_deep_in_the_file_is_refused_whole(client, db, world):
+    login(client, world["mine"]["director"])
+    rows = [f"PT-{n},Patient {n}" for n in range(400)] + ["PT-X,Mr.\x00 X"]
+    response = _upload(
+        client, world["mine"]["cohort"], "patients", "p.csv", _csv("external_id,name", *rows)
+    )
+    assert response.status_code == 400
+    assert "This is not a CSV file" in _html(response)
+
+
+def test_people_a_program_added_are_its_own_before_any_pairing_or_panel(client, db, world):
+    """Imported but not yet paired or on a panel: still the importing program's people."""
+    mine, other = world["mine"], world["other"]
+    login(client, mine["director"])
+    for kind, raw in (
+        ("preceptors", _csv("email,name", "dr.new@clinic.org,Dr New")),
+        ("patients", _csv("external_id,name", "PT-NEW,Mrs. N.")),
+    ):
+        _confirm(
+            client, mine["cohort"], _html(_upload(client, mine["cohort"], kind, "f.csv", raw))
+        )
+    client.post("/sign-out")
+
+    login(client, other["director"])
+    before = _snapshot(db)
+    for kind, raw in (
+        ("preceptors", _csv("email,name", "dr.new@clinic.org,Renamed By Intruder")),
+        ("patients", _csv("external_id,name", "PT-NEW,Renamed By Intruder")),
+    ):
+        html = _html(_upload(client, other["cohort"], kind, "f.csv", raw))
+        assert OTHER_PROGRAM in html and "Confirm import" not in html
+    assert _snapshot(db) == before
+    pair_form = _html(client.get(f"/students/{other['student'].id}/pairings"))
+    assert "Dr New" not in pair_form

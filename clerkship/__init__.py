@@ -39,6 +39,7 @@ def create_app(config: dict | None = None) -> Flask:
         mail,
         pdf_signing,
         signing_keys,
+        transactions,
     )
     from clerkship.extensions import (
         babel,
@@ -68,6 +69,9 @@ def create_app(config: dict | None = None) -> Flask:
     headers.init_app(app)
     forminput.init_app(app)
     logs.init_app(app)
+    # Registered after headers: after-request handlers run last-first, so a failed commit's
+    # error page still gets the security headers.
+    transactions.init_app(app)
 
     signing_keys.init_app(app)
     pdf_signing.init_app(app)

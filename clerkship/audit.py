@@ -9,6 +9,7 @@ from typing import Any
 
 from flask import has_request_context, request
 
+from clerkship import transactions
 from clerkship.extensions import db
 from clerkship.models import AuditEvent, User
 
@@ -32,17 +33,15 @@ def _jsonable(data: dict | None) -> dict | None:
     return None if data is None else json.loads(json.dumps(data, default=_plain))
 
 
-def record(
+def _event(
     actor: User | None,
     action: str,
-    obj: Any = None,
-    *,
-    before: dict | None = None,
-    after: dict | None = None,
+    obj: Any,
+    before: dict | None,
+    after: dict | None,
 ) -> AuditEvent:
-    """Add an audit event to the current transaction (the caller's commit keeps it)."""
     object_type, object_id = _object_ref(obj)
-    event = AuditEvent(
+    return AuditEvent(
         actor_id=actor.id if actor is not None and actor.is_authenticated else None,
         action=action,
         object_type=object_type,
@@ -51,8 +50,34 @@ def record(
         after=_jsonable(after),
         ip_address=request.remote_addr if has_request_context() else None,
     )
+
+
+def record(
+    actor: User | None,
+    action: str,
+    obj: Any = None,
+    *,
+    before: dict | None = None,
+    after: dict | None = None,
+) -> AuditEvent:
+    """Add an audit event to the current transaction (the request's commit keeps it)."""
+    event = _event(actor, action, obj, before, after)
     db.session.add(event)
     return event
+
+
+def record_refusal(
+    actor: User | None,
+    action: str,
+    obj: Any = None,
+    *,
+    after: dict | None = None,
+) -> None:
+    """Audit a refused attempt (a wrong password, a failed sign-in) that must be kept although
+    the request fails and writes nothing else: it is written in a transaction of its own once
+    the request's has ended (see clerkship.transactions), so it never carries refused work."""
+    event = _event(actor, action, obj, None, after)
+    transactions.keep_refusal(lambda session: session.add(event))
 
 
 def record_view(viewer: User, obj: Any, *, owner_id: int | None) -> None:

@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from clerkship.extensions import db
 from clerkship.models import Role, User
+from clerkship.transactions import unit_of_work
 
 
 @click.command("seed")
@@ -17,8 +18,8 @@ def seed_command():
     """Load the shipped frameworks, scale and patient-feedback instrument (idempotent)."""
     from clerkship import seeds
 
-    summary = seeds.load_shipped()
-    db.session.commit()
+    with unit_of_work():
+        summary = seeds.load_shipped()
     click.echo(summary)
 
 
@@ -27,12 +28,11 @@ def _import_file(importer, path) -> None:
     from clerkship import seeds
 
     try:
-        result = importer(path)
+        with unit_of_work():
+            result = importer(path)
     except seeds.ImportFailed as failure:
-        db.session.rollback()
         click.echo(failure.report(), err=True)
         raise SystemExit(1) from None
-    db.session.commit()
     click.echo(result)
 
 
@@ -67,8 +67,8 @@ def demo_command(students: int, if_empty: bool):
     if if_empty and db.session.scalar(select(User.id).limit(1)) is not None:
         click.echo("The database already has people in it; demo data left as it is.")
         return
-    sign_ins = demo.build_demo_year(students=students)
-    db.session.commit()
+    with unit_of_work():
+        sign_ins = demo.build_demo_year(students=students)
     click.echo(demo.format_sign_ins(sign_ins))
 
 
@@ -92,10 +92,10 @@ def create_user_command(email: str, name: str, role: str, password: str):
     if refused:
         raise click.ClickException(refused)
     set_password(user, password)
-    db.session.add(user)
-    db.session.flush()
-    audit.record(None, "user.created", user, after={"email": user.email, "role": role})
-    db.session.commit()
+    with unit_of_work():
+        db.session.add(user)
+        db.session.flush()
+        audit.record(None, "user.created", user, after={"email": user.email, "role": role})
     click.echo(f"Created {role} {user.email}.")
 
 
@@ -121,10 +121,12 @@ def clean_exports_command():
 @with_appcontext
 def clean_sessions_command():
     """Delete sign-in sessions unused for SESSION_KEEP_DAYS (the queue does this daily)."""
+    from clerkship import submissions
     from clerkship.auth import sessions
 
-    removed = sessions.prune()
-    db.session.commit()
+    with unit_of_work():
+        removed = sessions.prune()
+        submissions.prune()  # and the week-old tokens of create forms
     click.echo(f"Removed {removed} old sign-in session(s).")
 
 

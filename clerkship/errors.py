@@ -1,4 +1,4 @@
-"""Error pages. The 500 handler rolls back so a broken request never leaves half a write."""
+"""Error pages. Their status (>= 400) makes clerkship.transactions roll the request back."""
 
 from __future__ import annotations
 
@@ -6,8 +6,6 @@ from flask import Flask, Response, render_template
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError, SecurityError
-
-from clerkship.extensions import db
 
 MESSAGES = {
     400: (
@@ -57,11 +55,8 @@ def init_app(app: Flask) -> None:
     def http_error(error: HTTPException):
         if error.code is None or error.code < 400:
             return error
-        if error.code >= 500:
-            db.session.rollback()
         return render_error(error.code)
 
     @app.errorhandler(InternalServerError)
     def server_error(error: InternalServerError):
-        db.session.rollback()
         return render_error(500)

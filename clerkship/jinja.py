@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Flask
 from flask_babel import format_date, format_datetime, get_locale
 
-from clerkship import clock, permissions
+from clerkship import clock, permissions, submissions
 from clerkship.forminput import clean_text
 from clerkship.models import Role
 
@@ -17,6 +17,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals.update(permissions.PREDICATES)
     app.jinja_env.globals["Role"] = Role
     app.jinja_env.globals["get_locale"] = get_locale
+    app.jinja_env.globals["submission_field"] = submissions.field
 
     from clerkship.goals import service as goals
 

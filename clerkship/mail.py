@@ -4,7 +4,7 @@ Services call :func:`send` with a template name under ``templates/emails/`` and 
 the message template gives the subject and the body (``{% block subject %}``, ``{% block body
 %}``), and ``emails/_layout.txt`` and ``emails/_layout.html`` wrap them (greeting, links,
 sign-off) into the plain-text and HTML parts. Nothing else builds an e-mail. The messages wait
-in the session and go out from an ``after_commit`` hook, so a rolled-back action sends
+for the commit (:func:`clerkship.transactions.after_commit`), so a rolled-back action sends
 nothing and a mail failure (logged) never undoes what the user did. SMTP is talked to by the
 task workers, never inside a request: a slow mail server holds up no page, and "Forgot your
 password?" takes as long for an address with an account as for one without (no way to tell
@@ -33,11 +33,8 @@ from typing import Any
 
 from flask import Flask, current_app, render_template
 from flask_babel import force_locale
-from sqlalchemy import event
-from sqlalchemy.orm import Session
 
 logger = logging.getLogger("clerkship.mail")
-_OUTBOX_KEY = "clerkship_outbox"
 # Where a message goes when the backend is SMTP: a task-queue function taking the raw bytes.
 # The app factory sets it (clerkship.tasks.send_email), so this module never imports the queue.
 _LATER_KEY = "mail_send_later"
@@ -84,9 +81,9 @@ def send(to: str | None, template: str, *, locale: str | None = None, **context:
 
 
 def _queue(message: EmailMessage) -> None:
-    from clerkship.extensions import db
+    from clerkship import transactions
 
-    db.session.info.setdefault(_OUTBOX_KEY, []).append(message)
+    transactions.after_commit(lambda: _dispatch(message))
 
 
 def _build(to: str, subject: str, text: str, html: str) -> EmailMessage:
@@ -128,26 +125,16 @@ def deliver(app: Flask, message: EmailMessage) -> None:
         )
 
 
-@event.listens_for(Session, "after_commit")
-def _send_outbox(session: Session) -> None:
-    messages = session.info.pop(_OUTBOX_KEY, None)
-    if not messages:
-        return
+def _dispatch(message: EmailMessage) -> None:
     app = current_app._get_current_object()
-    for message in messages:
-        try:
-            if app.config["MAIL_BACKEND"] == "smtp":
-                app.extensions[_LATER_KEY](bytes(message))
-            else:
-                deliver(app, message)
-        except Exception:
-            # The user's action is already committed; a lost e-mail must not undo it.
-            logger.exception("could not send e-mail to %s", message["To"])
-
-
-@event.listens_for(Session, "after_rollback")
-def _drop_outbox(session: Session) -> None:
-    session.info.pop(_OUTBOX_KEY, None)
+    try:
+        if app.config["MAIL_BACKEND"] == "smtp":
+            app.extensions[_LATER_KEY](bytes(message))
+        else:
+            deliver(app, message)
+    except Exception:
+        # The user's action is already committed; a lost e-mail must not undo it.
+        logger.exception("could not send e-mail to %s", message["To"])
 
 
 def outbox(app: Flask) -> list[EmailMessage]:

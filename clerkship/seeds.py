@@ -25,6 +25,7 @@ from pathlib import Path
 from sqlalchemy import select
 
 from clerkship import audit, schemas
+from clerkship.domain import DomainError
 from clerkship.extensions import db
 from clerkship.forminput import clean_text
 from clerkship.models import (
@@ -49,7 +50,7 @@ CSV_COLUMNS = ("framework_code", "framework_name", "code", "title", "description
 LIMITS = {"code": 30, "title": 300, "framework_code": 50, "framework_name": 200, "domain": 200}
 
 
-class ImportFailed(Exception):
+class ImportFailed(DomainError):
     """The file cannot be imported; ``errors`` lists (row number or 0, message)."""
 
     def __init__(self, path: str, errors: list[tuple[int, str]]):

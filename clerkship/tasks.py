@@ -96,12 +96,14 @@ def send_daily_digests() -> None:
 
 @huey.periodic_task(crontab(hour="3", minute="41"))
 def clean_old_sessions() -> None:
+    from clerkship import submissions
     from clerkship.auth import sessions
-    from clerkship.extensions import db
+    from clerkship.transactions import unit_of_work
 
     def prune():
-        sessions.prune()
-        db.session.commit()
+        with unit_of_work():
+            sessions.prune()
+            submissions.prune()
 
     _in_app(prune)
 

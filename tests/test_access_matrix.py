@@ -202,7 +202,7 @@ MATRIX: dict[str, Route] = {
         own=frozenset({"preceptor"}),
         other=frozenset(),
         method="POST",
-        ok=302,
+        ok=400,  # allowed, but an empty form says no version it was agreed on
     ),
     "goals.endorse": Route(
         "/goals/{goal}/endorse",

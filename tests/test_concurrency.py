@@ -69,6 +69,7 @@ from clerkship.models import (
     Role,
     SelfAssessment,
     Signature,
+    SubmittedForm,
     User,
 )
 from clerkship.panels import service as panels
@@ -665,6 +666,14 @@ def test_two_preceptors_agree_at_the_same_moment_one_is_asked_to_retry(app, pg, 
 
 
 SIGN = {"meaning": "cosigned_supervisor", "password": TEST_PASSWORD}
+
+
+def _version(app, cycle_id: int) -> int:
+    """The version the review page shows (its forms carry it)."""
+    with app.app_context():
+        return db.session.get_one(AssessmentCycle, cycle_id).version_id
+
+
 CONFLICT = "Someone else changed this assessment while you were working on it"
 
 
@@ -686,12 +695,15 @@ def test_sign_and_return_at_the_same_moment_exactly_one_happens(app, pg, people,
     signing = _signed_in(app, people.preceptor)
     returning = _signed_in(app, people.preceptor)
     comment = "Please make the plan concrete: dates and who"
+    seen = _version(app, cycle_id)  # both pages were opened on the same version
 
     def sign():
-        return signing.post(f"/assessments/{cycle_id}/sign", data=SIGN)
+        return signing.post(f"/assessments/{cycle_id}/sign", data={**SIGN, "version": seen})
 
     def send_back():
-        return returning.post(f"/assessments/{cycle_id}/return", data={"comment": comment})
+        return returning.post(
+            f"/assessments/{cycle_id}/return", data={"comment": comment, "version": seen}
+        )
 
     first, second = (sign, send_back) if winner == "sign" else (send_back, sign)
 
@@ -726,11 +738,12 @@ def test_two_tabs_co_sign_at_once_one_signature(app, pg, people):
     cycle_id = _cycle(app, people, CycleStatus.AWAITING_SIGNATURE)
     tab1 = _signed_in(app, people.preceptor)
     tab2 = _signed_in(app, people.preceptor)
-    agreed = {"meaning": "reviewed_and_agreed", "password": TEST_PASSWORD}
+    seen = _version(app, cycle_id)
+    agreed = {"meaning": "reviewed_and_agreed", "password": TEST_PASSWORD, "version": seen}
 
     won, lost = race(
         pg,
-        lambda: tab1.post(f"/assessments/{cycle_id}/sign", data=SIGN),
+        lambda: tab1.post(f"/assessments/{cycle_id}/sign", data={**SIGN, "version": seen}),
         lambda: tab2.post(f"/assessments/{cycle_id}/sign", data=agreed),
         on=(AssessmentCycle,),
     )
@@ -1044,11 +1057,35 @@ def test_patient_takes_answers_back_twice_at_once_one_withdrawal(app, pg, people
 
     assert withdrawn.status_code == 200
     assert "Your answers were removed" in _page(withdrawn)
-    # The second click finds nothing left to take back and shows where things stand.
+    # The second click finds nothing left to take back; withdrawing ended every page opened
+    # from this link (on the server), so the other tab now says so instead of showing answers.
     assert again.status_code == 302 and again.headers["Location"].endswith("/p/")
-    assert "Your answers were removed" in _page(tab2.get("/p/"))
+    after = tab2.get("/p/")
+    assert after.status_code == 404 and "You have finished" in _page(after)
     with app.app_context():
         assert db.session.get(PatientFeedback, feedback_id) is None
         assert _count(FeedbackAnswer, FeedbackAnswer.feedback_id == feedback_id) == 0
         assert db.session.get(PatientInvitation, invitation_id).withdrawn_at is not None
         assert _audited("feedback.withdrawn", "patient_feedback", feedback_id) == 1
+
+
+def test_a_new_goal_sent_twice_at_the_same_moment_is_made_once(app, pg, people):
+    """A double click on "Save": both copies carry the form's token. The second waits on the
+    token the first claimed, then lands on the goal the first made."""
+    click1 = _signed_in(app, people.student)
+    click2 = _signed_in(app, people.student)
+    title = f"Lead a family meeting {people.student.id}"
+    form = {"title": title, "submission": f"double-click-token-{people.student.id:08d}"}
+
+    first, second = race(
+        pg,
+        lambda: click1.post("/goals/new", data=form),
+        lambda: click2.post("/goals/new", data=form),
+        on=(SubmittedForm,),
+    )
+
+    assert first.status_code == 302 and second.status_code == 302
+    assert second.headers["Location"] == first.headers["Location"]
+    with app.app_context():
+        goals_made = _count(GoalVersion, GoalVersion.title == title)
+        assert goals_made == 1

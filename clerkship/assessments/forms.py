@@ -3,6 +3,7 @@ from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateField,
+    IntegerField,
     PasswordField,
     RadioField,
     SelectChoice,
@@ -11,6 +12,7 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.validators import InputRequired, Length, Optional
+from wtforms.widgets import HiddenInput
 
 from clerkship.assessments.service import COSIGN_MEANINGS
 from clerkship.goals.forms import MultiCheckboxField
@@ -102,7 +104,16 @@ class GoalFromPlanForm(FlaskForm):
     )
 
 
-class SignForm(FlaskForm):
+class SeenVersion:
+    """The version of the record the form showed: signing or returning another is refused."""
+
+    version = IntegerField(
+        widget=HiddenInput(),
+        validators=[InputRequired(_l("This page is out of date. Reload it and try again."))],
+    )
+
+
+class SignForm(SeenVersion, FlaskForm):
     meaning = RadioField(
         _l("What your signature means"),
         choices=[SelectChoice(meaning.value, label) for meaning, label in COSIGN_MEANINGS.items()],
@@ -115,7 +126,7 @@ class SignForm(FlaskForm):
     )
 
 
-class ReturnForm(FlaskForm):
+class ReturnForm(SeenVersion, FlaskForm):
     comment = _text(
         _l("What should the student look at again?"),
         _l("Say what the student should look at again."),

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from clerkship import audit, permissions, signed_content
 from clerkship.assessments import notify
 from clerkship.auth import passwords
+from clerkship.domain import DomainError
 from clerkship.extensions import db
 from clerkship.models import (
     AssessmentAddendum,
@@ -73,19 +74,16 @@ WAITING_LABELS = {
 LEVEL_WORDS = {1: _l("one level"), 2: _l("two levels"), 3: _l("three levels")}
 
 
-class AssessmentError(Exception):
+class AssessmentError(DomainError):
     """A rule was broken; ``field`` names the form field the message belongs beside."""
-
-    status = 400
-
-    def __init__(self, message: str, field: str | None = None):
-        super().__init__(message)
-        self.message = message
-        self.field = field
 
 
 class IllegalStep(AssessmentError):
     status = 409
+
+
+class ChangedMeanwhile(IllegalStep):
+    """The form showed an older version of the record than the one it would sign or return."""
 
 
 class WrongPassword(AssessmentError):
@@ -172,6 +170,18 @@ def _ensure_unsigned(cycle: AssessmentCycle) -> None:
 def _move(cycle: AssessmentCycle, to: CycleStatus) -> None:
     cycle.status = to
     cycle.status_changed_at = utcnow()
+
+
+def ensure_seen(cycle: AssessmentCycle, seen_version: int | None) -> None:
+    """Sign or return only what the preceptor's form showed (``seen_version``: the cycle's
+    ``version_id`` when the form was opened). None: a caller that reads and acts at once."""
+    if seen_version is not None and seen_version != cycle.version_id:
+        raise ChangedMeanwhile(
+            _(
+                "This assessment changed after you opened it. Read what it says now, below, "
+                "before you sign or return it."
+            )
+        )
 
 
 def _required(text: str, message: str, field: str) -> str:
@@ -416,7 +426,7 @@ def goal_from_plan(student: User, cycle: AssessmentCycle, title: str) -> Learnin
 def _reauthenticate(user: User, password: str, cycle: AssessmentCycle) -> None:
     """The second component of an electronic signature: the password, entered again."""
     if not passwords.check_password(user, password or ""):
-        audit.record(user, "assessment.signature_failed", cycle)
+        audit.record_refusal(user, "assessment.signature_failed", cycle)
         raise WrongPassword(
             _("That password is not right. Enter your own password to sign."), "password"
         )
@@ -481,7 +491,12 @@ def cosigned_labels(cycle: AssessmentCycle) -> dict:
 
 
 def sign(
-    preceptor: User, cycle: AssessmentCycle, *, password: str, meaning: str | None
+    preceptor: User,
+    cycle: AssessmentCycle,
+    *,
+    password: str,
+    meaning: str | None,
+    seen_version: int | None = None,
 ) -> Signature:
     if preceptor.id == cycle.student_id:
         raise AssessmentError(_("You cannot sign your own self-assessment."))
@@ -491,6 +506,7 @@ def sign(
         raise IllegalStep(_("This assessment is already signed."))
     if cycle.status is not CycleStatus.AWAITING_SIGNATURE:
         raise IllegalStep(_("This assessment is not ready to sign yet."))
+    ensure_seen(cycle, seen_version)
     try:
         chosen = SignatureMeaning(meaning or "")
     except ValueError:
@@ -528,7 +544,9 @@ def record_cosignature(
     return signature
 
 
-def return_to_student(preceptor: User, cycle: AssessmentCycle, comment: str) -> None:
+def return_to_student(
+    preceptor: User, cycle: AssessmentCycle, comment: str, *, seen_version: int | None = None
+) -> None:
     if not permissions.can_sign_assessment(preceptor, cycle):
         raise AssessmentError(
             _("Only the student’s current preceptor for this cycle can return it.")
@@ -536,6 +554,7 @@ def return_to_student(preceptor: User, cycle: AssessmentCycle, comment: str) -> 
     _ensure_unsigned(cycle)
     if cycle.status is not CycleStatus.AWAITING_SIGNATURE:
         raise IllegalStep(_("Only an assessment waiting for your signature can be returned."))
+    ensure_seen(cycle, seen_version)
     cycle.return_comment = _required(
         comment, _("Say what the student should look at again."), field="comment"
     )

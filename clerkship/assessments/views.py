@@ -9,6 +9,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 from wtforms import SelectChoice
 
+from clerkship import submissions, transactions
 from clerkship.assessments import bp, queries, service
 from clerkship.assessments.forms import (
     AddendumForm,
@@ -53,22 +54,22 @@ def _load(cycle_id: int, predicate=can_view_assessment) -> AssessmentCycle:
 
 
 def _act(form, render: Callable[[int], object], action: Callable[[], object], done: str):
-    """Run one service action in one transaction; on any refusal the form comes back as typed."""
+    """Run one service action; on any refusal the form comes back as typed (and nothing is
+    written: clerkship.transactions). The flush meets a concurrent change here, not at the
+    commit, so the page can keep what the user typed."""
     try:
         action()
-        db.session.commit()
+        db.session.flush()
     except service.WrongPassword as error:
-        db.session.commit()  # keeps only the audit event of the failed attempt
         g.wrong_password = True
         put_error(form, error)
         return render(error.status)
     except service.AssessmentError as error:
-        db.session.rollback()
         put_error(form, error)
         return render(error.status)
     except (StaleDataError, IntegrityError):
         # Someone else acted on this assessment at the same moment; theirs was saved first.
-        db.session.rollback()
+        transactions.fail()
         flash(
             _(
                 "Someone else changed this assessment while you were working on it. Nothing "
@@ -126,6 +127,8 @@ def new():
 
     if not form.validate_on_submit():
         return render(400 if request.method == "POST" else 200)
+    if (again := submissions.repeated()) is not None:
+        return again
     person = next(p for p in people if p.id == form.person.data)
     student, preceptor = (user, person) if user.role is Role.STUDENT else (person, user)
     created = []
@@ -145,7 +148,9 @@ def new():
         ),
         _("Assessment started. %(name)s has been told.", name=person.name),
     )
-    return failed or redirect(url_for("assessments.show", cycle_id=created[0].id))
+    return failed or redirect(
+        submissions.done(url_for("assessments.show", cycle_id=created[0].id))
+    )
 
 
 # --- one cycle -------------------------------------------------------------------------------
@@ -365,13 +370,15 @@ def goal_from_plan(cycle_id: int):
 
     if not form.validate_on_submit():
         return render(400)
+    if (again := submissions.repeated()) is not None:
+        return again
     failed = _act(
         form,
         render,
         lambda: made.append(service.goal_from_plan(_user(), cycle, form.goal_title.data)),
         _("Your plan is now a draft learning goal. Share it when you are ready."),
     )
-    return failed or redirect(url_for("goals.show", goal_id=made[0].id))
+    return failed or redirect(submissions.done(url_for("goals.show", goal_id=made[0].id)))
 
 
 def _wrong_password(response) -> bool:
@@ -392,7 +399,14 @@ signature_limit = limiter.limit(
 
 
 def _sign_page(cycle: AssessmentCycle, form, return_form, status: int):
-    """The review page holds both forms: co-sign, or return with a comment."""
+    """The review page holds both forms: co-sign, or return with a comment.
+
+    After a conflict (409) the page shows the record as it is now, and both forms carry its
+    current version: signing from here signs what is on the screen."""
+    if status == 409:
+        for each in (form, return_form):
+            each.version.data = cycle.version_id
+            each.version.raw_data = [str(cycle.version_id)]
     return render_template(
         "assessments/sign.html",
         cycle=cycle,
@@ -411,18 +425,24 @@ def sign(cycle_id: int):
         return _not_now(cycle, _("This assessment is already signed."))
     if cycle.status not in (CycleStatus.AWAITING_SIGNATURE, CycleStatus.SIGNED):
         return _not_now(cycle, _("This assessment is not ready to sign yet."))
-    form = SignForm()
+    form = SignForm(version=cycle.version_id)
     user = _user()
 
     def render(status=200):
-        return _sign_page(cycle, form, ReturnForm(formdata=None), status)
+        return _sign_page(cycle, form, ReturnForm(formdata=None, version=cycle.version_id), status)
 
     if not form.validate_on_submit():
         return render(400 if request.method == "POST" else 200)
     failed = _act(
         form,
         render,
-        lambda: service.sign(user, cycle, password=form.password.data, meaning=form.meaning.data),
+        lambda: service.sign(
+            user,
+            cycle,
+            password=form.password.data,
+            meaning=form.meaning.data,
+            seen_version=form.version.data,
+        ),
         _("Signed. The assessment is now part of %(name)s’s portfolio.", name=cycle.student.name),
     )
     return failed or redirect(url_for("assessments.show", cycle_id=cycle.id))
@@ -445,7 +465,9 @@ def return_to_student(cycle_id: int):
     failed = _act(
         return_form,
         render,
-        lambda: service.return_to_student(user, cycle, return_form.comment.data),
+        lambda: service.return_to_student(
+            user, cycle, return_form.comment.data, seen_version=return_form.version.data
+        ),
         _("Returned to %(name)s with your comment.", name=cycle.student.name),
     )
     return failed or redirect(url_for("assessments.show", cycle_id=cycle.id))

@@ -10,7 +10,6 @@ from flask_babel import lazy_gettext as _l
 from flask_login import LoginManager, current_user, login_url
 
 from clerkship.auth import sessions
-from clerkship.extensions import db
 from clerkship.models import User
 
 # Where the cookie keeps this browser's session key (see clerkship.auth.sessions).
@@ -85,6 +84,5 @@ def init_login(app: Flask, login_manager: LoginManager) -> None:
         key = session.get(SESSION_KEY)
         if not key or request.endpoint in PASSIVE_ENDPOINTS or not current_user.is_authenticated:
             return
-        # Before the view runs: this commit can never carry half of the view's own work.
-        if sessions.touch(key):
-            db.session.commit()
+        # Kept by the request's commit (clerkship.transactions); a refused request is no activity.
+        sessions.touch(key)

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from clerkship import audit, mail
 from clerkship.auth import links, sessions
 from clerkship.auth.passwords import check_password, set_password
+from clerkship.domain import DomainError
 from clerkship.extensions import db
 from clerkship.models import Role, User, utcnow
 
 
-class WrongPassword(Exception):
+class WrongPassword(DomainError):
     """The current password given does not match."""
+
+    def __init__(self) -> None:
+        super().__init__(_("That is not your current password."), "current_password")
 
 
 def normalise_email(email: str) -> str:
@@ -31,7 +36,7 @@ def authenticate(email: str, password: str) -> User | None:
         user.last_sign_in_at = utcnow()
         audit.record(user, "auth.sign_in", user)
         return user
-    audit.record(
+    audit.record_refusal(
         None,
         "auth.sign_in_failed",
         user,
@@ -54,7 +59,7 @@ def change_password(
     """Change a password after re-checking the current one. With ``end_others``, every other
     session of the user ends; returns how many did."""
     if not check_password(user, current):
-        audit.record(user, "auth.password_change_refused", user)
+        audit.record_refusal(user, "auth.password_change_refused", user)
         raise WrongPassword
     set_password(user, new)
     ended = sessions.end_others(user, this_session) if end_others else 0

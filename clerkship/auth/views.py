@@ -16,7 +16,8 @@ from clerkship.auth.forms import (
     SignInForm,
 )
 from clerkship.auth.login import SESSION_KEY
-from clerkship.extensions import db, limiter
+from clerkship.extensions import limiter
+from clerkship.formerrors import put_error
 
 
 def _safe_next(target: str | None) -> str | None:
@@ -63,7 +64,6 @@ def sign_in():
     if form.validate_on_submit():
         user = service.authenticate(form.email.data, form.password.data)
         key = service.sign_in(user, _user_agent()) if user is not None else None
-        db.session.commit()
         if user is not None:
             next_url = _safe_next(request.args.get("next"))
             # A fresh session at sign-in: nothing from before carries over (no fixation).
@@ -81,7 +81,6 @@ def sign_in():
 @login_required
 def sign_out():
     service.sign_out(current_user._get_current_object(), session.get(SESSION_KEY))
-    db.session.commit()
     logout_user()
     session.clear()
     flash(_("You have signed out."), "info")
@@ -103,11 +102,9 @@ def change_password():
                 end_others=form.end_other_sessions.data,
                 this_session=session.get(SESSION_KEY),
             )
-        except service.WrongPassword:
-            db.session.commit()  # keep the audit record of the refused attempt
-            form.current_password.errors.append(_("That is not your current password."))
+        except service.WrongPassword as error:
+            put_error(form, error)  # the refused attempt is audited anyway (record_refusal)
         else:
-            db.session.commit()
             message = _("Your password has been changed.")
             if ended:
                 message += " " + _("Your other devices have been signed out.")
@@ -131,7 +128,6 @@ def end_other_sessions():
     ended = service.end_other_sessions(
         current_user._get_current_object(), session.get(SESSION_KEY)
     )
-    db.session.commit()
     flash(
         ngettext(
             "%(num)d other session has been signed out.",
@@ -177,7 +173,6 @@ def forgot_password():
     form = ForgotPasswordForm()
     if form.validate_on_submit():
         service.request_reset(form.email.data)
-        db.session.commit()
         return render_template("auth/reset_sent.html", email=form.email.data)
     status = 400 if request.method == "POST" else 200
     return render_template("auth/forgot_password.html", form=form), status
@@ -194,7 +189,6 @@ def set_password(token: str):
     form.user = user
     if form.validate_on_submit():
         service.set_new_password(user, form.new_password.data)
-        db.session.commit()
         logout_user()
         session.clear()
         flash(_("Your password is set. Sign in with it now."), "success")

@@ -10,17 +10,15 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from clerkship import audit
+from clerkship.domain import DomainError
 from clerkship.extensions import db
 from clerkship.models import Cohort, EntrustmentScale, Framework, Program, Role, User
 
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{1,78}$")
 
 
-class SetupError(Exception):
-    def __init__(self, message: str, field: str | None = None):
-        super().__init__(message)
-        self.message = message
-        self.field = field
+class SetupError(DomainError):
+    """A rule of setup was broken (see clerkship.domain)."""
 
 
 @dataclass

@@ -1,14 +1,12 @@
-from datetime import date
-
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from clerkship import seeds
+from clerkship import seeds, submissions, transactions
 from clerkship.directory import bp, service, setup
 from clerkship.directory import dashboard as cohort_dashboard
-from clerkship.extensions import db
-from clerkship.forminput import record_id
+from clerkship.directory.forms import CohortForm, ProgramForm
+from clerkship.formerrors import put_error
 from clerkship.models import Cohort, Framework, Program, Role, User
 from clerkship.permissions import (
     can_manage_program,
@@ -87,7 +85,7 @@ def instrument(program_id: int):
                 if chosen is None:
                     errors.append(_("Choose an instrument or upload a file."))
         except seeds.ImportFailed as failed:
-            db.session.rollback()
+            transactions.fail()
             errors.extend(
                 _("row %(row)d: %(message)s", row=row, message=message) if row else message
                 for row, message in failed.errors
@@ -95,7 +93,6 @@ def instrument(program_id: int):
             chosen = None
         if chosen is not None:
             service.use_instrument(current_user._get_current_object(), program, chosen)
-            db.session.commit()
             flash(
                 _(
                     "Patients are now asked “%(name)s” (version %(v)d). Answers already given "
@@ -139,96 +136,105 @@ def dashboard(cohort_id: int):
 # --- programs and cohorts --------------------------------------------------------------------
 
 
-def _form_date(name: str):
-    raw = (request.form.get(name) or "").strip()
-    try:
-        return date.fromisoformat(raw) if raw else None
-    except ValueError:
-        return None
+def _program_form(program: Program | None) -> ProgramForm:
+    if request.method == "POST":
+        form = ProgramForm()
+    elif program is None:
+        form = ProgramForm(formdata=None)
+    else:
+        form = ProgramForm(
+            formdata=None,
+            data={
+                "name": program.name,
+                "institution": program.institution,
+                "scale_id": program.scale_id,
+                "framework_ids": [f.id for f in program.frameworks],
+            },
+        )
+    form.scale_id.choices = [(s.id, s.name) for s in service.all_scales()]
+    form.framework_ids.choices = [(f.id, f.name) for f in service.all_frameworks()]
+    return form
 
 
-def _program_details() -> setup.ProgramDetails:
+def _program_details(form: ProgramForm) -> setup.ProgramDetails:
     return setup.ProgramDetails(
-        name=request.form.get("name", ""),
-        institution=request.form.get("institution", ""),
-        slug=request.form.get("slug", ""),
-        scale_id=request.form.get("scale_id", type=record_id),
-        framework_ids=request.form.getlist("framework_ids", type=record_id),
-        director_emails=[
-            e.strip() for e in request.form.get("director_emails", "").split(",") if e.strip()
-        ],
+        name=form.name.data or "",
+        institution=form.institution.data or "",
+        slug=form.slug.data or "",
+        scale_id=form.scale_id.data,
+        framework_ids=[i for i in form.framework_ids.data or () if i is not None],
+        director_emails=form.emails(),
     )
 
 
-def _program_page(program, errors, status=200):
-    return render_template(
-        "directory/program_form.html",
-        program=program,
-        errors=errors,
-        values=request.form,
-        scales=service.all_scales(),
-        frameworks=service.all_frameworks(),
-    ), status
+def _program_page(program, form, status=200):
+    return render_template("directory/program_form.html", program=program, form=form), status
 
 
 @bp.route("/programs/new", methods=["GET", "POST"])
 @login_required
 def new_program():
     require_role(Role.ADMIN)
+    form = _program_form(None)
     if request.method == "GET":
-        return _program_page(None, {})
+        return _program_page(None, form)
+    if not form.validate_on_submit():
+        return _program_page(None, form, 400)
+    if (again := submissions.repeated()) is not None:
+        return again
     try:
-        program = setup.create_program(current_user._get_current_object(), _program_details())
+        program = setup.create_program(current_user._get_current_object(), _program_details(form))
     except setup.SetupError as error:
-        db.session.rollback()
-        return _program_page(None, {error.field or "form": error.message}, 400)
-    db.session.commit()
+        put_error(form, error)
+        return _program_page(None, form, 400)
     flash(_("Program created."), "success")
-    return redirect(url_for("directory.program", program_id=program.id))
+    return redirect(submissions.done(url_for("directory.program", program_id=program.id)))
 
 
 @bp.route("/programs/<int:program_id>/edit", methods=["GET", "POST"])
 @login_required
 def edit_program(program_id: int):
     program = load_or_404(Program, program_id, can_manage_program)
+    form = _program_form(program)
     if request.method == "GET":
-        return _program_page(program, {})
+        return _program_page(program, form)
+    if not form.validate_on_submit():
+        return _program_page(program, form, 400)
     try:
-        setup.edit_program(current_user._get_current_object(), program, _program_details())
+        setup.edit_program(current_user._get_current_object(), program, _program_details(form))
     except setup.SetupError as error:
-        db.session.rollback()
-        return _program_page(program, {error.field or "form": error.message}, 400)
-    db.session.commit()
+        put_error(form, error)
+        return _program_page(program, form, 400)
     flash(_("Saved."), "success")
     return redirect(url_for("directory.program", program_id=program.id))
 
 
-def _cohort_page(program, cohort, errors, status=200):
+def _cohort_page(program, cohort, form, status=200):
     return render_template(
-        "directory/cohort_form.html",
-        program=program,
-        cohort=cohort,
-        errors=errors,
-        values=request.form,
+        "directory/cohort_form.html", program=program, cohort=cohort, form=form
     ), status
 
 
 def _save_cohort(program, cohort):
+    form = CohortForm()
+    if not form.validate_on_submit():
+        return _cohort_page(program, cohort, form, 400)
+    if cohort is None and (again := submissions.repeated()) is not None:
+        return again
     try:
         saved = setup.save_cohort(
             current_user._get_current_object(),
             program,
             cohort,
-            request.form.get("name", ""),
-            _form_date("start_date"),
-            _form_date("end_date"),
+            form.name.data or "",
+            form.start_date.data,
+            form.end_date.data,
         )
     except setup.SetupError as error:
-        db.session.rollback()
-        return _cohort_page(program, cohort, {error.field or "form": error.message}, 400)
-    db.session.commit()
+        put_error(form, error)
+        return _cohort_page(program, cohort, form, 400)
     flash(_("Cohort saved."), "success")
-    return redirect(url_for("directory.cohort", cohort_id=saved.id))
+    return redirect(submissions.done(url_for("directory.cohort", cohort_id=saved.id)))
 
 
 @bp.route("/programs/<int:program_id>/cohorts/new", methods=["GET", "POST"])
@@ -236,7 +242,7 @@ def _save_cohort(program, cohort):
 def new_cohort(program_id: int):
     program = load_or_404(Program, program_id, can_manage_program)
     if request.method == "GET":
-        return _cohort_page(program, None, {})
+        return _cohort_page(program, None, CohortForm(formdata=None))
     return _save_cohort(program, None)
 
 
@@ -245,5 +251,5 @@ def new_cohort(program_id: int):
 def edit_cohort(cohort_id: int):
     cohort = load_or_404(Cohort, cohort_id, can_view_cohort)
     if request.method == "GET":
-        return _cohort_page(cohort.program, cohort, {})
+        return _cohort_page(cohort.program, cohort, CohortForm(formdata=None, obj=cohort))
     return _save_cohort(cohort.program, cohort)

@@ -2,7 +2,6 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     DateField,
-    HiddenField,
     IntegerField,
     RadioField,
     SelectChoice,
@@ -111,8 +110,16 @@ class EndorseForm(FlaskForm):
     )
 
 
+class ActionForm(FlaskForm):
+    """A button that needs nothing but the CSRF token."""
+
+
 class AgreeForm(FlaskForm):
-    version = HiddenField()
+    # The version number the page showed: agreeing to another one is refused.
+    version = IntegerField(
+        widget=HiddenInput(),
+        validators=[InputRequired(_l("This page is out of date. Reload it and try again."))],
+    )
 
 
 class CloseForm(FlaskForm):

@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
 
 from clerkship import audit, clock, permissions, signed_content
+from clerkship.domain import DomainError
 from clerkship.extensions import db
 from clerkship.goals import notify
 from clerkship.models import (
@@ -69,15 +70,8 @@ CLOSED = frozenset({GoalStatus.ACHIEVED, GoalStatus.REVISED, GoalStatus.DROPPED}
 CLOSING_OUTCOMES = (GoalStatus.ACHIEVED, GoalStatus.REVISED, GoalStatus.DROPPED)
 
 
-class GoalError(Exception):
+class GoalError(DomainError):
     """A rule was broken; ``field`` names the form field the message belongs beside."""
-
-    status = 400
-
-    def __init__(self, message: str, field: str | None = None):
-        super().__init__(message)
-        self.message = message
-        self.field = field
 
 
 class IllegalTransition(GoalError):
@@ -85,6 +79,12 @@ class IllegalTransition(GoalError):
 
 
 class AlreadyDone(GoalError):
+    status = 409
+
+
+class ChangedMeanwhile(GoalError):
+    """The agree form showed an older version than the goal's current one."""
+
     status = 409
 
 
@@ -500,11 +500,18 @@ def has_endorsed(goal: LearningGoal, patient: User) -> bool:
     return _already(goal, patient, ContributionKind.ENDORSEMENT)
 
 
-def agree(preceptor: User, goal: LearningGoal) -> GoalContribution:
-    """A preceptor's signed agreement to the goal's current version."""
+def agree(
+    preceptor: User, goal: LearningGoal, *, seen_version: int | None = None
+) -> GoalContribution:
+    """A preceptor's signed agreement to the goal's current version — the one their form
+    showed (``seen_version``; None: a caller that reads and agrees at once)."""
     _ensure_open(goal)
     if not permissions.can_agree_goal(preceptor, goal):
         raise GoalError(_("Only a current preceptor the goal is shared with can agree to it."))
+    if seen_version is not None and seen_version != goal.current_version:
+        raise ChangedMeanwhile(
+            _("The goal changed while you were reading it. Read the new version first.")
+        )
     if _already(goal, preceptor, ContributionKind.AGREEMENT):
         raise AlreadyDone(_("You have already agreed to this version."))
     if goal.status is GoalStatus.SHARED:

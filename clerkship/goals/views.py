@@ -6,10 +6,12 @@ from flask_login import current_user, login_required
 from sqlalchemy.orm.exc import StaleDataError
 from wtforms import SelectChoice
 
+from clerkship import submissions, transactions
 from clerkship.extensions import db
 from clerkship.formerrors import put_error
 from clerkship.goals import bp, queries, service
 from clerkship.goals.forms import (
+    ActionForm,
     AgreeForm,
     CloseForm,
     DeclineForm,
@@ -100,16 +102,16 @@ def new():
     user = _user()
     form = _goal_form(user.id)
     if form.validate_on_submit():
+        if (again := submissions.repeated()) is not None:
+            return again
         competencies = queries.competencies_by_id(form.competencies.data)
         try:
             goal = service.create_goal(user, _text(form), competencies)
         except service.GoalError as error:
-            db.session.rollback()
             put_error(form, error)
             return render_template("goals/form.html", form=form, goal=None), error.status
-        db.session.commit()
         flash(_("Goal saved as a draft. Share it with a preceptor when you are ready."), "success")
-        return redirect(url_for("goals.show", goal_id=goal.id))
+        return redirect(submissions.done(url_for("goals.show", goal_id=goal.id)))
     status = 400 if request.method == "POST" else 200
     return render_template("goals/form.html", form=form, goal=None), status
 
@@ -146,12 +148,11 @@ def edit(goal_id: int):
             competencies,
             seen_version_id=form.seen_version.data or 0,
         )
-        db.session.commit()
-    except (service.EditConflict, StaleDataError):  # StaleDataError: at the commit itself
-        db.session.rollback()
+        db.session.flush()
+    except (service.EditConflict, StaleDataError):  # StaleDataError: at the flush
+        transactions.fail()
         return _conflict(goal_id, form)
     except service.GoalError as error:
-        db.session.rollback()
         put_error(form, error)
         return render_template("goals/form.html", form=form, goal=goal), error.status
     if version is None:
@@ -187,10 +188,8 @@ def share(goal_id: int):
         try:
             added = service.share_goal(_user(), goal, chosen)
         except service.GoalError as error:
-            db.session.rollback()
             put_error(form, error)
         else:
-            db.session.commit()
             if added:
                 flash(
                     _("Shared. %(names)s will be told.", names=", ".join(p.name for p in added)),
@@ -214,10 +213,8 @@ def close(goal_id: int):
         try:
             service.close_goal(_user(), goal, GoalStatus(form.outcome.data), form.reflection.data)
         except service.GoalError as error:
-            db.session.rollback()
             put_error(form, error)
             return render_template("goals/close.html", goal=goal, form=form), error.status
-        db.session.commit()
         flash(_("Goal closed. Your reflection is on the goal page."), "success")
         return redirect(url_for("goals.show", goal_id=goal.id))
     status = 400 if request.method == "POST" else 200
@@ -267,9 +264,8 @@ def history(goal_id: int):
 
 
 def _after_write(goal: LearningGoal, message: str):
-    db.session.commit()
     flash(message, "success")
-    return redirect(url_for("goals.show", goal_id=goal.id) + "#thread")
+    return redirect(submissions.done(url_for("goals.show", goal_id=goal.id) + "#thread"))
 
 
 @bp.route("/<int:goal_id>/notes", methods=["POST"])
@@ -279,10 +275,11 @@ def add_note(goal_id: int):
     form = NoteForm()
     if not form.validate_on_submit():
         return _show(goal, 400, note_form=form)
+    if (again := submissions.repeated()) is not None:
+        return again
     try:
         service.add_note(_user(), goal, ContributionKind(form.kind.data), form.body.data)
     except service.GoalError as error:
-        db.session.rollback()
         put_error(form, error)
         return _show(_load(goal_id), error.status, note_form=form)
     return _after_write(goal, _("Added to the goal."))
@@ -295,12 +292,13 @@ def suggest(goal_id: int):
     form = SuggestionForm()
     if not form.validate_on_submit():
         return _show(goal, 400, suggestion_form=form)
+    if (again := submissions.repeated()) is not None:
+        return again
     try:
         service.suggest(
             _user(), goal, form.field.data, form.proposed_text.data, form.note.data or ""
         )
     except service.GoalError as error:
-        db.session.rollback()
         put_error(form, error)
         return _show(_load(goal_id), error.status, suggestion_form=form)
     return _after_write(goal, _("Suggestion sent. The student will accept or decline it."))
@@ -318,13 +316,12 @@ def _suggestion(goal: LearningGoal, contribution_id: int) -> GoalContribution:
 def accept_suggestion(goal_id: int, contribution_id: int):
     goal = _load(goal_id, can_edit_goal)
     contribution = _suggestion(goal, contribution_id)
-    if not AgreeForm().validate_on_submit():
+    if not ActionForm().validate_on_submit():
         abort(400)
     try:
         version = service.accept_suggestion(_user(), goal, contribution)
     except service.GoalError as error:
-        db.session.rollback()
-        flash(error.message, "error")
+        put_error(None, error)
         return _show(_load(goal_id), error.status)
     return _after_write(
         goal,
@@ -347,7 +344,6 @@ def decline_suggestion(goal_id: int, contribution_id: int):
     try:
         service.decline_suggestion(_user(), goal, contribution, form.reason.data)
     except service.GoalError as error:
-        db.session.rollback()
         put_error(form, error)
         return _show(_load(goal_id), error.status, decline_form=form, declining=contribution_id)
     return _after_write(goal, _("Suggestion declined; they will see your reason."))
@@ -360,16 +356,10 @@ def agree(goal_id: int):
     form = AgreeForm()
     if not form.validate_on_submit():
         abort(400)
-    if form.version.data and form.version.data != str(goal.current_version):
-        flash(
-            _("The goal changed while you were reading it. Read the new version first."), "error"
-        )
-        return _show(goal, 409)
     try:
-        service.agree(_user(), goal)
+        service.agree(_user(), goal, seen_version=form.version.data)
     except service.GoalError as error:
-        db.session.rollback()
-        flash(error.message, "error")
+        put_error(None, error)
         return _show(_load(goal_id), error.status)
     return _after_write(goal, _("You agreed to version %(n)d.", n=goal.current_version))
 
@@ -384,7 +374,6 @@ def endorse(goal_id: int):
     try:
         service.endorse(_user(), goal, form.endorse_note.data or "")
     except service.GoalError as error:
-        db.session.rollback()
-        flash(error.message, "error")
+        put_error(None, error)
         return _show(_load(goal_id), error.status, endorse_form=form)
     return _after_write(goal, _("Thank you. The student can see that this goal matters to you."))

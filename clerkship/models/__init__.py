@@ -51,6 +51,7 @@ from clerkship.models.records import (
     Signature,
     SignatureLogEntry,
     SignatureMeaning,
+    SubmittedForm,
     reflection_goal,
 )
 from clerkship.models.users import Role, SignInSession, User
@@ -96,6 +97,7 @@ __all__ = [
     "Signature",
     "SignatureLogEntry",
     "SignatureMeaning",
+    "SubmittedForm",
     "SuggestionState",
     "User",
     "goal_competency",

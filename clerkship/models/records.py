@@ -195,3 +195,22 @@ class AuditEvent(Base):
     actor: Mapped[User | None] = relationship()
 
     __table_args__ = (sa.Index("ix_audit_event_object", "object_type", "object_id"),)
+
+
+class SubmittedForm(Base):
+    """A create form that was sent once: its token, and where its result is.
+
+    The same token again (a double click, a resend after a timeout, Back and send) lands on
+    the first submission's result instead of creating a second record (clerkship.submissions).
+    """
+
+    __tablename__ = "submitted_form"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    user_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("user.id", ondelete="CASCADE"), index=True
+    )
+    endpoint: Mapped[str] = mapped_column(sa.String(100))
+    result_url: Mapped[str | None] = mapped_column(sa.String(500))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)

@@ -21,6 +21,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from clerkship import audit, clock, mail, permissions
+from clerkship.domain import DomainError
 from clerkship.extensions import db
 from clerkship.models import (
     Cohort,
@@ -49,13 +50,8 @@ LINK_STATE_LABELS = {
 }
 
 
-class PanelError(Exception):
-    status = 400
-
-    def __init__(self, message: str, field: str | None = None):
-        super().__init__(message)
-        self.message = message
-        self.field = field
+class PanelError(DomainError):
+    """A rule of the panel or its invitations was broken (see clerkship.domain)."""
 
 
 def hash_token(token: str) -> str:

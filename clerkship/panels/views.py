@@ -7,6 +7,7 @@ from flask_login import current_user, login_required
 from markupsafe import Markup
 from wtforms import SelectChoice
 
+from clerkship import submissions
 from clerkship.extensions import db
 from clerkship.formerrors import put_error
 from clerkship.models import (
@@ -87,18 +88,20 @@ def add_patient(student_id: int):
     form = PatientForm()
     if not form.validate_on_submit():
         return _panel_page(student, form, 400)
+    if (again := submissions.repeated()) is not None:
+        return again
     try:
         entry = service.add_patient(_user(), student, _details(form))
     except service.PanelError as error:
-        db.session.rollback()
         put_error(form, error)
         return _panel_page(student, form, error.status)
-    db.session.commit()
     if entry.consent_date is None:
         flash(_("Added. Record their consent before inviting them."), "success")
     else:
         flash(_("Added to the panel."), "success")
-    return redirect(url_for("panels.panel", student_id=student.id) + f"#entry-{entry.id}")
+    return redirect(
+        submissions.done(url_for("panels.panel", student_id=student.id) + f"#entry-{entry.id}")
+    )
 
 
 @bp.route("/entries/<int:entry_id>", methods=["GET", "POST"])
@@ -121,10 +124,8 @@ def edit_entry(entry_id: int):
         try:
             service.update_entry(_user(), entry, _details(form))
         except service.PanelError as error:
-            db.session.rollback()
             put_error(form, error)
             return render_template("panels/entry.html", entry=entry, form=form), error.status
-        db.session.commit()
         flash(_("Saved."), "success")
         return redirect(url_for("panels.panel", student_id=entry.student_id))
     return render_template("panels/entry.html", entry=entry, form=form), 400
@@ -144,6 +145,8 @@ def invite(entry_id: int):
     if not form.validate_on_submit() or form.purpose.data not in ("feedback", "goal_input"):
         flash(_("Choose what the invitation is for."), "error")
         return back
+    if (again := submissions.repeated()) is not None:
+        return again
     purpose = InvitationPurpose(form.purpose.data)
     goal = next((g for g in goals if g.id == form.goal.data), None)
     if purpose is InvitationPurpose.GOAL_INPUT and goal is None:
@@ -153,13 +156,11 @@ def invite(entry_id: int):
             _user(), entry, purpose, goal=goal, send_email=form.send_email.data
         )
     except service.PanelError as error:
-        db.session.rollback()
-        flash(error.message, "error")
+        put_error(None, error)
         return back
-    db.session.commit()
     session.setdefault(NEW_TOKENS, {})[str(invitation.id)] = token
     session.modified = True
-    return redirect(url_for("panels.invitation", invitation_id=invitation.id))
+    return redirect(submissions.done(url_for("panels.invitation", invitation_id=invitation.id)))
 
 
 def _qr_svg(link: str) -> Markup:
@@ -193,10 +194,8 @@ def revoke(invitation_id: int):
     try:
         service.revoke_invitation(_user(), invitation)
     except service.PanelError as error:
-        db.session.rollback()
-        flash(error.message, "error")
+        put_error(None, error)
     else:
-        db.session.commit()
         flash(_("The link no longer works."), "success")
     return redirect(url_for("panels.panel", student_id=invitation.student_id))
 
@@ -222,6 +221,5 @@ def remove_feedback(feedback_id: int):
         return render_template("panels/remove_feedback.html", item=item)
     student_id = item.student_id
     service.remove_feedback(_user(), item)
-    db.session.commit()
     flash(_("The response was removed. The audit log keeps only that it was removed."), "success")
     return redirect(url_for("panels.feedback", student_id=student_id))

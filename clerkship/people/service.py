@@ -10,15 +10,13 @@ from sqlalchemy import select
 
 from clerkship import audit, clock, mail, permissions
 from clerkship.auth import sessions
+from clerkship.domain import DomainError
 from clerkship.extensions import db
 from clerkship.models import DISCIPLINES, Assignment, Cohort, Enrollment, Role, User
 
 
-class PeopleError(Exception):
-    def __init__(self, message: str, field: str | None = None):
-        super().__init__(message)
-        self.message = message
-        self.field = field
+class PeopleError(DomainError):
+    """A rule of people was broken (see clerkship.domain)."""
 
 
 @dataclass

@@ -1,15 +1,15 @@
 from __future__ import annotations
 
-from datetime import date
-
 from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from clerkship.extensions import db, limiter
-from clerkship.forminput import record_id
+from clerkship import submissions
+from clerkship.extensions import limiter
+from clerkship.formerrors import put_error
 from clerkship.models import DISCIPLINES, Assignment, Role, User
 from clerkship.people import bp, service
+from clerkship.people.forms import PairForm
 from clerkship.permissions import (
     can_deactivate_person,
     can_manage_assignment,
@@ -23,16 +23,6 @@ def _user() -> User:
     return current_user._get_current_object()
 
 
-def _date(name: str) -> tuple[date | None, bool]:
-    raw = (request.form.get(name) or "").strip()
-    if not raw:
-        return None, True
-    try:
-        return date.fromisoformat(raw), True
-    except ValueError:
-        return None, False
-
-
 def _back_to(person: User):
     if person.role is Role.STUDENT:
         return redirect(url_for("directory.student", student_id=person.id))
@@ -44,46 +34,32 @@ def _back_to(person: User):
 def pair(student_id: int):
     student = load_or_404(User, student_id, can_pair_student)
     choices = service.preceptors(_user())
-    errors: dict[str, str] = {}
-    if request.method == "POST":
-        start, start_ok = _date("start_date")
-        end, end_ok = _date("end_date")
-        if not start_ok:
-            errors["start_date"] = _("Dates look like 2026-07-01.")
-        if not end_ok:
-            errors["end_date"] = _("Dates look like 2026-07-01.")
-        if not errors:
-            chosen = request.form.get("preceptor", type=record_id)
-            pairing = service.Pairing(
-                # A choice from the list only: another program's preceptors are not offered.
-                preceptor_id=chosen if chosen in {p.id for p in choices} else None,
-                discipline=request.form.get("discipline", ""),
-                start_date=start,
-                end_date=end,
+    form = PairForm()
+    # A choice from the list only: another program's preceptors are not offered.
+    form.preceptor.choices = [("", "—")] + [(p.id, f"{p.name} ({p.email})") for p in choices]
+    form.discipline.choices = [("", "—")] + [(d, d) for d in DISCIPLINES]
+    if form.validate_on_submit():
+        if (again := submissions.repeated()) is not None:
+            return again
+        chosen = form.preceptor.data
+        pairing = service.Pairing(
+            preceptor_id=chosen if chosen in {p.id for p in choices} else None,
+            discipline=form.discipline.data or "",
+            start_date=form.start_date.data,
+            end_date=form.end_date.data,
+        )
+        try:
+            service.pair(_user(), student, pairing)
+        except service.PeopleError as error:
+            put_error(form, error)
+        else:
+            flash(
+                _("Paired. The preceptor sees %(name)s from the start date.", name=student.name),
+                "success",
             )
-            try:
-                service.pair(_user(), student, pairing)
-            except service.PeopleError as error:
-                db.session.rollback()
-                errors[error.field or "form"] = error.message
-            else:
-                db.session.commit()
-                flash(
-                    _(
-                        "Paired. The preceptor sees %(name)s from the start date.",
-                        name=student.name,
-                    ),
-                    "success",
-                )
-                return redirect(url_for("directory.student", student_id=student.id))
-    return render_template(
-        "people/pair.html",
-        student=student,
-        preceptors=choices,
-        disciplines=DISCIPLINES,
-        errors=errors,
-        values=request.form,
-    ), (400 if errors else 200)
+            return redirect(submissions.done(url_for("directory.student", student_id=student.id)))
+    status = 400 if request.method == "POST" else 200
+    return render_template("people/pair.html", student=student, form=form), status
 
 
 @bp.route("/assignments/<int:assignment_id>/end", methods=["POST"])
@@ -93,10 +69,8 @@ def end_pairing(assignment_id: int):
     try:
         service.end_pairing(_user(), assignment)
     except service.PeopleError as error:
-        db.session.rollback()
-        flash(error.message, "error")
+        put_error(None, error)
     else:
-        db.session.commit()
         flash(
             _(
                 "Ended. %(name)s keeps read-only access to what they wrote.",
@@ -114,10 +88,8 @@ def deactivate(user_id: int):
     try:
         service.set_active(_user(), person, False)
     except service.PeopleError as error:
-        db.session.rollback()
-        flash(error.message, "error")
+        put_error(None, error)
     else:
-        db.session.commit()
         flash(
             _(
                 "%(name)s is deactivated and signed out everywhere. Their records stay.",
@@ -133,7 +105,6 @@ def deactivate(user_id: int):
 def reactivate(user_id: int):
     person = load_or_404(User, user_id, can_deactivate_person)
     service.set_active(_user(), person, True)
-    db.session.commit()
     flash(_("%(name)s can sign in again.", name=person.name), "success")
     return _back_to(person)
 
@@ -154,10 +125,8 @@ def reset_password(user_id: int):
     try:
         service.send_reset_link(_user(), person)
     except service.PeopleError as error:
-        db.session.rollback()
-        flash(error.message, "error")
+        put_error(None, error)
     else:
-        db.session.commit()
         flash(
             _("A link to choose a new password was sent to %(email)s.", email=person.email),
             "success",

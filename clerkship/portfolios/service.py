@@ -19,6 +19,7 @@ from sqlalchemy import CursorResult, select, update
 
 from clerkship import audit, permissions
 from clerkship.csvfile import to_csv
+from clerkship.domain import DomainError
 from clerkship.extensions import db
 from clerkship.models import (
     Cohort,
@@ -32,16 +33,13 @@ from clerkship.models import (
 )
 from clerkship.portfolios import data as portfolio
 from clerkship.portfolios import render
+from clerkship.transactions import unit_of_work
 
 ATTEMPTS = 2  # a failed render is retried once
 
 
-class ExportError(Exception):
-    status = 400
-
-    def __init__(self, message: str):
-        super().__init__(message)
-        self.message = message
+class ExportError(DomainError):
+    """The export cannot start as asked (see clerkship.domain)."""
 
 
 def export_dir() -> Path:
@@ -123,41 +121,47 @@ def start_export(
     return job
 
 
+# The functions below run in task workers, each step its own short transaction
+# (transactions.unit_of_work): a lease or progress other workers must see at once.
+
+
 def mark_running(job_id: int) -> None:
-    db.session.execute(
-        update(ExportJob)
-        .where(ExportJob.id == job_id, ExportJob.status == ExportStatus.QUEUED)
-        .values(status=ExportStatus.RUNNING, started_at=utcnow())
-    )
-    db.session.commit()
+    with unit_of_work():
+        db.session.execute(
+            update(ExportJob)
+            .where(ExportJob.id == job_id, ExportJob.status == ExportStatus.QUEUED)
+            .values(status=ExportStatus.RUNNING, started_at=utcnow())
+        )
 
 
 def reuse_unchanged(job_id: int) -> list[int]:
     """Hand out earlier PDFs for every unchanged portfolio in one pass (one commit); return
     the documents that still need rendering. Saves a task and three commits per student."""
-    job = db.session.get_one(ExportJob, job_id)
-    to_render, reused = [], 0
-    for document in job.documents:
-        if document.status is not ExportStatus.QUEUED:
-            continue
-        data = portfolio.portfolio_data(
-            document.student, start=job.period_start, end=job.period_end
-        )
-        cached = _cached(render.cache_key(data))
-        if cached is None:
-            to_render.append(document.id)
-            continue
-        for name in REUSED_FIELDS:
-            setattr(document, name, getattr(cached, name))
-        document.reused_id = cached.id
-        document.status = ExportStatus.DONE
-        reused += 1
-    db.session.commit()
+    with unit_of_work():
+        job = db.session.get_one(ExportJob, job_id)
+        to_render, reused = [], 0
+        for document in job.documents:
+            if document.status is not ExportStatus.QUEUED:
+                continue
+            data = portfolio.portfolio_data(
+                document.student, start=job.period_start, end=job.period_end
+            )
+            cached = _cached(render.cache_key(data))
+            if cached is None:
+                to_render.append(document.id)
+                continue
+            for name in REUSED_FIELDS:
+                setattr(document, name, getattr(cached, name))
+            document.reused_id = cached.id
+            document.status = ExportStatus.DONE
+            reused += 1
     if reused:
-        db.session.execute(
-            update(ExportJob).where(ExportJob.id == job_id).values(done=ExportJob.done + reused)
-        )
-        db.session.commit()
+        with unit_of_work():
+            db.session.execute(
+                update(ExportJob)
+                .where(ExportJob.id == job_id)
+                .values(done=ExportJob.done + reused)
+            )
     if not to_render:
         finish(job_id)
     return to_render
@@ -186,27 +190,29 @@ def render_document(document_id: int) -> None:
     Three short transactions — read, then (after rendering, outside any transaction) write,
     then count — so workers never hold the database while WeasyPrint works.
     """
-    document = db.session.get_one(ExportDocument, document_id)
-    job = document.job
-    if job is None:  # documents are made with their job (start_export)
-        raise LookupError(f"export document {document_id} has no job")
-    job_id, public_id = job.id, document.public_id
-    data = portfolio.portfolio_data(document.student, start=job.period_start, end=job.period_end)
-    key = render.cache_key(data)
-    cached = _cached(key)
-    reuse = (
-        {name: getattr(cached, name) for name in REUSED_FIELDS} | {"reused_id": cached.id}
-        if cached is not None
-        else None
-    )
-    if reuse is not None:
-        reuse["status"] = ExportStatus.DONE
-    db.session.commit()
+    with unit_of_work():
+        document = db.session.get_one(ExportDocument, document_id)
+        job = document.job
+        if job is None:  # documents are made with their job (start_export)
+            raise LookupError(f"export document {document_id} has no job")
+        job_id, public_id = job.id, document.public_id
+        data = portfolio.portfolio_data(
+            document.student, start=job.period_start, end=job.period_end
+        )
+        key = render.cache_key(data)
+        cached = _cached(key)
+        reuse = (
+            {name: getattr(cached, name) for name in REUSED_FIELDS} | {"reused_id": cached.id}
+            if cached is not None
+            else None
+        )
+        if reuse is not None:
+            reuse["status"] = ExportStatus.DONE
     outcome = reuse or _render_with_retry(public_id, data, key)
-    document = db.session.get_one(ExportDocument, document_id)
-    for name, value in outcome.items():
-        setattr(document, name, value)
-    db.session.commit()
+    with unit_of_work():
+        document = db.session.get_one(ExportDocument, document_id)
+        for name, value in outcome.items():
+            setattr(document, name, value)
     _count_progress(job_id)
 
 
@@ -243,10 +249,10 @@ def _render_with_retry(public_id: str, data: dict, key: str) -> dict:
 
 
 def _count_progress(job_id: int) -> None:
-    db.session.execute(
-        update(ExportJob).where(ExportJob.id == job_id).values(done=ExportJob.done + 1)
-    )
-    db.session.commit()
+    with unit_of_work():
+        db.session.execute(
+            update(ExportJob).where(ExportJob.id == job_id).values(done=ExportJob.done + 1)
+        )
     job = db.session.get_one(ExportJob, job_id)
     db.session.refresh(job)
     if job.done >= job.total:
@@ -260,18 +266,23 @@ def _file_name(document: ExportDocument) -> str:
 
 def finish(job_id: int) -> None:
     """Pack the result once every document is done; safe to call more than once."""
-    claimed = cast(
-        CursorResult,
-        db.session.execute(
-            update(ExportJob)
-            .where(ExportJob.id == job_id, ExportJob.status != ExportStatus.DONE)
-            .where(ExportJob.finished_at.is_(None))
-            .values(finished_at=utcnow())
-        ),
-    ).rowcount
-    db.session.commit()
+    with unit_of_work():
+        claimed = cast(
+            CursorResult,
+            db.session.execute(
+                update(ExportJob)
+                .where(ExportJob.id == job_id, ExportJob.status != ExportStatus.DONE)
+                .where(ExportJob.finished_at.is_(None))
+                .values(finished_at=utcnow())
+            ),
+        ).rowcount
     if not claimed:
         return
+    with unit_of_work():
+        _pack(job_id)
+
+
+def _pack(job_id: int) -> None:
     job = db.session.get_one(ExportJob, job_id)
     documents = job.documents
     good = [d for d in documents if d.status is ExportStatus.DONE and d.path]
@@ -293,7 +304,6 @@ def finish(job_id: int) -> None:
     job.status = ExportStatus.DONE if good else ExportStatus.FAILED
     if failed:
         job.error = "; ".join(f"{d.student.name}: {d.error or 'not rendered'}" for d in failed)
-    db.session.commit()
 
 
 def _index_csv(documents: list[ExportDocument]) -> str:
@@ -329,6 +339,11 @@ def cleanup(older_than_days: int | None = None) -> int:
         older_than_days if older_than_days is not None else current_app.config["EXPORT_KEEP_DAYS"]
     )
     cutoff = utcnow() - timedelta(days=days)
+    with unit_of_work():
+        return _remove_files(cutoff)
+
+
+def _remove_files(cutoff) -> int:
     removed = 0
     for job in db.session.scalars(
         select(ExportJob).where(ExportJob.finished_at < cutoff, ExportJob.result_path.is_not(None))
@@ -344,7 +359,6 @@ def cleanup(older_than_days: int | None = None) -> int:
         if document.reused_id is None and document.path:
             (export_dir() / document.path).unlink(missing_ok=True)
         document.path = None
-    db.session.commit()
     return removed
 
 

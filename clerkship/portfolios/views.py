@@ -17,9 +17,10 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from clerkship import pdf_signing, tasks
+from clerkship import pdf_signing, submissions, tasks, transactions
 from clerkship.csvfile import to_csv
-from clerkship.extensions import db, limiter
+from clerkship.extensions import limiter
+from clerkship.formerrors import put_error
 from clerkship.models import Cohort, ExportJob, ExportStatus, User
 from clerkship.permissions import (
     can_export_cohort,
@@ -31,6 +32,7 @@ from clerkship.permissions import (
 )
 from clerkship.portfolios import bp, figures, render, service
 from clerkship.portfolios import data as portfolio
+from clerkship.portfolios.forms import VerifyForm
 
 
 def _user() -> User:
@@ -80,17 +82,20 @@ def show(student_id: int):
 def _start(**target):
     start, end, problem = _period(request.form)
     if problem:
+        transactions.fail()
         flash(problem, "error")
         return None
+    if (again := submissions.repeated()) is not None:
+        return again
     try:
         job = service.start_export(_user(), start=start, end=end, **target)
     except service.ExportError as error:
-        db.session.rollback()
-        flash(error.message, "error")
+        put_error(None, error)
         return None
-    db.session.commit()
-    tasks.run_export(job.id)  # rendering happens in a worker, never in this request
-    return redirect(url_for("portfolios.job", job_id=job.id))
+    job_id = job.id
+    # Rendering happens in a worker, never in this request, and only once the job is saved.
+    transactions.after_commit(lambda: tasks.run_export(job_id))
+    return redirect(submissions.done(url_for("portfolios.job", job_id=job.id)))
 
 
 @bp.route("/portfolios/<int:student_id>/export", methods=["POST"])
@@ -179,9 +184,14 @@ def verify():
         pdf_check = pdf_signing.check(content)
         if document is not None:
             file_check = hashlib.sha256(content).hexdigest() == document.file_hash
+    # Only to show what was sent, beside its label: the id comes from a link (GET) or the form.
+    form = VerifyForm(formdata=None, data={"id": document_id})
+    if document_id and document is None:
+        form.id.errors = [_("No issued portfolio has this id.")]
     status = 200 if document is not None or not document_id else 404
     return render_template(
         "portfolios/verify.html",
+        form=form,
         document_id=document_id,
         document=document,
         file_check=file_check,

@@ -7,17 +7,15 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from clerkship import audit
+from clerkship.domain import DomainError
 from clerkship.extensions import db
 from clerkship.models import LearningGoal, Reflection, Role, User, utcnow
 
 MAX_BODY = 10_000
 
 
-class ReflectionError(Exception):
-    def __init__(self, message: str, field: str | None = None):
-        super().__init__(message)
-        self.message = message
-        self.field = field
+class ReflectionError(DomainError):
+    """A rule of reflection was broken (see clerkship.domain)."""
 
 
 class EditConflict(ReflectionError):

@@ -12,6 +12,7 @@ from wtforms import BooleanField, IntegerField, SelectChoice, StringField, TextA
 from wtforms.validators import InputRequired, Length, Optional
 from wtforms.widgets import HiddenInput
 
+from clerkship import submissions, transactions
 from clerkship.extensions import db
 from clerkship.formerrors import put_error
 from clerkship.goals.forms import MultiCheckboxField
@@ -77,17 +78,17 @@ def new():
     student = current_user._get_current_object()
     form = _form(student.id)
     if form.validate_on_submit():
+        if (again := submissions.repeated()) is not None:
+            return again
         try:
             service.write(
                 student, form.title.data, form.body.data, form.in_portfolio.data, form.goals.data
             )
         except service.ReflectionError as error:
-            db.session.rollback()
             put_error(form, error)
         else:
-            db.session.commit()
             flash(_("Reflection saved."), "success")
-            return redirect(url_for("reflections.index"))
+            return redirect(submissions.done(url_for("reflections.index")))
     status = 400 if request.method == "POST" else 200
     return render_template("reflections/form.html", form=form, reflection=None), status
 
@@ -121,9 +122,9 @@ def edit(reflection_id: int):
                 form.goals.data,
                 seen_version_id=form.seen_version.data,
             )
-            db.session.commit()
+            db.session.flush()
         except (service.EditConflict, StaleDataError):
-            db.session.rollback()
+            transactions.fail()
             flash(_("This reflection changed in another window; your text is below."), "error")
             # Saving again from here overwrites knowingly. (raw_data is what renders.)
             form.seen_version.raw_data = [str(reflection.version_id)]
@@ -132,7 +133,6 @@ def edit(reflection_id: int):
             )
             return page, 409
         except service.ReflectionError as error:
-            db.session.rollback()
             put_error(form, error)
         else:
             flash(_("Reflection saved."), "success")

@@ -20,7 +20,7 @@ from flask_babel import gettext as _
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import select
 
-from clerkship import audit, mail
+from clerkship import audit, mail, transactions
 from clerkship.assessments import queries as assessments
 from clerkship.assessments.service import WAITING_LABELS
 from clerkship.extensions import db
@@ -156,7 +156,8 @@ def send_digest(user: User, now: datetime | None = None) -> str:
 
 
 def send_daily(now: datetime | None = None) -> int:
-    """Every active student and preceptor with something waiting; commits per person."""
+    """Every active student and preceptor with something waiting; one transaction per person
+    (a task: one person's failure does not undo the digests already sent)."""
     now = now or utcnow()
     people = db.session.scalars(
         select(User.id).where(
@@ -168,10 +169,10 @@ def send_daily(now: datetime | None = None) -> int:
     ).all()
     sent = 0
     for user_id in people:
-        user = db.session.get_one(User, user_id)
-        if send_digest(user, now) == "sent":
-            sent += 1
-        db.session.commit()
+        with transactions.unit_of_work():
+            user = db.session.get_one(User, user_id)
+            if send_digest(user, now) == "sent":
+                sent += 1
     return sent
 
 

@@ -7,7 +7,6 @@ from flask_babel import gettext as _
 from flask_login import login_required
 
 from clerkship.directory import dashboard
-from clerkship.extensions import db
 from clerkship.models import Cohort, User
 from clerkship.permissions import can_manage_person, can_view_dashboard, load_or_404
 from clerkship.reminders import bp
@@ -35,7 +34,6 @@ def unsubscribe(token: str):
         return render_template("reminders/unsubscribe.html", user=None), 404
     if request.method == "POST":
         reminders.unsubscribe(user)
-        db.session.commit()
         return render_template("reminders/unsubscribe.html", user=user, done=True)
     return render_template("reminders/unsubscribe.html", user=user, done=False)
 
@@ -45,7 +43,6 @@ def unsubscribe(token: str):
 def remind_person(user_id: int):
     person = load_or_404(User, user_id, can_manage_person)
     result = reminders.send_digest(person)
-    db.session.commit()
     flash(_("Reminder: %(result)s.", result=_summary([result])), "info")
     return redirect(request.referrer or url_for("directory.student", student_id=person.id))
 
@@ -59,6 +56,5 @@ def remind_cohort(cohort_id: int):
     if request.form.get("who") != "all":
         rows = [r for r in rows if r.needs_attention]
     results = [reminders.send_digest(row.student) for row in rows]
-    db.session.commit()
     flash(_("Reminders: %(result)s.", result=_summary(results)), "info")
     return redirect(url_for("directory.dashboard", cohort_id=cohort.id, show="attention"))

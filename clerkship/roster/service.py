@@ -23,6 +23,7 @@ from sqlalchemy import select
 
 from clerkship import audit, clock, mail
 from clerkship.csvfile import to_csv
+from clerkship.domain import DomainError
 from clerkship.extensions import db
 from clerkship.forminput import clean_text
 from clerkship.models import (
@@ -100,12 +101,8 @@ KINDS = {
 }
 
 
-class FileProblem(Exception):
+class FileProblem(DomainError):
     """The whole file cannot be read; nothing in it is looked at further."""
-
-    def __init__(self, message: str):
-        super().__init__(message)
-        self.message = message
 
 
 @dataclass

@@ -13,7 +13,8 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from clerkship.extensions import db
+from clerkship import transactions
+from clerkship.formerrors import put_error
 from clerkship.models import Cohort, Role
 from clerkship.permissions import can_import_roster, load_or_404, require_role
 from clerkship.roster import bp, pending, service
@@ -58,7 +59,7 @@ def upload(cohort_id: int):
             plan = service.plan(kind, raw, cohort, current_user._get_current_object())
         except service.FileProblem as error:
             problem = error.message
-        db.session.rollback()  # the preview writes nothing
+        transactions.fail()  # the preview writes nothing
     if problem:
         return render_template(
             "roster/upload.html", cohort=cohort, kinds=service.KINDS, kind=kind, problem=problem
@@ -96,11 +97,9 @@ def confirm(cohort_id: int):
         plan = service.plan(kind, path.read_bytes(), cohort, actor)  # planned again: nothing stale
         counts = service.apply(actor, plan, cohort)
     except service.FileProblem as error:
-        db.session.rollback()
+        put_error(None, error)
         _forget(token)
-        flash(error.message, "error")
         return redirect(url_for("roster.upload", cohort_id=cohort.id, kind=kind))
-    db.session.commit()
     _forget(token)
     flash(
         _(

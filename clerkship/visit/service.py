@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from clerkship import audit, clock
+from clerkship.domain import DomainError
 from clerkship.extensions import db
 from clerkship.models import (
     Cohort,
@@ -42,22 +43,20 @@ PROBLEMS = {
 }
 
 
-class LinkProblem(Exception):
+class LinkProblem(DomainError):
+    """The link cannot be used (``reason``: a key of PROBLEMS); shown in ``language``."""
+
     def __init__(self, reason: str, language: str | None = None):
-        super().__init__(reason)
+        super().__init__(PROBLEMS[reason])
         self.reason = reason
         self.language = language
 
-    @property
-    def message(self) -> str:
-        return str(PROBLEMS[self.reason])
 
-
-class AnswerError(Exception):
+class AnswerError(DomainError):
     """The form is not complete or not valid; ``errors`` maps fields to messages."""
 
     def __init__(self, errors: dict[str, str]):
-        super().__init__("; ".join(errors.values()))
+        super().__init__("; ".join(str(m) for m in errors.values()), next(iter(errors), None))
         self.errors = errors
 
 

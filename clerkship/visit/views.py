@@ -17,10 +17,11 @@ from flask import (
 from flask_babel import force_locale
 from flask_login import logout_user
 
+from clerkship import transactions
 from clerkship.auth import sessions as auth_sessions
 from clerkship.auth.login import SESSION_KEY
 from clerkship.clock import utcnow
-from clerkship.extensions import db, limiter
+from clerkship.extensions import limiter
 from clerkship.models import InvitationPurpose, PatientInvitation
 from clerkship.panels.service import LANGUAGE_NAMES
 from clerkship.visit import bp, service
@@ -67,7 +68,6 @@ def open_link(token: str):
     # Whoever used this browser before, this is now only the patient's page: their session
     # ends on the server too, so the old cookie cannot be replayed.
     auth_sessions.end(session.get(SESSION_KEY), "patient_link")
-    db.session.commit()
     logout_user()
     session.clear()
     session["visit"] = {
@@ -155,12 +155,11 @@ def submit_feedback():
             max_text=current_app.config["PATIENT_TEXT_MAX"],
         )
     except service.LinkProblem as problem:
-        db.session.rollback()
+        transactions.fail()
         return _problem(problem)
     except service.AnswerError as error:
-        db.session.rollback()
+        transactions.fail()
         return _feedback_form(invitation, answers, error.errors, status=400)
-    db.session.commit()
     return redirect(url_for("visit.thanks"))
 
 
@@ -181,12 +180,11 @@ def withdraw():
         invitation = _current()
         service.withdraw(invitation)
     except service.LinkProblem as problem:
-        db.session.rollback()
+        transactions.fail()
         return _problem(problem)
     except service.AnswerError:
-        db.session.rollback()
+        transactions.fail()
         return redirect(url_for("visit.start"))
-    db.session.commit()
     return _render("visit/withdrawn.html", invitation)
 
 
@@ -203,14 +201,13 @@ def submit_goal_input():
             invitation, view=view, matters=matters, max_text=current_app.config["PATIENT_TEXT_MAX"]
         )
     except service.LinkProblem as problem:
-        db.session.rollback()
+        transactions.fail()
         return _problem(problem)
     except service.AnswerError as error:
-        db.session.rollback()
+        transactions.fail()
         return _render(
             "visit/goal.html", invitation, 400, errors=error.errors, view=view, matters=matters
         )
-    db.session.commit()
     return redirect(url_for("visit.thanks"))
 
 
@@ -232,7 +229,6 @@ def finish():
     language = visit.get("lang", "en")
     if visit:
         service.end_sessions(visit.get("invitation"))
-        db.session.commit()
     session.clear()
     with force_locale(language):
         return render_template("visit/finished.html", language=language)

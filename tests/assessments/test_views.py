@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+
+import pytest
 from sqlalchemy import func, select, text
 
 from clerkship.models import AssessmentCycle, AuditEvent, CycleStatus, LearningGoal
@@ -10,6 +13,20 @@ from tests.conftest import TEST_PASSWORD, login
 
 def _html(response) -> str:
     return response.get_data(as_text=True)
+
+
+def _seen(cycle) -> dict:
+    """The version the review page's forms carry (read now, not from a stale object)."""
+    version = select(AssessmentCycle.version_id).where(AssessmentCycle.id == cycle.id)
+    from clerkship.extensions import db
+
+    return {"version": db.session.scalar(version)}
+
+
+def _version_field(html: str) -> str:
+    match = re.search(r'name="version"[^>]*value="(\d+)"|value="(\d+)"[^>]*name="version"', html)
+    assert match, "the form carries no version"
+    return match.group(1) or match.group(2)
 
 
 def test_student_starts_a_cycle_through_the_form(client, db, scaled):
@@ -183,7 +200,7 @@ def test_signing_needs_the_password_again(client, db, scaled, make_cycle):
     login(client, mine["preceptor"])
     response = client.post(
         f"/assessments/{cycle.id}/sign",
-        data={"meaning": "cosigned_supervisor", "password": "wrong password"},
+        data={"meaning": "cosigned_supervisor", "password": "wrong password", **_seen(cycle)},
     )
     assert response.status_code == 400
     assert "That password is not right" in _html(response)
@@ -194,7 +211,7 @@ def test_signing_needs_the_password_again(client, db, scaled, make_cycle):
 
     response = client.post(
         f"/assessments/{cycle.id}/sign",
-        data={"meaning": "cosigned_supervisor", "password": TEST_PASSWORD},
+        data={"meaning": "cosigned_supervisor", "password": TEST_PASSWORD, **_seen(cycle)},
     )
     assert response.status_code == 302
     html = _html(client.get(f"/assessments/{cycle.id}"))
@@ -203,7 +220,7 @@ def test_signing_needs_the_password_again(client, db, scaled, make_cycle):
     assert mine["preceptor"].name in html
     again = client.post(
         f"/assessments/{cycle.id}/sign",
-        data={"meaning": "cosigned_supervisor", "password": TEST_PASSWORD},
+        data={"meaning": "cosigned_supervisor", "password": TEST_PASSWORD, **_seen(cycle)},
     )
     assert again.status_code == 409
     assert "already signed" in _html(again)
@@ -215,7 +232,7 @@ def test_wrong_passwords_at_signing_are_rate_limited(client, db, scaled, make_cy
     codes = [
         client.post(
             f"/assessments/{cycle.id}/sign",
-            data={"meaning": "cosigned_supervisor", "password": f"guess {n}"},
+            data={"meaning": "cosigned_supervisor", "password": f"guess {n}", **_seen(cycle)},
         ).status_code
         for n in range(6)
     ]
@@ -257,10 +274,10 @@ def test_addendum_through_the_page(client, db, scaled, make_cycle):
 def test_return_with_comment(client, db, scaled, make_cycle):
     cycle = make_cycle(CycleStatus.AWAITING_SIGNATURE)
     login(client, scaled["mine"]["preceptor"])
-    empty = client.post(f"/assessments/{cycle.id}/return", data={"comment": ""})
+    empty = client.post(f"/assessments/{cycle.id}/return", data={"comment": "", **_seen(cycle)})
     assert empty.status_code == 400
     response = client.post(
-        f"/assessments/{cycle.id}/return", data={"comment": "Please name a date"}
+        f"/assessments/{cycle.id}/return", data={"comment": "Please name a date", **_seen(cycle)}
     )
     assert response.status_code == 302
     client.post("/sign-out")
@@ -329,6 +346,64 @@ def test_pages_keep_a_constant_query_count(client, db, scaled, make_cycle, count
         make_cycle(CycleStatus.AWAITING_SIGNATURE)
         make_cycle()
     assert measure() == few
+
+
+@pytest.mark.parametrize("action", ["sign", "return"])
+def test_a_review_page_opened_on_an_older_version_is_refused(
+    client, db, scaled, make_cycle, action
+):
+    """The preceptor opens the review page; meanwhile (another tab) it is returned and the
+    student rewrites the plan. The old page must not sign — or return — the new text."""
+    mine = scaled["mine"]
+    cycle = make_cycle(CycleStatus.AWAITING_SIGNATURE)
+    login(client, mine["preceptor"])
+    opened = _version_field(_html(client.get(f"/assessments/{cycle.id}/sign")))
+    assert opened == str(_seen(cycle)["version"])
+    client.post(f"/assessments/{cycle.id}/return", data={"comment": "Dates?", **_seen(cycle)})
+    client.post("/sign-out")
+    login(client, mine["student"])
+    rewritten = "Ask for feedback on Tuesdays, starting 3 March"
+    assert (
+        client.post(
+            f"/assessments/{cycle.id}/reaction", data={"reaction": "Fair", "plan": rewritten}
+        ).status_code
+        == 302
+    )
+    client.post("/sign-out")
+    login(client, mine["preceptor"])
+
+    if action == "sign":
+        data = {"meaning": "cosigned_supervisor", "password": TEST_PASSWORD}
+    else:
+        data = {"comment": "Still no dates"}
+    stale = client.post(f"/assessments/{cycle.id}/{action}", data={**data, "version": opened})
+
+    assert stale.status_code == 409
+    page = _html(stale)
+    assert "changed after you opened it" in page
+    assert rewritten in page  # the current text is what the page now shows
+    current = _seen(cycle)["version"]
+    assert _version_field(page) == str(current)  # signing from here signs what is shown
+    db.session.expire_all()
+    refreshed = db.session.get(AssessmentCycle, cycle.id)
+    assert refreshed.status is CycleStatus.AWAITING_SIGNATURE and refreshed.signature_id is None
+    signed = client.post(
+        f"/assessments/{cycle.id}/sign",
+        data={"meaning": "cosigned_supervisor", "password": TEST_PASSWORD, "version": current},
+    )
+    assert signed.status_code == 302
+
+
+def test_a_review_form_without_a_version_is_refused(client, db, scaled, make_cycle):
+    cycle = make_cycle(CycleStatus.AWAITING_SIGNATURE)
+    login(client, scaled["mine"]["preceptor"])
+    response = client.post(
+        f"/assessments/{cycle.id}/sign",
+        data={"meaning": "cosigned_supervisor", "password": TEST_PASSWORD},
+    )
+    assert response.status_code == 400
+    db.session.expire_all()
+    assert db.session.get(AssessmentCycle, cycle.id).signature_id is None
 
 
 def test_a_reaction_sent_after_signing_stays_on_the_page_with_why(client, db, scaled, make_cycle):

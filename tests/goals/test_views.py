@@ -339,3 +339,46 @@ def test_student_page_lists_only_the_goals_each_viewer_may_see(client, db, mine,
     login(client, mine["patient"])
     page = client.get(path).get_data(as_text=True)
     assert "Shared goal" not in page and "Private draft" not in page
+
+
+def _agreements(db, goal_id: int) -> int:
+    return db.session.scalar(
+        select(func.count())
+        .select_from(GoalContribution)
+        .where(GoalContribution.goal_id == goal_id, GoalContribution.kind == "agreement")
+    )
+
+
+def test_agreeing_from_a_page_opened_on_an_older_version_is_refused(client, db, mine, make_goal):
+    """The preceptor reads version 1; the student rewords it; the old page must not agree
+    to version 2, which the preceptor never saw."""
+    goal = make_goal(mine["student"], share_with=[mine["preceptor"]])
+    login(client, mine["preceptor"])
+    page = client.get(f"/goals/{goal.id}").get_data(as_text=True)
+    assert 'name="version" value="1"' in page
+    client.post("/sign-out")
+    login(client, mine["student"])
+    client.post(
+        f"/goals/{goal.id}/edit",
+        data={"title": "Lead two family meetings", "seen_version": goal.version_id},
+    )
+    client.post("/sign-out")
+    login(client, mine["preceptor"])
+
+    stale = client.post(f"/goals/{goal.id}/agree", data={"version": "1"})
+
+    assert stale.status_code == 409
+    html = stale.get_data(as_text=True)
+    assert "The goal changed while you were reading it" in html
+    assert "Lead two family meetings" in html  # the current text is shown
+    assert 'name="version" value="2"' in html
+    assert _agreements(db, goal.id) == 0
+    assert client.post(f"/goals/{goal.id}/agree", data={"version": "2"}).status_code == 302
+    assert _agreements(db, goal.id) == 1
+
+
+def test_an_agree_form_without_a_version_is_refused(client, db, mine, make_goal):
+    goal = make_goal(mine["student"], share_with=[mine["preceptor"]])
+    login(client, mine["preceptor"])
+    assert client.post(f"/goals/{goal.id}/agree", data={}).status_code == 400
+    assert _agreements(db, goal.id) == 0

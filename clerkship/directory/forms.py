@@ -1,0 +1,55 @@
+"""The program and cohort forms. The rules (names, dates, slugs, directors) live in setup.py;
+these only carry what was typed, and render through templates/_macros/forms.html."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import DateField, SelectField, StringField
+from wtforms.validators import Length, Optional
+
+from clerkship.forminput import record_id
+from clerkship.goals.forms import MultiCheckboxField
+
+
+def _strip(value):
+    return value.strip() if isinstance(value, str) else value
+
+
+def _id_or_none(value):
+    """A scale or framework id as sent; one that cannot be an id is None (the service then
+    treats it as not chosen: setup.py owns which ids are acceptable)."""
+    try:
+        return record_id(value)
+    except (TypeError, ValueError):
+        return None
+
+
+class CohortForm(FlaskForm):
+    # How long a name may be is setup.save_cohort's rule (the column's length), not repeated here.
+    name = StringField(_l("Name"), filters=[_strip], render_kw={"placeholder": "2026–27"})
+    start_date = DateField(_l("First day"), validators=[Optional()])
+    end_date = DateField(_l("Last day"), validators=[Optional()])
+
+
+class ProgramForm(FlaskForm):
+    name = StringField(_l("Name"), validators=[Length(max=200)], filters=[_strip])
+    institution = StringField(_l("Institution"), validators=[Length(max=200)], filters=[_strip])
+    slug = StringField(
+        _l("Short name"),
+        validators=[Length(max=100)],
+        filters=[_strip],
+        description=_l("Lower-case letters, digits and dashes; used in addresses."),
+    )
+    director_emails = StringField(
+        _l("Directors (e-mails, comma-separated)"),
+        validators=[Length(max=2000)],
+        description=_l("Existing program-director accounts."),
+    )
+    scale_id = SelectField(_l("Entrustment scale"), coerce=_id_or_none, validate_choice=False)
+    framework_ids = MultiCheckboxField(
+        _l("Competency frameworks assessed"), coerce=_id_or_none, validate_choice=False
+    )
+
+    def emails(self) -> list[str]:
+        return [e.strip() for e in (self.director_emails.data or "").split(",") if e.strip()]

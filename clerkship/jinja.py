@@ -32,6 +32,7 @@ def init_app(app: Flask) -> None:
 
     app.jinja_env.globals["cycle_status_label"] = assessments.STATUS_LABELS.__getitem__
     app.jinja_env.globals["waiting_labels"] = assessments.WAITING_LABELS
+    app.jinja_env.globals["assessment_signature_valid"] = assessments.signature_valid
     from clerkship.charts import sparkline
     from clerkship.panels import service as panels
 

@@ -235,6 +235,14 @@ def is_admin(user) -> bool:
     return _signed_in(user) and user.role is Role.ADMIN
 
 
+def can_view_integrity(user) -> bool:
+    """The signature chain and its checks: the people who run programs and the instance.
+
+    The page names records only by kind and id, never by content or person.
+    """
+    return _signed_in(user) and user.role in (Role.DIRECTOR, Role.ADMIN)
+
+
 def can_manage_program(user, program: Program) -> bool:
     if not _signed_in(user):
         return False

@@ -3,7 +3,7 @@
 language chosen on its pages (patient_invitation.language).
 
 Revision ID: 9c1d2e3f4a5b
-Revises: 9c1e5a7d2b13
+Revises: b968d6f4b22f
 Create Date: 2026-12-03 08:15:00
 
 """
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "9c1d2e3f4a5b"
-down_revision = "9c1e5a7d2b13"
+down_revision = "b968d6f4b22f"
 branch_labels = None
 depends_on = None
 

@@ -86,12 +86,16 @@ def write_bytes(relative: Path, data: bytes) -> Path:
     return _atomically(relative, write)
 
 
-def write_zip(relative: Path, files: Iterable[tuple[Path, str]], extra: dict[str, str]) -> Path:
-    """A ZIP of ``(source, name)`` files plus ``extra`` text entries (``name: text``)."""
+def write_zip(
+    relative: Path, files: Iterable[tuple[Path, str]], extra: dict[str, str], pause: float = 0
+) -> Path:
+    """A ZIP of ``(source, name)`` files plus ``extra`` text entries (``name: text``);
+    ``pause`` seconds before each file (EXPORT_PACK_DELAY_SECONDS, for fault tests)."""
 
     def write(temp: Path) -> None:
         with zipfile.ZipFile(temp, "w", zipfile.ZIP_DEFLATED) as bundle:
             for source, name in files:
+                time.sleep(pause)
                 bundle.write(source, name)
             for name, text in extra.items():
                 bundle.writestr(name, text)

@@ -437,6 +437,7 @@ def _packed(plan: dict) -> dict:
             plan["folder"] / plan["zip_name"],
             [(base / path, name) for path, name in good],
             {"index.csv": plan["index"]},
+            pause=float(current_app.config["EXPORT_PACK_DELAY_SECONDS"]),
         )
     return {
         "status": ExportStatus.DONE if good else ExportStatus.FAILED,

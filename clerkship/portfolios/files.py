@@ -114,6 +114,16 @@ def remove(relative: str | Path | None) -> None:
         (export_dir() / relative).unlink(missing_ok=True)
 
 
+def remove_temporaries(folder: Path) -> int:
+    """Temp files in ``folder`` (relative): for a writer holding the folder's lease, whose
+    predecessor (killed mid-write, its lease expired) left them."""
+    removed = 0
+    for path in (export_dir() / folder).glob(f"*{TEMP_MARK}*"):
+        path.unlink(missing_ok=True)
+        removed += 1
+    return removed
+
+
 def remove_stale_temporaries(older_than_seconds: float) -> int:
     """Temp files a killed worker left behind (never a file another worker is writing now)."""
     cutoff = time.time() - older_than_seconds

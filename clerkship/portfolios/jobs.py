@@ -429,6 +429,7 @@ def _plan(job: ExportJob) -> dict:
 def _packed(plan: dict) -> dict:
     base = files.export_dir()
     good = plan["files"]
+    files.remove_temporaries(plan["folder"])  # a killed packer's half-written ZIP
     target = None
     if plan["single"] and good:
         target = files.copy(base / good[0][0], plan["folder"] / good[0][1])

@@ -275,7 +275,20 @@ def figures(samples: list, seconds: float | None = None) -> dict:
 # --- the runs -------------------------------------------------------------------------------
 
 
+def _production_keys(folder: Path) -> None:
+    """What an install has in its instance folder: the signing key and the PDF certificate."""
+    from clerkship import pdf_signing, signing_keys
+
+    if not (folder / "signing-key.json").exists():
+        signing_keys.create(folder / "signing-key.json")
+    if not (folder / "pdf-signing-cert.pem").exists():
+        pdf_signing.create_self_signed(
+            folder / "pdf-signing-cert.pem", folder / "pdf-signing-key.pem", "Load bench"
+        )
+
+
 def _app_env(folder: Path, database_url: str) -> dict:
+    _production_keys(folder)
     env = dict(os.environ)
     for key in [k for k in env if k.startswith("CLERKSHIP_")] + ["REDIS_URL", "SECRET_KEY"]:
         env.pop(key, None)
@@ -397,6 +410,10 @@ def main() -> None:
                     "SQLALCHEMY_DATABASE_URI": database_url,
                     "MAIL_BACKEND": "memory",
                     "EXPORT_DIR": str(folder / "exports"),
+                    # Signed with the key the served app (instance folder ``folder``) checks.
+                    "SIGNING_KEY_FILE": str(folder / "signing-key.json"),
+                    "PDF_SIGNING_CERT": str(folder / "pdf-signing-cert.pem"),
+                    "PDF_SIGNING_KEY": str(folder / "pdf-signing-key.pem"),
                 }
             )
             seconds = build_demo_year(setup, STUDENTS)

@@ -33,6 +33,10 @@ def _config(folder: Path) -> dict:
         "MAIL_BACKEND": "memory",
         "RATELIMIT_ENABLED": False,
         "WTF_CSRF_ENABLED": False,
+        # The workers' instance folder is ``folder``: the same signing key and certificate.
+        "SIGNING_KEY_FILE": str(folder / "signing-key.json"),
+        "PDF_SIGNING_CERT": str(folder / "pdf-signing-cert.pem"),
+        "PDF_SIGNING_KEY": str(folder / "pdf-signing-key.pem"),
     }
 
 

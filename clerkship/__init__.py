@@ -37,6 +37,8 @@ def create_app(config: dict | None = None) -> Flask:
         jinja,
         logs,
         mail,
+        pdf_signing,
+        signing_keys,
         transactions,
     )
     from clerkship.extensions import (
@@ -71,11 +73,15 @@ def create_app(config: dict | None = None) -> Flask:
     # error page still gets the security headers.
     transactions.init_app(app)
 
+    signing_keys.init_app(app)
+    pdf_signing.init_app(app)
+
     from clerkship.assessments import bp as assessments_bp
     from clerkship.auth import bp as auth_bp
     from clerkship.directory import bp as directory_bp
     from clerkship.goals import bp as goals_bp
     from clerkship.home import bp as home_bp
+    from clerkship.integrity import bp as integrity_bp
     from clerkship.panels import bp as panels_bp
     from clerkship.people import bp as people_bp
     from clerkship.portfolios import bp as portfolios_bp
@@ -96,6 +102,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(roster_bp)
     app.register_blueprint(people_bp)
     app.register_blueprint(reminders_bp)
+    app.register_blueprint(integrity_bp)
 
     from clerkship import cli, tasks
 

@@ -130,8 +130,56 @@ def clean_sessions_command():
     click.echo(f"Removed {removed} old sign-in session(s).")
 
 
+@click.command("verify-records")
+@with_appcontext
+def verify_records_command():
+    """Check every signature and the whole chain; exit 1 naming each broken record."""
+    from clerkship.integrity import service
+
+    result = service.full_check()
+    db.session.commit()
+    for problem in result.problems:
+        click.echo(problem, err=True)
+    head = f"entry {result.head_seq} {result.head_hash}" if result.head_seq else "empty"
+    click.echo(f"{result.signatures} signature(s) checked; chain head: {head}.")
+    if not result.ok:
+        click.echo(f"{len(result.problems)} problem(s) found.", err=True)
+        raise SystemExit(1)
+
+
+@click.command("verify-pdf")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@with_appcontext
+def verify_pdf_command(path):
+    """Check a portfolio PDF's signature against the school's certificate; exit 1 if not."""
+    from pathlib import Path
+
+    from clerkship import pdf_signing
+
+    result = pdf_signing.check(Path(path).read_bytes())
+    if result.ok:
+        click.echo(f"Signed by {result.signer}; not modified since.")
+        return
+    reason = "no signature" if not result.signed else "signature invalid"
+    click.echo(f"{path}: {reason}.", err=True)
+    raise SystemExit(1)
+
+
+@click.command("rotate-signing-key")
+@with_appcontext
+def rotate_signing_key_command():
+    """Make a new signing key; the old one is kept (public half) so old signatures verify."""
+    from clerkship import signing_keys
+
+    old, new = signing_keys.rotate(signing_keys.loaded_path())
+    click.echo(f"Signing key {old} retired; new key {new}. Restart the other app processes.")
+
+
 def init_app(app: Flask) -> None:
     for command in (
+        verify_records_command,
+        verify_pdf_command,
+        rotate_signing_key_command,
         send_digests_command,
         clean_exports_command,
         clean_sessions_command,

@@ -83,6 +83,14 @@ class Defaults:
     PATIENT_LINK_RATE_LIMIT = "20 per minute;100 per hour"  # bad links tried, per address
     PATIENT_TEXT_MAX = 2000  # characters per free-text answer
 
+    # The program's Ed25519 signing key file (clerkship/signing_keys.py); default:
+    # instance/signing-key.json, created in development and testing, required in production.
+    SIGNING_KEY_FILE: str | None = None
+    # The school's certificate and private key (PEM) that sign portfolio PDFs (PAdES);
+    # default: a self-signed pair in the instance folder, made in development and testing.
+    PDF_SIGNING_CERT: str | None = None
+    PDF_SIGNING_KEY: str | None = None
+
     # Portfolio exports (PDF files are written here; default: instance/exports).
     EXPORT_DIR: str | None = None
     EXPORT_KEEP_DAYS = 7  # export files are deleted after this many days

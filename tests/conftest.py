@@ -6,13 +6,14 @@ from __future__ import annotations
 import os
 import tempfile
 from datetime import timedelta
+from pathlib import Path
 
 import flask_migrate
 import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import event
 
-from clerkship import clock, create_app
+from clerkship import clock, create_app, pdf_signing, signing_keys
 from clerkship.auth.passwords import set_password
 from clerkship.extensions import db as _db
 from clerkship.extensions import limiter
@@ -35,6 +36,19 @@ TEST_PASSWORD = "correct horse battery staple"
 SCRATCH = tempfile.mkdtemp(prefix="clerkship-tests-")
 os.environ.setdefault("CLERKSHIP_QUEUE_PATH", os.path.join(SCRATCH, "queue.sqlite3"))
 EXPORT_DIR = os.path.join(SCRATCH, "exports")
+# One program key for the whole run (and the worker processes it starts), made up front so
+# that apps built in production mode find it too.
+SIGNING_KEY_FILE = os.path.join(SCRATCH, "signing-key.json")
+signing_keys.create(Path(SIGNING_KEY_FILE))
+PDF_SIGNING_CERT = os.path.join(SCRATCH, "pdf-signing-cert.pem")
+PDF_SIGNING_KEY = os.path.join(SCRATCH, "pdf-signing-key.pem")
+pdf_signing.create_self_signed(Path(PDF_SIGNING_CERT), Path(PDF_SIGNING_KEY), "Test School")
+# What a process started by the suite (export workers, gunicorn) needs to sign like it.
+SIGNING_ENVIRONMENT = {
+    "CLERKSHIP_SIGNING_KEY_FILE": SIGNING_KEY_FILE,
+    "CLERKSHIP_PDF_SIGNING_CERT": PDF_SIGNING_CERT,
+    "CLERKSHIP_PDF_SIGNING_KEY": PDF_SIGNING_KEY,
+}
 
 
 def test_config(database_url: str, **overrides) -> dict:
@@ -49,6 +63,9 @@ def test_config(database_url: str, **overrides) -> dict:
         "SERVER_NAME": None,
         "MAIL_BACKEND": "memory",
         "EXPORT_DIR": EXPORT_DIR,
+        "SIGNING_KEY_FILE": SIGNING_KEY_FILE,
+        "PDF_SIGNING_CERT": PDF_SIGNING_CERT,
+        "PDF_SIGNING_KEY": PDF_SIGNING_KEY,
     }
     if os.environ.get("REDIS_URL"):
         config["RATELIMIT_STORAGE_URI"] = os.environ["REDIS_URL"]

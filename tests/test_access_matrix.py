@@ -131,6 +131,11 @@ MATRIX: dict[str, Route] = {
         method="POST",
         ok=302,
     ),
+    "integrity.jwks": Route("/.well-known/jwks.json", public=True),
+    "integrity.page": Route("/integrity", own=frozenset({"director", "admin"})),
+    "integrity.check_now": Route(
+        "/integrity/check", own=frozenset({"director", "admin"}), method="POST", ok=302
+    ),
     "reminders.unsubscribe": Route("/digest/unsubscribe/forged", public=True, ok=404),
     "reminders.remind_person": Route(
         "/people/{student}/remind",

@@ -28,7 +28,7 @@ from clerkship import create_app
 from clerkship.config import Defaults
 from clerkship.extensions import db as _db
 from tests import databases
-from tests.conftest import test_config
+from tests.conftest import SIGNING_ENVIRONMENT, test_config
 
 ROOT = Path(__file__).resolve().parent.parent
 DEPLOY = ROOT / "deploy"
@@ -324,6 +324,7 @@ def test_gunicorn_serves_the_app_and_logs_no_token(migrated_database, tmp_path):
         CLERKSHIP_BASE_URL="https://lic.example.edu",
         DATABASE_URL=migrated_database,
         CLERKSHIP_INSTANCE_PATH=str(tmp_path),
+        **SIGNING_ENVIRONMENT,
         CLERKSHIP_REVERSE_PROXIES="1",
         GUNICORN_BIND="127.0.0.1:0",
         GUNICORN_WORKERS="1",

@@ -5,9 +5,10 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from clerkship import create_app
+from clerkship import create_app, demo
 from clerkship.extensions import db
-from clerkship.models import Base
+from clerkship.integrity import service as integrity
+from clerkship.models import Base, GoalVersion, Signature
 from tests.conftest import test_config
 from tests.databases import fresh_database
 
@@ -52,3 +53,34 @@ def test_constraints_follow_the_naming_convention():
                 sa.CheckConstraint: "ck_",
             }[type(constraint)]
             assert str(constraint.name).startswith(prefix), constraint.name
+
+
+VERSIONS = sa.select(GoalVersion.id, GoalVersion.competencies)
+
+
+def test_down_and_up_on_a_populated_demo_year_keeps_every_signature_valid():
+    """Through 5fb637e897db (goal versions' competencies) and the re-signing migration."""
+    with fresh_database("migrations-demo") as url:
+        app = create_app(test_config(url))
+        with app.app_context():
+            flask_migrate.upgrade()
+            demo.build_demo_year(students=2)
+            db.session.commit()
+            versions = dict(db.session.execute(VERSIONS).all())
+            signed = db.session.scalar(sa.select(sa.func.count()).select_from(Signature))
+            assert signed >= 10 and any(versions.values())
+            assert integrity.full_check().ok
+            db.session.rollback()
+            db.session.remove()
+
+            flask_migrate.downgrade(revision="b2d13c2aae76")
+            flask_migrate.upgrade()
+
+            again = dict(db.session.execute(VERSIONS).all())
+            assert again == versions  # rebuilt from the goals' links, not []
+            check = integrity.full_check()
+            assert check.ok, check.problems
+            assert check.signatures == signed
+            assert db.session.scalar(sa.select(sa.func.min(Signature.scheme))) == 2
+            db.session.remove()
+            db.engine.dispose()

@@ -53,6 +53,13 @@ LIST_OPTIONS = (
     selectinload(AssessmentCycle.self_assessment),
     selectinload(AssessmentCycle.preceptor_assessment),
 )
+# Lists that show signed cycles check each signature before saying "signed": what it reads.
+SIGNED_LIST_OPTIONS = (
+    *LIST_OPTIONS,
+    selectinload(AssessmentCycle.self_assessment).selectinload(SelfAssessment.goals),
+    selectinload(AssessmentCycle.self_assessment).selectinload(SelfAssessment.reflections),
+    selectinload(AssessmentCycle.signature),
+)
 
 
 def cycles_of_student(student_id: int) -> list[AssessmentCycle]:
@@ -60,7 +67,7 @@ def cycles_of_student(student_id: int) -> list[AssessmentCycle]:
         db.session.scalars(
             select(AssessmentCycle)
             .where(AssessmentCycle.student_id == student_id)
-            .options(*LIST_OPTIONS)
+            .options(*SIGNED_LIST_OPTIONS)
             .order_by(AssessmentCycle.status_changed_at.desc())
         )
     )
@@ -71,7 +78,7 @@ def cycles_of_preceptor(preceptor_id: int) -> list[AssessmentCycle]:
         db.session.scalars(
             select(AssessmentCycle)
             .where(AssessmentCycle.preceptor_id == preceptor_id)
-            .options(*LIST_OPTIONS)
+            .options(*SIGNED_LIST_OPTIONS)
             .order_by(AssessmentCycle.status_changed_at.desc())
         )
     )

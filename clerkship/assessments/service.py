@@ -19,7 +19,7 @@ from flask_babel import ngettext
 from sqlalchemy import event, inspect, select
 from sqlalchemy.orm import Session
 
-from clerkship import audit, permissions, signatures
+from clerkship import audit, permissions, signed_content
 from clerkship.assessments import notify
 from clerkship.auth import passwords
 from clerkship.domain import DomainError
@@ -432,19 +432,22 @@ def _reauthenticate(user: User, password: str, cycle: AssessmentCycle) -> None:
         )
 
 
-def signed_content(cycle: AssessmentCycle, *, signer_id: int, printed_name: str, meaning) -> dict:
-    """Exactly what a co-signature covers: every rated and written part of the record."""
+def cosigned_record(cycle: AssessmentCycle) -> dict:
+    """The record's own fields a co-signature covers: every rating and written part.
+
+    Levels are kept by id (their wording is a label, stored in the snapshot's labels), so
+    editing the scale never breaks a signature while changing a rating always does.
+    """
     own, theirs = cycle.rated()
-    own_level, their_level = cycle.ratings()
     return {
         "cycle": cycle.id,
         "student": cycle.student_id,
         "preceptor": cycle.preceptor_id,
-        "competency": cycle.competency.label,
+        "competency": cycle.competency_id,
         "period": [cycle.period_start, cycle.period_end],
         "encounter": cycle.encounter,
         "self": {
-            "level": [own_level.value, own_level.label],
+            "level": own.level_id,
             "evidence": own.evidence,
             "interpretation": own.interpretation,
             "goals": [goal.id for goal in own.goals],
@@ -457,14 +460,33 @@ def signed_content(cycle: AssessmentCycle, *, signer_id: int, printed_name: str,
         },
         "preceptor_assessment": {
             "assessor": theirs.assessor_id,
-            "level": [their_level.value, their_level.label],
+            "level": theirs.level_id,
             "went_well": theirs.went_well,
             "work_on": theirs.work_on,
             "submitted_at": theirs.submitted_at,
         },
-        "signer": signer_id,
-        "printed_name": printed_name,
-        "meaning": SignatureMeaning(meaning).value,
+    }
+
+
+def _level_label(level) -> dict:
+    return {
+        "value": level.value,
+        "label": level.label,
+        "description": level.description,
+        "scale": {"id": level.scale.id, "code": level.scale.code, "name": level.scale.name},
+    }
+
+
+def cosigned_labels(cycle: AssessmentCycle) -> dict:
+    """What the signer saw beside the record: competency, framework and scale wording."""
+    own_level, their_level = cycle.ratings()
+    competency = cycle.competency
+    framework = competency.framework
+    return {
+        "competency": {"id": competency.id, "code": competency.code, "title": competency.title},
+        "framework": {"id": framework.id, "code": framework.code, "name": framework.name},
+        "self_level": _level_label(own_level),
+        "preceptor_level": _level_label(their_level),
     }
 
 
@@ -502,13 +524,9 @@ def record_cosignature(
 
     Only trusted code calls this directly: the demo year, which also back-dates with ``at``.
     """
-    content = signed_content(
-        cycle, signer_id=preceptor.id, printed_name=preceptor.name, meaning=meaning
+    signature = signed_content.sign(
+        preceptor, meaning, cycle, cosigned_record(cycle), cosigned_labels(cycle), at=at
     )
-    signature = signatures.sign(preceptor, meaning, cycle, content)
-    if at is not None:
-        signature.signed_at = at
-    db.session.flush()
     cycle.signature_id = signature.id
     cycle.signature = signature
     _move(cycle, CycleStatus.SIGNED)
@@ -548,29 +566,30 @@ def return_to_student(
 
 
 def signature_valid(cycle: AssessmentCycle) -> bool | None:
-    """Recompute the hash from the stored record: None when unsigned, False when altered."""
-    signature = cycle.signature
-    if signature is None:
+    """None when unsigned; otherwise the co-signature checked against the record as it is."""
+    if cycle.signature is None:
         return None
-    content = signed_content(
-        cycle,
-        signer_id=signature.signer_id,
-        printed_name=signature.printed_name,
-        meaning=signature.meaning,
-    )
-    return signatures.matches(signature, content)
+    return signed_content.verify(cycle.signature, cosigned_record(cycle))
+
+
+@signed_content.reader(AssessmentCycle.__tablename__)
+def _signed_cycle(signature: Signature) -> dict | None:
+    cycle = db.session.get(AssessmentCycle, signature.subject_id)
+    if cycle is None or cycle.signature_id != signature.id:
+        return None
+    return cosigned_record(cycle)
 
 
 # --- addenda ---------------------------------------------------------------------------------
 
 
-def addendum_content(addendum: AssessmentAddendum, original: Signature) -> dict:
+def addendum_record(addendum: AssessmentAddendum, original: Signature) -> dict:
     return {
         "cycle": addendum.cycle_id,
         "addendum": addendum.id,
         "author": addendum.author_id,
         "body": addendum.body,
-        "original_hash": original.content_hash,
+        "original": original.content_hash,
     }
 
 
@@ -594,10 +613,9 @@ def record_addendum(author: User, cycle: AssessmentCycle, body: str) -> Assessme
     db.session.flush()
     if cycle.signature is None:
         raise IllegalStep(_("Only a signed assessment takes an addendum."))
-    signature = signatures.sign(
-        author, SignatureMeaning.ADDENDUM, addendum, addendum_content(addendum, cycle.signature)
+    signature = signed_content.sign(
+        author, SignatureMeaning.ADDENDUM, addendum, addendum_record(addendum, cycle.signature)
     )
-    db.session.flush()
     addendum.signature_id = signature.id
     addendum.signature = signature
     db.session.flush()
@@ -609,9 +627,18 @@ def record_addendum(author: User, cycle: AssessmentCycle, body: str) -> Assessme
 
 
 def addendum_valid(addendum: AssessmentAddendum, cycle: AssessmentCycle) -> bool:
-    if addendum.signature is None or cycle.signature is None:
+    if cycle.signature is None:
         return False
-    return signatures.matches(addendum.signature, addendum_content(addendum, cycle.signature))
+    return signed_content.verify(addendum.signature, addendum_record(addendum, cycle.signature))
+
+
+@signed_content.reader(AssessmentAddendum.__tablename__)
+def _signed_addendum(signature: Signature) -> dict | None:
+    addendum = db.session.get(AssessmentAddendum, signature.subject_id)
+    if addendum is None or addendum.signature_id != signature.id:
+        return None
+    original = addendum.cycle.signature
+    return addendum_record(addendum, original) if original else None
 
 
 # --- a last line of defence: signed records do not change, whoever tries ----------------------

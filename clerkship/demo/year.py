@@ -232,6 +232,10 @@ def build_demo_year(students: int = 12, *, seed: int = 2026) -> list[DemoSignIn]
 
     add_feedback(cohort, student_users, today, seed)
     add_reflections(student_users, today)
+    # The history above was back-dated after it was signed: sign it again at those times.
+    from clerkship.integrity.service import reseal_backdated
+
+    reseal_backdated()
     # Nobody in the demo has a real inbox: drop the notifications the services queued.
     db.session.info.pop("clerkship_outbox", None)
     db.session.flush()

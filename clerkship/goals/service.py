@@ -15,7 +15,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
 
-from clerkship import audit, clock, permissions, signatures
+from clerkship import audit, clock, permissions, signed_content
 from clerkship.domain import DomainError
 from clerkship.extensions import db
 from clerkship.goals import notify
@@ -28,6 +28,7 @@ from clerkship.models import (
     GoalVersion,
     LearningGoal,
     Role,
+    Signature,
     SignatureMeaning,
     SuggestionState,
     User,
@@ -518,7 +519,9 @@ def agree(
     elif goal.status is not GoalStatus.AGREED:
         raise IllegalTransition(_("Share the goal before it can be agreed."))
     version = goal.latest
-    signature = signatures.sign(
+    # The goal's own write first, through the conflict check: signing flushes (and chains).
+    _flush()
+    signature = signed_content.sign(
         preceptor, SignatureMeaning.AGREED_GOAL, goal, version_content(goal, version)
     )
     _flush()
@@ -551,8 +554,20 @@ def endorse(patient: User, goal: LearningGoal, note: str = "") -> GoalContributi
 
 
 def agreement_is_valid(goal: LearningGoal, contribution: GoalContribution) -> bool:
-    """Recompute the signed version's hash: False if the stored wording was altered."""
-    version = next(v for v in goal.versions if v.number == contribution.version_number)
-    if contribution.signature is None:
+    """The agreement checked against the version's wording as it is now."""
+    version = next((v for v in goal.versions if v.number == contribution.version_number), None)
+    if version is None:
         return False
-    return signatures.matches(contribution.signature, version_content(goal, version))
+    return signed_content.verify(contribution.signature, version_content(goal, version))
+
+
+@signed_content.reader(LearningGoal.__tablename__)
+def _agreed_version(signature: Signature) -> dict | None:
+    contribution = db.session.scalar(
+        select(GoalContribution).where(GoalContribution.signature_id == signature.id)
+    )
+    if contribution is None or contribution.goal_id != signature.subject_id:
+        return None
+    goal = contribution.goal
+    version = next((v for v in goal.versions if v.number == contribution.version_number), None)
+    return version_content(goal, version) if version else None

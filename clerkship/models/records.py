@@ -24,7 +24,13 @@ class SignatureMeaning(enum.StrEnum):
 
 
 class Signature(Base):
-    """Who signed what, meaning what, and a hash of exactly the content signed."""
+    """Who signed what, meaning what, when, over a snapshot of exactly what they saw.
+
+    Scheme 2 (clerkship/signed_content.py): ``snapshot`` is stored at signing time and an
+    Ed25519 signature (``key_id``, ``value``) covers it together with the columns above it;
+    ``content_hash`` is the SHA-256 of that signed payload. Scheme 1 rows (a bare SHA-256,
+    forgeable) exist only before the migration that re-signs them.
+    """
 
     __tablename__ = "signature"
 
@@ -37,8 +43,47 @@ class Signature(Base):
     subject_id: Mapped[int]
     hash_algorithm: Mapped[str] = mapped_column(sa.String(20), default="sha256")
     content_hash: Mapped[str] = mapped_column(sa.String(128))
+    scheme: Mapped[int] = mapped_column(default=1, server_default="1")
+    snapshot: Mapped[dict | None] = mapped_column(sa.JSON)
+    key_id: Mapped[str | None] = mapped_column(sa.String(64))
+    value: Mapped[str | None] = mapped_column(sa.String(128))
 
     signer: Mapped[User] = relationship()
+
+
+class SignatureLogEntry(Base):
+    """One signing event in the append-only, hash-chained log (never updated or deleted).
+
+    ``entry_hash`` covers the entry's own fields and ``prev_hash``, so deleting, editing or
+    reordering an entry breaks every link after it. ``signature_id`` has no foreign key on
+    purpose: a deleted signature must leave its entry behind as evidence.
+    """
+
+    __tablename__ = "signature_log"
+
+    seq: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    signature_id: Mapped[int] = mapped_column(index=True)
+    kind: Mapped[str] = mapped_column(sa.String(32))
+    subject_type: Mapped[str] = mapped_column(sa.String(50))
+    subject_id: Mapped[int]
+    payload_hash: Mapped[str] = mapped_column(sa.String(64))
+    prev_hash: Mapped[str] = mapped_column(sa.String(64))
+    entry_hash: Mapped[str] = mapped_column(sa.String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class IntegrityCheck(Base):
+    """The result of one full check of every signature and the chain (`verify-records`)."""
+
+    __tablename__ = "integrity_check"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    checked_at: Mapped[datetime] = mapped_column(default=utcnow)
+    ok: Mapped[bool]
+    signatures: Mapped[int]
+    head_seq: Mapped[int | None]
+    head_hash: Mapped[str | None] = mapped_column(sa.String(64))
+    problems: Mapped[list] = mapped_column(sa.JSON, default=list)
 
 
 reflection_goal = sa.Table(

@@ -12,15 +12,16 @@ from sqlalchemy.orm import selectinload
 from clerkship import signatures
 from clerkship.assessments import queries as assessment_queries
 from clerkship.assessments import service as assessments
+from clerkship.directory.queries import latest_cohort_of
 from clerkship.extensions import db
 from clerkship.goals import queries as goal_queries
+from clerkship.goals import service as goal_service
+from clerkship.integrity import chain
 from clerkship.models import (
     AssessmentAddendum,
     AssessmentCycle,
-    Cohort,
     ContributionKind,
     CycleStatus,
-    Enrollment,
     GoalContribution,
     GoalStatus,
     LearningGoal,
@@ -53,14 +54,7 @@ def _stamp(moment: datetime | None) -> str | None:
 
 
 def _program(student_id: int) -> tuple[str, str]:
-    cohort = db.session.scalar(
-        select(Cohort)
-        .join(Enrollment, Enrollment.cohort_id == Cohort.id)
-        .where(Enrollment.student_id == student_id)
-        .options(selectinload(Cohort.program))
-        .order_by(Cohort.start_date.desc())
-        .limit(1)
-    )
+    cohort = latest_cohort_of(student_id)
     if cohort is None:
         return "", ""
     return cohort.program.name, cohort.name
@@ -99,6 +93,7 @@ def _goals(student_id: int, start, end) -> list[tuple[list, dict]]:
                             "name": a.signature.printed_name,
                             "at": _stamp(a.signature.signed_at),
                             "version": a.version_number,
+                            "valid": goal_service.agreement_is_valid(goal, a),
                         }
                         for a in agreements
                     ],
@@ -169,9 +164,7 @@ def _assessments(student_id: int, start, end) -> list[tuple[object, dict]]:
                             "name": a.signature.printed_name,
                             "at": _stamp(a.signature.signed_at),
                             "body": a.body,
-                            "valid": signatures.matches(
-                                a.signature, assessments.addendum_content(a, signature)
-                            ),
+                            "valid": assessments.addendum_valid(a, cycle),
                         }
                         for a in cycle.addenda
                         if a.signature is not None
@@ -280,7 +273,15 @@ def portfolio_data(student: User, *, start: date | None = None, end: date | None
         "figures": figures_today(student.id),
         "feedback": _feedback(student.id, start, end),
         "reflections": _reflections(student.id, start, end),
+        "chain": _chain_head(),
     }
+
+
+def _chain_head() -> dict | None:
+    """The signature chain's head when the portfolio was made: anyone holding a later copy
+    of the chain can check that nothing signed before it has been removed."""
+    head = chain.head()
+    return {"seq": head.seq, "hash": head.entry_hash} if head else None
 
 
 def content_hash(data: dict) -> str:

@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from clerkship.assessments import queries as assessment_queries
+from clerkship.assessments import service as assessments
 from clerkship.directory import queries as cohort_students
 from clerkship.extensions import db
 from clerkship.goals import queries as goal_queries
@@ -22,6 +23,7 @@ from clerkship.models import (
     LearningGoal,
     PatientFeedback,
     PreceptorAssessment,
+    SelfAssessment,
 )
 
 HEADER = [
@@ -30,6 +32,7 @@ HEADER = [
     "goals_agreed",
     "goals_achieved",
     "assessments_signed",
+    "signatures_invalid",
     "assessments_waiting",
     "waiting_on_student",
     "waiting_on_preceptor",
@@ -59,12 +62,21 @@ def cohort_rows(cohort: Cohort) -> list[list]:
             selectinload(AssessmentCycle.preceptor_assessment).selectinload(
                 PreceptorAssessment.level
             ),
+            # What the signature check reads, loaded up front (constant queries).
+            selectinload(AssessmentCycle.signature),
+            selectinload(AssessmentCycle.self_assessment).selectinload(SelfAssessment.goals),
+            selectinload(AssessmentCycle.self_assessment).selectinload(SelfAssessment.reflections),
         )
         .order_by(AssessmentCycle.status_changed_at)
     ).all()
     counts: dict[int, int] = defaultdict(int)
+    invalid: dict[int, int] = defaultdict(int)
     latest: dict[int, dict[str, str]] = defaultdict(dict)
     for cycle in signed:
+        # Counted as signed only once the signature checks out; never a silent pass.
+        if not assessments.signature_valid(cycle):
+            invalid[cycle.student_id] += 1
+            continue
         counts[cycle.student_id] += 1
         latest[cycle.student_id][cycle.competency.code] = cycle.preceptor_assessment.level.label
     responses = dict(
@@ -86,6 +98,7 @@ def cohort_rows(cohort: Cohort) -> list[list]:
                 agreed.get(student.id, 0),
                 achieved.get(student.id, 0),
                 counts[student.id],
+                invalid[student.id],
                 waiting[student.id].cycles,
                 waiting[student.id].on_student,
                 waiting[student.id].on_preceptor,

@@ -20,10 +20,10 @@ from flask import current_app, render_template
 from weasyprint import HTML
 from weasyprint.urls import FatalURLFetchingError, URLFetcher, URLFetcherResponse
 
-from clerkship import signatures
+from clerkship import pdf_signing, signatures
 
 BASE_URL = "https://portfolio.clerkship.invalid/"
-TEMPLATE_VERSION = "portfolio-1"  # change whenever the PDF's template or CSS changes
+TEMPLATE_VERSION = "portfolio-2"  # change whenever the PDF's template or CSS changes
 
 
 class RefusedResource(FatalURLFetchingError):
@@ -124,5 +124,6 @@ def render_pdf(data: dict, document_id: str, issued_at: str) -> Rendered:
     )
     fetcher = StaticOnlyFetcher(current_app.static_folder)
     document = HTML(string=html, base_url=BASE_URL, url_fetcher=fetcher).render()
-    pdf = document.write_pdf(pdf_variant="pdf/ua-1")
+    # Signed by the school (PAdES), so a PDF reader itself shows who issued it, unmodified.
+    pdf = pdf_signing.sign(document.write_pdf(pdf_variant="pdf/ua-1"))
     return Rendered(pdf, len(document.pages), digest, hashlib.sha256(pdf).hexdigest())

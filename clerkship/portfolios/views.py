@@ -17,7 +17,7 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from clerkship import submissions, transactions
+from clerkship import pdf_signing, submissions, transactions
 from clerkship.csvfile import to_csv
 from clerkship.extensions import limiter
 from clerkship.formerrors import put_error
@@ -178,11 +178,13 @@ def verify():
     """Anyone holding a portfolio PDF can check that it is what the program issued."""
     document_id = (request.values.get("id") or "").strip()
     document = service.verify(document_id) if document_id else None
-    file_check = None
+    file_check = pdf_check = None
     upload = request.files.get("file")
-    if document is not None and upload is not None and upload.filename:
-        digest = hashlib.sha256(upload.stream.read(50 * 1024 * 1024)).hexdigest()
-        file_check = digest == document.file_hash
+    if upload is not None and upload.filename:
+        content = upload.stream.read(50 * 1024 * 1024)
+        pdf_check = pdf_signing.check(content)
+        if document is not None:
+            file_check = hashlib.sha256(content).hexdigest() == document.file_hash
     # Only to show what was sent, beside its label: the id comes from a link (GET) or the form.
     form = VerifyForm(formdata=None, data={"id": document_id})
     if document_id and document is None:
@@ -194,4 +196,5 @@ def verify():
         document_id=document_id,
         document=document,
         file_check=file_check,
+        pdf_check=pdf_check,
     ), status

@@ -248,7 +248,7 @@ def test_tampered_record_shows_a_prominent_warning(client, db, scaled, make_cycl
     db.session.commit()
     login(client, scaled["mine"]["director"])
     html = _html(client.get(f"/assessments/{cycle.id}"))
-    assert "Signature does not match record" in html
+    assert "Signature invalid" in html
     assert "Signature valid" not in html
 
 

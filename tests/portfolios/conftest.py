@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from clerkship import demo, tasks
 from clerkship.models import User
+from tests.conftest import SIGNING_ENVIRONMENT
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -48,6 +49,8 @@ def worker_env(database_url: str, export_dir: str, instance: str, **settings) ->
         CLERKSHIP_ENV="testing",
         CLERKSHIP_INSTANCE_PATH=instance,
         CLERKSHIP_EXPORT_DIR=export_dir,
+        # The worker checks signatures before it prints them and signs the PDF.
+        **SIGNING_ENVIRONMENT,
         **{f"CLERKSHIP_{name}": str(value) for name, value in settings.items()},
     )
 

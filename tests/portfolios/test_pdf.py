@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import subprocess
 
 import pytest
 from pypdf import PdfReader
@@ -168,7 +169,7 @@ def test_tampered_assessment_is_flagged_in_the_portfolio(app, db, demo_year):
     data = portfolio.portfolio_data(student)
     result = render.render_pdf(data, "ABCD-EFGH-IJKL-MNOP", "2026-11-22 10:00 UTC")
     _reader, pages = _text(result.pdf)
-    assert "SIGNATURE DOES NOT MATCH RECORD" in "".join(pages)
+    assert "SIGNATURE INVALID" in "".join(pages)
 
 
 def test_period_filter_narrows_the_portfolio(app, db, demo_year):
@@ -201,6 +202,64 @@ def test_only_quotes_the_patient_allowed_reach_the_portfolio(app, db, demo_year)
     quoted = {q for r in data["feedback"]["responses"] for q in r["quotes"]}
     for response in responses:
         assert (f"Words of response {response.id}" in quoted) is response.allow_quotes
+
+
+def test_the_pdf_carries_a_pades_signature_by_the_school(app, db, demo_year, tmp_path):
+    from pyhanko.keys import load_cert_from_pemder
+    from pyhanko.pdf_utils.reader import PdfFileReader
+    from pyhanko.sign.validation import validate_pdf_signature
+    from pyhanko_certvalidator import ValidationContext
+
+    from clerkship import pdf_signing
+    from clerkship.cli import verify_pdf_command
+    from tests.conftest import PDF_SIGNING_CERT
+
+    data = portfolio.portfolio_data(demo_year["student01"])
+    pdf = render.render_pdf(data, "ABCD-EFGH-IJKL-MNOP", "2026-11-22 10:00 UTC").pdf
+
+    # pyHanko's own validator, trusting only the school's certificate.
+    school = ValidationContext(trust_roots=[load_cert_from_pemder(PDF_SIGNING_CERT)])
+    (embedded,) = PdfFileReader(io.BytesIO(pdf)).embedded_signatures
+    status = validate_pdf_signature(embedded, school)
+    assert status.bottom_line and status.coverage.name == "ENTIRE_FILE"
+    assert "Test School" in status.signing_cert.subject.human_friendly
+    # Still tagged for accessibility after signing (PDF/UA).
+    root = PdfReader(io.BytesIO(pdf)).trailer["/Root"]
+    assert "/StructTreeRoot" in root and root["/Lang"] == "en"
+
+    signed = tmp_path / "portfolio.pdf"
+    signed.write_bytes(pdf)
+    qpdf = subprocess.run(["qpdf", "--check", str(signed)], capture_output=True, text=True)  # noqa: S603,S607
+    assert qpdf.returncode == 0, qpdf.stdout + qpdf.stderr
+    runner = app.test_cli_runner()
+    assert runner.invoke(verify_pdf_command, [str(signed)]).exit_code == 0
+
+    flipped = bytearray(pdf)
+    flipped[len(pdf) // 2] ^= 0x01
+    assert not pdf_signing.check(bytes(flipped)).ok
+    tampered = tmp_path / "tampered.pdf"
+    tampered.write_bytes(bytes(flipped))
+    result = runner.invoke(verify_pdf_command, [str(tampered)])
+    assert result.exit_code == 1 and "invalid" in result.output
+
+    unsigned = tmp_path / "unsigned.pdf"
+    unsigned.write_bytes(b"%PDF-1.7\nnot really\n")
+    assert runner.invoke(verify_pdf_command, [str(unsigned)]).exit_code == 1
+
+
+def test_the_verify_page_checks_the_pdf_signature(app, db, demo_year, client):
+    data = portfolio.portfolio_data(demo_year["student01"])
+    pdf = render.render_pdf(data, "ABCD-EFGH-IJKL-MNOP", "2026-11-22 10:00 UTC").pdf
+    flipped = bytearray(pdf)
+    flipped[len(pdf) // 2] ^= 0x01
+    for content, expected in ((pdf, "not modified since"), (bytes(flipped), "Signature invalid")):
+        page = client.post(
+            "/verify",
+            data={"id": "", "file": (io.BytesIO(content), "portfolio.pdf")},
+            content_type="multipart/form-data",
+        )
+        assert page.status_code == 200
+        assert expected in page.get_data(as_text=True)
 
 
 def _pdftotext(pdf: bytes, tmp_path) -> str:

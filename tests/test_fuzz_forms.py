@@ -190,6 +190,8 @@ TARGETS: dict[str, Target] = {
     ),
     "portfolios.export_cohort": Target("/cohorts/{cohort}/export", page="/cohorts/{cohort}"),
     "portfolios.verify": Target("/verify", roles=ANONYMOUS, read_only=True),
+    # --- integrity ---
+    "integrity.check_now": Target("/integrity/check", page="/integrity"),
 }
 
 # POST endpoints deliberately not fuzzed, each with the reason.

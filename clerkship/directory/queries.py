@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from sqlalchemy import Select, exists, func, select
 
 from clerkship.extensions import db
-from clerkship.models import Cohort, Enrollment, EnrollmentStatus, User
+from clerkship.models import Cohort, Enrollment, EnrollmentStatus, Program, User
 
 COUNTED = (EnrollmentStatus.ACTIVE, EnrollmentStatus.COMPLETED)
 
@@ -75,3 +75,9 @@ def latest_cohort_of(student_id: int) -> Cohort | None:
         .order_by(Cohort.start_date.desc())
         .limit(1)
     )
+
+
+def latest_program_of(student_id: int) -> Program | None:
+    """The program of the student's most recent cohort."""
+    cohort = latest_cohort_of(student_id)
+    return cohort.program if cohort is not None else None

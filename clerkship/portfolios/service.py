@@ -18,7 +18,7 @@ from sqlalchemy import select
 
 from clerkship import audit, permissions
 from clerkship.csvfile import to_csv
-from clerkship.directory.queries import latest_cohort_of
+from clerkship.directory.queries import latest_program_of
 from clerkship.domain import DomainError
 from clerkship.extensions import db
 from clerkship.models import (
@@ -42,8 +42,7 @@ export_dir = files.export_dir
 
 
 def _program_of(student: User) -> Program | None:
-    cohort = latest_cohort_of(student.id)
-    return cohort.program if cohort else None
+    return latest_program_of(student.id)
 
 
 def check_period(start: date | None, end: date | None) -> None:

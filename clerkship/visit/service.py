@@ -15,12 +15,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from clerkship import audit, clock
+from clerkship.directory.queries import latest_program_of
 from clerkship.domain import DomainError
 from clerkship.extensions import db
 from clerkship.models import (
-    Cohort,
     ContributionKind,
-    Enrollment,
     FeedbackAnswer,
     FeedbackInstrument,
     InvitationPurpose,
@@ -156,14 +155,7 @@ def end_sessions(invitation_id: int | None) -> None:
 
 def _program_of(invitation: PatientInvitation) -> Program | None:
     """The student's program (their latest cohort's), the one the patient is helping."""
-    return db.session.scalar(
-        select(Program)
-        .join(Cohort, Cohort.program_id == Program.id)
-        .join(Enrollment, Enrollment.cohort_id == Cohort.id)
-        .where(Enrollment.student_id == invitation.student_id)
-        .order_by(Cohort.start_date.desc())
-        .limit(1)
-    )
+    return latest_program_of(invitation.student_id)
 
 
 def school_name(invitation: PatientInvitation) -> str | None:

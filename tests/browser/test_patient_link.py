@@ -46,6 +46,8 @@ def _new_link(student, base: str, patient: str, purpose: str = "feedback") -> st
     section = student.locator("section", has=student.locator("h2", has_text=patient))
     section.locator(f"input[name='purpose'][value='{purpose}']").check()
     section.locator("button:has-text('Create link and QR code')").click()
+    # count() does not wait: let the page after the click arrive first (flaky under load).
+    student.locator(".qr svg").first.wait_for()
     assert student.locator(".qr svg").count() == 1
     return student.locator(".link-text a").inner_text().strip()
 

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from flask import Flask
 from flask_babel import format_date, format_datetime, get_locale
+from flask_babel import gettext as _
+from flask_login import current_user
 
 from clerkship import clock, permissions, submissions
 from clerkship.forminput import clean_text
-from clerkship.models import Role
+from clerkship.models import Role, User
 
 
 def init_app(app: Flask) -> None:
@@ -18,6 +20,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals["Role"] = Role
     app.jinja_env.globals["get_locale"] = get_locale
     app.jinja_env.globals["submission_field"] = submissions.field
+    app.jinja_env.globals["name_of"] = name_of
 
     from clerkship.goals import service as goals
 
@@ -48,3 +51,10 @@ def init_app(app: Flask) -> None:
     app.jinja_env.add_extension("jinja2.ext.do")
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
+
+
+def name_of(person: User) -> str:
+    """The person's name as the signed-in viewer may see it (see ``can_see_name_of``)."""
+    if permissions.can_see_name_of(current_user, person):
+        return person.name
+    return _("Another patient")

@@ -244,11 +244,7 @@ def can_view_integrity(user) -> bool:
 
 
 def can_manage_program(user, program: Program) -> bool:
-    if not _signed_in(user):
-        return False
-    if user.role is Role.ADMIN:
-        return True
-    return user.role is Role.DIRECTOR and program.id in user.directed_program_ids
+    return (_signed_in(user) and user.role is Role.ADMIN) or directs_program(user, program.id)
 
 
 def can_view_framework(user, framework: Framework) -> bool:
@@ -260,13 +256,16 @@ def can_view_cohort(user, cohort: Cohort) -> bool:
     return can_manage_program(user, cohort.program)
 
 
+def directs_program(user, program_id: int) -> bool:
+    """A director of this very program (admins run programs' set-up, not their records)."""
+    return (
+        _signed_in(user) and user.role is Role.DIRECTOR and program_id in user.directed_program_ids
+    )
+
+
 def can_view_dashboard(user, cohort: Cohort) -> bool:
     """The cohort dashboard shows education records: the program's directors only."""
-    return (
-        _signed_in(user)
-        and user.role is Role.DIRECTOR
-        and cohort.program_id in user.directed_program_ids
-    )
+    return directs_program(user, cohort.program_id)
 
 
 def can_manage_person(user, person: User) -> bool:
@@ -310,19 +309,11 @@ def can_pair_student(user, student: User) -> bool:
 
 def can_import_roster(user, cohort: Cohort) -> bool:
     """Roster imports write a program's people: its own directors only (not admins)."""
-    return (
-        _signed_in(user)
-        and user.role is Role.DIRECTOR
-        and cohort.program_id in user.directed_program_ids
-    )
+    return directs_program(user, cohort.program_id)
 
 
 def can_manage_assignment(user, assignment: Assignment) -> bool:
-    return (
-        _signed_in(user)
-        and user.role is Role.DIRECTOR
-        and assignment.cohort.program_id in user.directed_program_ids
-    )
+    return directs_program(user, assignment.cohort.program_id)
 
 
 def can_view_student(user, student: User) -> bool:
@@ -416,6 +407,15 @@ def can_endorse_goal(user, goal: LearningGoal) -> bool:
     )
 
 
+def can_see_name_of(viewer, person: User) -> bool:
+    """Continuity patients stay anonymous to each other: a patient account sees another
+    patient only as "Another patient" (on a shared goal's people and thread). Staff and the
+    student see names as their pages allow; everyone sees their own name."""
+    if person.role is not Role.PATIENT:
+        return True
+    return _signed_in(viewer) and (viewer.role is not Role.PATIENT or viewer.id == person.id)
+
+
 # --- assessments -----------------------------------------------------------------------------
 
 
@@ -477,10 +477,8 @@ def can_add_addendum(user, cycle: AssessmentCycle) -> bool:
 
 
 def can_view_calibration(user, student: User) -> bool:
-    """Self vs preceptor levels: the student, their preceptors and their director."""
-    if not _signed_in(user) or user.role in (Role.PATIENT, Role.ADMIN):
-        return False
-    return can_view_student(user, student)
+    """Self vs preceptor levels: the portfolio's readers (it shows the same levels)."""
+    return can_view_portfolio(user, student)
 
 
 # --- feedback, reflections, exports ----------------------------------------------------------

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateField, SelectField, StringField
+from flask_wtf.file import FileField
+from wtforms import DateField, RadioField, SelectField, StringField
 from wtforms.validators import Length, Optional
 
 from clerkship.forminput import record_id
@@ -53,3 +54,19 @@ class ProgramForm(FlaskForm):
 
     def emails(self) -> list[str]:
         return [e.strip() for e in (self.director_emails.data or "").split(",") if e.strip()]
+
+
+class InstrumentForm(FlaskForm):
+    """Choose a loaded patient-feedback instrument, or upload a file (the file wins)."""
+
+    instrument_id = RadioField(
+        _l("Loaded instruments"), coerce=int, validators=[Optional()], validate_choice=False
+    )
+    file = FileField(
+        _l("Or upload an instrument file (JSON, English and Spanish)"),
+        description=_l(
+            "The format is described in docs/data-formats.md. "
+            "An upload is used for this program at once."
+        ),
+        render_kw={"accept": ".json,application/json"},
+    )

@@ -63,3 +63,15 @@ def in_the_year(student_id: int) -> bool:
             )
         )
     )
+
+
+def latest_cohort_of(student_id: int) -> Cohort | None:
+    """The student's most recent cohort (by start date): where a new pairing or panel entry
+    of theirs belongs when the form names none."""
+    return db.session.scalar(
+        select(Cohort)
+        .join(Enrollment, Enrollment.cohort_id == Cohort.id)
+        .where(Enrollment.student_id == student_id)
+        .order_by(Cohort.start_date.desc())
+        .limit(1)
+    )

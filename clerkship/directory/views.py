@@ -1,11 +1,12 @@
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from wtforms import SelectChoice
 
 from clerkship import seeds, submissions, transactions
 from clerkship.directory import bp, service, setup
 from clerkship.directory import dashboard as cohort_dashboard
-from clerkship.directory.forms import CohortForm, ProgramForm
+from clerkship.directory.forms import CohortForm, InstrumentForm, ProgramForm
 from clerkship.formerrors import put_error
 from clerkship.models import Cohort, Framework, Program, Role, User
 from clerkship.permissions import (
@@ -69,9 +70,12 @@ def instrument(program_id: int):
     """Switch the program's patient-feedback instrument, choosing a loaded one or a file."""
     program = load_or_404(Program, program_id, can_manage_program)
     instruments = service.all_instruments()
-    errors: list[str] = []
-    if request.method == "POST":
-        upload = request.files.get("file")
+    form = InstrumentForm()
+    form.instrument_id.choices = [SelectChoice(i.id, _instrument_label(i)) for i in instruments]
+    if request.method == "GET":
+        form.instrument_id.data = program.feedback_instrument_id
+    if form.validate_on_submit():
+        upload = form.file.data
         chosen = None
         try:
             if upload is not None and upload.filename:
@@ -80,13 +84,12 @@ def instrument(program_id: int):
                     raise seeds.ImportFailed(upload.filename, [(0, _("the file is too large"))])
                 chosen, _created = seeds.import_instrument_upload(raw, upload.filename)
             else:
-                wanted = request.form.get("instrument_id", type=int)
-                chosen = next((i for i in instruments if i.id == wanted), None)
+                chosen = next((i for i in instruments if i.id == form.instrument_id.data), None)
                 if chosen is None:
-                    errors.append(_("Choose an instrument or upload a file."))
+                    form.instrument_id.errors.append(_("Choose an instrument or upload a file."))
         except seeds.ImportFailed as failed:
             transactions.fail()
-            errors.extend(
+            form.file.errors.extend(
                 _("row %(row)d: %(message)s", row=row, message=message) if row else message
                 for row, message in failed.errors
             )
@@ -106,8 +109,17 @@ def instrument(program_id: int):
                 flash(_("Some questions have no Spanish text; Spanish speakers see English."))
             return redirect(url_for("directory.program", program_id=program.id))
     return render_template(
-        "directory/instrument.html", program=program, instruments=instruments, errors=errors
-    ), (400 if errors else 200)
+        "directory/instrument.html", program=program, instruments=instruments, form=form
+    ), (400 if form.errors else 200)
+
+
+def _instrument_label(instrument) -> str:
+    return _(
+        "%(name)s · version %(n)d · %(questions)d questions",
+        name=instrument.text(instrument.name, "en"),
+        n=instrument.version,
+        questions=len(instrument.items),
+    )
 
 
 @bp.route("/cohorts/<int:cohort_id>/dashboard")

@@ -60,7 +60,11 @@ class GoalForm(FlaskForm):
 
 
 class ShareForm(FlaskForm):
-    people = MultiCheckboxField(_l("Who may see this goal"), coerce=int)
+    people = MultiCheckboxField(
+        _l("Who may see this goal"),
+        coerce=int,
+        description=_l("At least one of your preceptors; your continuity patients are optional."),
+    )
 
 
 class NoteForm(FlaskForm):

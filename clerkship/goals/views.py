@@ -180,7 +180,9 @@ def share(goal_id: int):
     goal = _load(goal_id, can_edit_goal)
     preceptors, patients = service.shareable_people(goal.student)
     form = ShareForm()
-    form.people.choices = [SelectChoice(p.id, p.name) for p in preceptors + patients]
+    form.people.choices = [
+        SelectChoice(p.id, _("%(name)s (preceptor)", name=p.name)) for p in preceptors
+    ] + [SelectChoice(p.id, _("%(name)s (continuity patient)", name=p.name)) for p in patients]
     if request.method == "GET":
         form.people.data = [share.user_id for share in goal.shares]
     elif form.validate_on_submit():

@@ -21,11 +21,11 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from clerkship import audit, clock, mail, permissions
+from clerkship.directory import queries
 from clerkship.domain import DomainError
 from clerkship.extensions import db
 from clerkship.models import (
     Cohort,
-    Enrollment,
     GoalShare,
     InvitationPurpose,
     LearningGoal,
@@ -74,16 +74,6 @@ class PatientDetails:
     end_date: date | None = None
 
 
-def _current_cohort(student: User) -> Cohort | None:
-    return db.session.scalar(
-        select(Cohort)
-        .join(Enrollment, Enrollment.cohort_id == Cohort.id)
-        .where(Enrollment.student_id == student.id)
-        .order_by(Cohort.start_date.desc())
-        .limit(1)
-    )
-
-
 def _check(details: PatientDetails) -> None:
     if not details.name.strip():
         raise PanelError(_("Give a name or a pseudonym."), field="name")
@@ -105,7 +95,7 @@ def _refuse_other_program(patient: User, cohort: Cohort, field: str) -> None:
 def add_patient(actor: User, student: User, details: PatientDetails) -> PanelEntry:
     """Put a continuity patient on ``student``'s panel (an existing patient, by e-mail)."""
     _check(details)
-    cohort = _current_cohort(student)
+    cohort = queries.latest_cohort_of(student.id)
     if cohort is None:
         raise PanelError(_("This student is not enrolled in a cohort yet."))
     email = details.email.strip().lower() or None

@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from clerkship import audit, clock, mail, permissions
 from clerkship.auth import sessions
+from clerkship.directory import queries
 from clerkship.domain import DomainError
 from clerkship.extensions import db
 from clerkship.models import DISCIPLINES, Assignment, Cohort, Enrollment, Role, User
@@ -138,16 +139,6 @@ def enrol(actor: User, cohort: Cohort, student: User) -> Enrollment:
     return enrollment
 
 
-def _cohort_of(student: User) -> Cohort | None:
-    return db.session.scalar(
-        select(Cohort)
-        .join(Enrollment, Enrollment.cohort_id == Cohort.id)
-        .where(Enrollment.student_id == student.id)
-        .order_by(Cohort.start_date.desc())
-        .limit(1)
-    )
-
-
 def preceptors(director: User) -> list[User]:
     """The preceptors a director may pick: those of their programs, and accounts not yet in any
     program. Another program's preceptors stay unnamed; pair one by e-mail in a roster import."""
@@ -171,7 +162,7 @@ def pair(
     director: User, student: User, pairing: Pairing, cohort: Cohort | None = None
 ) -> Assignment:
     """Pair a student of the director's program with a preceptor (the form and the import)."""
-    cohort = cohort or _cohort_of(student)
+    cohort = cohort or queries.latest_cohort_of(student.id)
     if cohort is None or not permissions.can_manage_program(director, cohort.program):
         raise PeopleError(_("This student is not in one of your programs."), "student")
     problem = enrolment_problem(student, cohort)

@@ -12,6 +12,7 @@ from sqlalchemy.orm import selectinload
 from clerkship import signatures
 from clerkship.assessments import queries as assessment_queries
 from clerkship.assessments import service as assessments
+from clerkship.directory.queries import latest_cohort_of
 from clerkship.extensions import db
 from clerkship.goals import queries as goal_queries
 from clerkship.goals import service as goal_service
@@ -19,10 +20,8 @@ from clerkship.integrity import chain
 from clerkship.models import (
     AssessmentAddendum,
     AssessmentCycle,
-    Cohort,
     ContributionKind,
     CycleStatus,
-    Enrollment,
     GoalContribution,
     GoalStatus,
     LearningGoal,
@@ -55,14 +54,7 @@ def _stamp(moment: datetime | None) -> str | None:
 
 
 def _program(student_id: int) -> tuple[str, str]:
-    cohort = db.session.scalar(
-        select(Cohort)
-        .join(Enrollment, Enrollment.cohort_id == Cohort.id)
-        .where(Enrollment.student_id == student_id)
-        .options(selectinload(Cohort.program))
-        .order_by(Cohort.start_date.desc())
-        .limit(1)
-    )
+    cohort = latest_cohort_of(student_id)
     if cohort is None:
         return "", ""
     return cohort.program.name, cohort.name

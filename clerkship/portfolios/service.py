@@ -18,11 +18,11 @@ from sqlalchemy import select
 
 from clerkship import audit, permissions
 from clerkship.csvfile import to_csv
+from clerkship.directory.queries import latest_cohort_of
 from clerkship.domain import DomainError
 from clerkship.extensions import db
 from clerkship.models import (
     Cohort,
-    Enrollment,
     ExportDocument,
     ExportJob,
     ExportStatus,
@@ -42,14 +42,8 @@ export_dir = files.export_dir
 
 
 def _program_of(student: User) -> Program | None:
-    return db.session.scalar(
-        select(Program)
-        .join(Cohort, Cohort.program_id == Program.id)
-        .join(Enrollment, Enrollment.cohort_id == Cohort.id)
-        .where(Enrollment.student_id == student.id)
-        .order_by(Cohort.start_date.desc())
-        .limit(1)
-    )
+    cohort = latest_cohort_of(student.id)
+    return cohort.program if cohort else None
 
 
 def check_period(start: date | None, end: date | None) -> None:

@@ -15,6 +15,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
 from flask import current_app
 from flask_babel import gettext as _
@@ -103,6 +104,9 @@ KINDS = {
 
 class FileProblem(DomainError):
     """The whole file cannot be read; nothing in it is looked at further."""
+
+    def __init__(self, message: Any, field: str | None = "file"):
+        super().__init__(message, field)  # shown beside the upload's file field
 
 
 @dataclass

@@ -18,6 +18,7 @@ from clerkship.formerrors import put_error
 from clerkship.models import Cohort, Role
 from clerkship.permissions import can_import_roster, load_or_404, require_role
 from clerkship.roster import bp, pending, service
+from clerkship.roster.forms import UploadForm
 
 PENDING = "pending_imports"  # upload token -> (cohort id, kind, file name): this browser only
 
@@ -42,32 +43,29 @@ def template(kind: str):
 @login_required
 def upload(cohort_id: int):
     cohort = _cohort(cohort_id)
-    kind = request.values.get("kind", "students")
-    if kind not in service.KINDS:
-        kind = "students"
+    form = UploadForm()
     if request.method == "GET":
-        return render_template("roster/upload.html", cohort=cohort, kinds=service.KINDS, kind=kind)
-    file = request.files.get("file")
-    problem = None
+        form.kind.data = (
+            request.args.get("kind") if request.args.get("kind") in service.KINDS else "students"
+        )
     plan = None
-    raw = b""
-    if file is None or not file.filename:
-        problem = _("Choose a CSV file to upload.")
-    else:
+    if form.validate_on_submit():
+        file = form.file.data
         raw = file.stream.read(service.MAX_BYTES + 1)
         try:
-            plan = service.plan(kind, raw, cohort, current_user._get_current_object())
+            plan = service.plan(form.kind.data, raw, cohort, current_user._get_current_object())
         except service.FileProblem as error:
-            problem = error.message
+            put_error(form, error)
         transactions.fail()  # the preview writes nothing
-    if problem:
+    if plan is None:
+        status = 400 if request.method == "POST" else 200
         return render_template(
-            "roster/upload.html", cohort=cohort, kinds=service.KINDS, kind=kind, problem=problem
-        ), 400
+            "roster/upload.html", cohort=cohort, kinds=service.KINDS, form=form
+        ), status
     token = None
-    if plan is not None and not plan.has_errors:  # only a file that can be confirmed is kept
+    if not plan.has_errors:  # only a file that can be confirmed is kept
         token = pending.save(raw)
-        session.setdefault(PENDING, {})[token] = [cohort.id, kind, file.filename[:200]]
+        session.setdefault(PENDING, {})[token] = [cohort.id, form.kind.data, file.filename[:200]]
         session.modified = True
     return render_template(
         "roster/preview.html", cohort=cohort, plan=plan, token=token, filename=file.filename

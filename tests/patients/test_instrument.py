@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 
 from sqlalchemy import select
 
@@ -121,3 +122,33 @@ def test_the_schema_accepts_the_shipped_and_documented_instruments():
     for path in (shipped, root / "docs/examples/instrument.json"):
         assert schemas.problems(json.loads(path.read_text("utf-8")), "instrument") == [], path
     assert schemas.problems({"code": "x"}, "instrument") == ["the file needs name, scale, items"]
+
+
+def test_a_refused_upload_is_marked_beside_the_file_field_and_the_choice_is_kept(
+    client, instrumented
+):
+    mine = instrumented["mine"]
+    login(client, mine["director"])
+    chosen = instrumented["instrument"].id
+    response = client.post(
+        f"/programs/{mine['program'].id}/instrument",
+        data={"instrument_id": chosen, "file": (io.BytesIO(b"{not json"), "x.json")},
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 400
+    html = response.get_data(as_text=True)
+    file_input = re.search(r'<input[^>]*name="file"[^>]*>', html).group(0)
+    assert 'aria-invalid="true"' in file_input and "file-error" in file_input
+    assert re.search(r'<p class="error" id="file-error">[^<]*JSON', html)
+    kept = re.search(rf'<input[^>]*value="{chosen}"[^>]*>', html).group(0)
+    assert "checked" in kept
+
+
+def test_choosing_nothing_is_marked_beside_the_choices(client, instrumented):
+    mine = instrumented["mine"]
+    login(client, mine["director"])
+    response = client.post(f"/programs/{mine['program'].id}/instrument", data={})
+    assert response.status_code == 400
+    html = response.get_data(as_text=True)
+    assert re.search(r'<p class="error" id="instrument_id-error">Choose an instrument', html)
+    assert 'aria-describedby="instrument_id-error"' in html

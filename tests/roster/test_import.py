@@ -286,3 +286,32 @@ def test_the_hourly_task_expires_files_left_behind(app, client, db, world):
     assert not (folder / token).exists()  # older than an hour: gone
     assert fresh.exists()  # still within its hour
     fresh.unlink()
+
+
+def test_a_refused_file_is_marked_beside_its_field_and_the_kind_is_kept(client, world):
+    mine = world["mine"]
+    login(client, mine["director"])
+    response = _upload(client, mine["cohort"], "preceptors", "not_a_csv.xlsx")
+    assert response.status_code == 400
+    html = _html(response)
+    file_input = re.search(r'<input[^>]*name="file"[^>]*>', html).group(0)
+    assert 'aria-invalid="true"' in file_input
+    assert 'aria-describedby="file-hint file-error"' in file_input
+    assert re.search(r'<p class="error" id="file-error">[^<]*not a CSV file', html)
+    kept = re.search(r'<input[^>]*value="preceptors"[^>]*>', html).group(0)
+    assert "checked" in kept
+
+
+def test_no_file_and_an_unknown_kind_are_marked_beside_their_fields(client, world):
+    mine = world["mine"]
+    login(client, mine["director"])
+    response = client.post(
+        f"/cohorts/{mine['cohort'].id}/import",
+        data={"kind": "aliens"},
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 400
+    html = _html(response)
+    assert re.search(r'<p class="error" id="file-error">Choose a CSV file', html)
+    assert 'id="kind-error"' in html
+    assert 'aria-describedby="kind-error"' in html

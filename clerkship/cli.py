@@ -136,8 +136,8 @@ def verify_records_command():
     """Check every signature and the whole chain; exit 1 naming each broken record."""
     from clerkship.integrity import service
 
-    result = service.full_check()
-    db.session.commit()
+    with unit_of_work():  # the check's result is stored for the integrity page
+        result = service.full_check()
     for problem in result.problems:
         click.echo(problem, err=True)
     head = f"entry {result.head_seq} {result.head_hash}" if result.head_seq else "empty"

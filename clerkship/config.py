@@ -100,6 +100,9 @@ class Defaults:
     EXPORT_LEASE_SECONDS = 120
     EXPORT_MAX_ATTEMPTS = 4
     EXPORT_RETRY_SECONDS = 20
+    # Tests only (keep 0): a pause before each ZIP entry, so a fault test can SIGKILL the
+    # worker while it is packing the ZIP (packing is otherwise too fast to hit).
+    EXPORT_PACK_DELAY_SECONDS: float = 0
     # Previewed roster files (names, e-mails) not confirmed or cancelled are deleted after this.
     IMPORT_KEEP_MINUTES = 60
     VERIFY_RATE_LIMIT = "30 per minute"  # public /verify page, per address

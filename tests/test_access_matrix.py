@@ -287,6 +287,7 @@ MATRIX: dict[str, Route] = {
     "visit.thanks": Route("/p/thanks", public=True, ok=404),
     "visit.submit_feedback": Route("/p/feedback", public=True, method="POST", ok=404),
     "visit.submit_goal_input": Route("/p/goal", public=True, method="POST", ok=404),
+    "visit.confirm_withdraw": Route("/p/withdraw", public=True, ok=404),
     "visit.withdraw": Route("/p/withdraw", public=True, method="POST", ok=404),
     "visit.language": Route("/p/language", public=True, method="POST", ok=404),
     "visit.finish": Route("/p/finish", public=True, method="POST", ok=200),

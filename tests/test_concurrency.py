@@ -972,7 +972,7 @@ def test_patient_view_on_a_goal_sent_twice_is_added_once(app, pg, people):
     goal_id = _shared_goal(app, people)
     invitation_id, token = _open_invitation(app, people, InvitationPurpose.GOAL_INPUT, goal_id)
     tab1, tab2 = _patient_browser(app, token), _patient_browser(app, token)
-    view = {"view": "Please learn to explain without jargon", "matters": "yes"}
+    view = {"view": "Please learn to explain without jargon", "matters": "yes", "show_name": "no"}
 
     sent, refused = race(
         pg,
@@ -1008,7 +1008,11 @@ def test_student_saves_the_goal_as_the_patient_sends_their_view(app, pg, people)
     student = _signed_in(app, people.student)
     seen = _seen_version(_page(student.get(f"/goals/{goal_id}/edit")))
     patient = _patient_browser(app, token)
-    view = {"view": "Please speak slowly with my daughter there", "matters": "yes"}
+    view = {
+        "view": "Please speak slowly with my daughter there",
+        "matters": "yes",
+        "show_name": "no",
+    }
 
     saved, refused = race(
         pg,
@@ -1050,8 +1054,8 @@ def test_patient_takes_answers_back_twice_at_once_one_withdrawal(app, pg, people
 
     withdrawn, again = race(
         pg,
-        lambda: tab1.post("/p/withdraw"),
-        lambda: tab2.post("/p/withdraw"),
+        lambda: tab1.post("/p/withdraw", data={"confirm": "yes"}),
+        lambda: tab2.post("/p/withdraw", data={"confirm": "yes"}),
         on=(PatientFeedback, PatientInvitation),
     )
 

@@ -152,10 +152,11 @@ TARGETS: dict[str, Target] = {
     "visit.submit_goal_input": Target(
         "/p/goal", page="/p/", roles=PATIENT_LINK, link="goal_input"
     ),
-    "visit.withdraw": Target("/p/withdraw", page="/p/thanks", roles=PATIENT_LINK, link="answered"),
-    "visit.language": Target(
-        "/p/language", page="/p/", roles=PATIENT_LINK, link="feedback", read_only=True
+    "visit.withdraw": Target(
+        "/p/withdraw", page="/p/withdraw", roles=PATIENT_LINK, link="answered"
     ),
+    # Writes: the chosen language is kept on the invitation (patient_invitation.language).
+    "visit.language": Target("/p/language", page="/p/", roles=PATIENT_LINK, link="feedback"),
     # Writes: ends the link's patient pages on the server (sessions_ended_at).
     "visit.finish": Target("/p/finish", page="/p/thanks", roles=PATIENT_LINK, link="answered"),
     # --- programs, cohorts, people ---
@@ -190,6 +191,8 @@ TARGETS: dict[str, Target] = {
     ),
     "portfolios.export_cohort": Target("/cohorts/{cohort}/export", page="/cohorts/{cohort}"),
     "portfolios.verify": Target("/verify", roles=ANONYMOUS, read_only=True),
+    # --- integrity ---
+    "integrity.check_now": Target("/integrity/check", page="/integrity"),
 }
 
 # POST endpoints deliberately not fuzzed, each with the reason.

@@ -120,3 +120,38 @@ def test_cohort_page_costs_the_same_queries_for_any_size(client, db, world, coun
     assert 0 < len(small) == len(large)
     enrolled = db.session.scalars(select(Enrollment).where(Enrollment.cohort_id == cohort_id))
     assert len(enrolled.all()) == 9
+
+
+def test_patient_home_waits_only_on_open_goals(client, db, world, make_goal):
+    """Dropped and achieved goals are not "waiting for you" (issue 16)."""
+    from clerkship.goals import service as goals
+    from clerkship.models import GoalStatus
+
+    mine, other = world["mine"], world["other"]
+    patient = mine["patient"]
+    make_goal(
+        mine["student"], title="Explain results plainly", share_with=[mine["preceptor"], patient]
+    )
+    dropped = make_goal(
+        mine["student"], title="Dropped goal words", share_with=[mine["preceptor"], patient]
+    )
+    achieved = make_goal(
+        mine["student"], title="Achieved goal words", share_with=[mine["preceptor"], patient]
+    )
+    make_goal(
+        other["student"],
+        title="Other program goal",
+        share_with=[other["preceptor"], other["patient"]],
+    )
+    goals.agree(mine["preceptor"], achieved)
+    for goal, outcome in ((dropped, GoalStatus.DROPPED), (achieved, GoalStatus.ACHIEVED)):
+        goals.close_goal(mine["student"], goal, outcome, "Done with this one.")
+    db.session.commit()
+
+    login(client, patient)
+    html = page(client)
+    waiting, _, earlier = html.partition('id="earlier-h"')
+    assert "Explain results plainly" in waiting
+    assert "Dropped goal words" not in waiting and "Achieved goal words" not in waiting
+    assert "Dropped goal words" in earlier and "Achieved goal words" in earlier
+    assert "Other program goal" not in html

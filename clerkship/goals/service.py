@@ -392,7 +392,9 @@ def _require(allowed: bool) -> None:
         raise GoalError(_("You can no longer add to this goal."), field="body")
 
 
-def add_note(author: User, goal: LearningGoal, kind: ContributionKind, body: str):
+def add_note(
+    author: User, goal: LearningGoal, kind: ContributionKind, body: str, *, show_name: bool = False
+):
     if kind not in (ContributionKind.COMMENT, ContributionKind.PROGRESS_NOTE):
         raise GoalError(_("Choose a comment or a progress note."), field="kind")
     _ensure_open(goal)
@@ -401,7 +403,7 @@ def add_note(author: User, goal: LearningGoal, kind: ContributionKind, body: str
         raise GoalError(_("Write something first."), field="body")
     if goal.status is GoalStatus.DRAFT and kind is ContributionKind.PROGRESS_NOTE:
         raise GoalError(_("Share the goal before recording progress."), field="kind")
-    contribution = _contribution(goal, author, kind, body=body.strip())
+    contribution = _contribution(goal, author, kind, body=body.strip(), show_name=show_name)
     _flush()
     audit.record(author, f"goal.{kind.value}", contribution, after={"body": contribution.body})
     notify.contribution_added(goal, contribution)
@@ -539,14 +541,18 @@ def agree(
     return contribution
 
 
-def endorse(patient: User, goal: LearningGoal, note: str = "") -> GoalContribution:
+def endorse(
+    patient: User, goal: LearningGoal, note: str = "", *, show_name: bool = False
+) -> GoalContribution:
     """A patient says "this matters to me" about the current version."""
     _ensure_open(goal)
     if patient.role is not Role.PATIENT or not permissions.can_contribute_to_goal(patient, goal):
         raise GoalError(_("Only a patient the goal is shared with can endorse it."))
     if _already(goal, patient, ContributionKind.ENDORSEMENT):
         raise AlreadyDone(_("You have already said this goal matters to you."))
-    contribution = _contribution(goal, patient, ContributionKind.ENDORSEMENT, body=note.strip())
+    contribution = _contribution(
+        goal, patient, ContributionKind.ENDORSEMENT, body=note.strip(), show_name=show_name
+    )
     _flush()
     audit.record(patient, "goal.endorsed", goal, after={"version": goal.current_version})
     notify.contribution_added(goal, contribution)

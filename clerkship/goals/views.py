@@ -330,7 +330,7 @@ def accept_suggestion(goal_id: int, contribution_id: int):
         _(
             "Accepted: version %(n)d credits %(name)s.",
             n=version.number,
-            name=contribution.author.name,
+            name=contribution.shown_name or _("a patient"),
         ),
     )
 

@@ -92,8 +92,15 @@ def patient_home(user: User) -> dict:
         .options(selectinload(PanelEntry.student))
     ).all()
     from clerkship.goals import queries as goals
+    from clerkship.goals.service import CLOSED
 
-    return {"panel": panel, "shared_goals": goals.goals_shared_with(user)}
+    shared = goals.goals_shared_with(user)
+    # Only goals still open wait for the patient; closed ones are listed apart, by outcome.
+    return {
+        "panel": panel,
+        "shared_goals": [goal for goal in shared if goal.status not in CLOSED],
+        "closed_goals": [goal for goal in shared if goal.status in CLOSED],
+    }
 
 
 def director_home(user: User) -> dict:

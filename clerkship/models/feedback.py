@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from clerkship.models.base import Base, TimestampMixin, enum_column
-from clerkship.models.users import User
+from clerkship.models.users import Role, User, shown_name
 
 if TYPE_CHECKING:  # names used only in annotations; importing them would be circular
     from clerkship.models.goals import LearningGoal
@@ -75,6 +75,8 @@ class PatientInvitation(TimestampMixin, Base):
     # Patient pages opened from this link before this time are closed ("I am done" or a
     # withdrawal): a copied cookie cannot come back. Opening the link again still works.
     sessions_ended_at: Mapped[datetime | None]
+    # The language the patient last chose on the link's pages; reopening the link keeps it.
+    language: Mapped[str | None] = mapped_column(sa.String(8))
 
     patient: Mapped[User] = relationship(foreign_keys=[patient_id])
     student: Mapped[User] = relationship(foreign_keys=[student_id])
@@ -107,6 +109,10 @@ class PatientFeedback(TimestampMixin, Base):
     answers: Mapped[list[FeedbackAnswer]] = relationship(
         back_populates="feedback", cascade="all, delete-orphan"
     )
+
+    @property
+    def shown_name(self) -> str | None:
+        return shown_name(self.patient, Role.PATIENT, self.show_name)
 
 
 class FeedbackAnswer(Base):

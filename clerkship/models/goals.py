@@ -11,7 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from clerkship.models.base import Base, TimestampMixin, enum_column, utcnow
 from clerkship.models.frameworks import Competency
-from clerkship.models.users import Role, User
+from clerkship.models.users import Role, User, shown_name
 
 if TYPE_CHECKING:  # names used only in annotations; importing them would be circular
     from clerkship.models.assessments import AssessmentCycle
@@ -147,7 +147,13 @@ class GoalContribution(TimestampMixin, Base):
     suggestion_state: Mapped[SuggestionState | None] = mapped_column(enum_column(SuggestionState))
     response_reason: Mapped[str | None] = mapped_column(sa.Text)
     signature_id: Mapped[int | None] = mapped_column(sa.ForeignKey("signature.id"))
+    # A patient author chose to let their name appear (asked like on the feedback form).
+    show_name: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
 
     goal: Mapped[LearningGoal] = relationship(back_populates="contributions")
     author: Mapped[User] = relationship()
     signature: Mapped[Signature | None] = relationship()
+
+    @property
+    def shown_name(self) -> str | None:
+        return shown_name(self.author, self.author_role, self.show_name)

@@ -37,6 +37,14 @@ class Role(enum.StrEnum):
         return labels[self]
 
 
+def shown_name(person: User, role: Role, chose_to_show: bool) -> str | None:
+    """The name others see on what someone wrote. The one rule for every page, PDF and
+    e-mail: a patient's name appears only when they chose it (None: "a patient")."""
+    if role is Role.PATIENT and not chose_to_show:
+        return None
+    return person.name
+
+
 def new_session_token() -> str:
     return secrets.token_urlsafe(32)
 

@@ -110,7 +110,7 @@ def feedback_of(student_id: int, language: str = "en") -> tuple[list[Response], 
         top = max(labels) if labels else 5
         # A 0–100 score so instruments with different scales can share a trend line.
         mean = round(100 * (sum(values) / len(values) - 1) / (top - 1)) if values else None
-        shown = feedback.patient.name if feedback.show_name else None
+        shown = feedback.shown_name
         responses.append(Response(feedback, shown, rows, mean))
         if shown is not None and mean is not None:
             trend = trends.setdefault(feedback.patient_id, Trend(shown, []))

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import segno
 from flask import flash, redirect, render_template, request, session, url_for
+from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from markupsafe import Markup
@@ -31,6 +32,7 @@ from clerkship.permissions import (
     load_or_404,
     require_role,
 )
+from clerkship.visit import service as visit
 
 NEW_TOKENS = "new_invitation_tokens"  # shown once, right after creation, then forgotten
 
@@ -178,13 +180,36 @@ def invitation(invitation_id: int):
     token = session.get(NEW_TOKENS, {}).pop(str(invitation.id), None)
     session.modified = True
     link = service.link_for(token) if token else None
+    language = _card_language(invitation)
     return render_template(
         "panels/invitation.html",
         invitation=invitation,
         link=link,
-        qr=_qr_svg(link) if link else None,
+        card=_patient_card(invitation, link, language) if link else None,
+        card_language=service.LANGUAGE_NAMES[language],
         state=service.invitation_state(invitation),
     )
+
+
+def _card_language(invitation: PatientInvitation) -> str:
+    language = visit.language_of(invitation)
+    return language if language in service.LANGUAGE_NAMES else "en"
+
+
+def _patient_card(invitation: PatientInvitation, link: str, language: str) -> Markup:
+    """The card the patient reads, in the patient's language (the page around it stays in
+    the student's)."""
+    with force_locale(language):
+        html = render_template(
+            "panels/_patient_card.html",
+            invitation=invitation,
+            student=invitation.student,
+            school=visit.school_name(invitation),
+            language=language,
+            link=link,
+            qr=_qr_svg(link),
+        )
+    return Markup(html)  # noqa: S704 — our own template, autoescaped
 
 
 @bp.route("/invitations/<int:invitation_id>/revoke", methods=["POST"])

@@ -197,7 +197,7 @@ def _feedback(student_id: int, start, end) -> dict:
         rows.append(
             {
                 "on": day.isoformat(),
-                "from": response.patient.name if response.show_name else None,
+                "from": response.shown_name,
                 "score": score,
                 "quotes": quotes,
             }

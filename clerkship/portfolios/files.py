@@ -86,12 +86,16 @@ def write_bytes(relative: Path, data: bytes) -> Path:
     return _atomically(relative, write)
 
 
-def write_zip(relative: Path, files: Iterable[tuple[Path, str]], extra: dict[str, str]) -> Path:
-    """A ZIP of ``(source, name)`` files plus ``extra`` text entries (``name: text``)."""
+def write_zip(
+    relative: Path, files: Iterable[tuple[Path, str]], extra: dict[str, str], pause: float = 0
+) -> Path:
+    """A ZIP of ``(source, name)`` files plus ``extra`` text entries (``name: text``);
+    ``pause`` seconds before each file (EXPORT_PACK_DELAY_SECONDS, for fault tests)."""
 
     def write(temp: Path) -> None:
         with zipfile.ZipFile(temp, "w", zipfile.ZIP_DEFLATED) as bundle:
             for source, name in files:
+                time.sleep(pause)
                 bundle.write(source, name)
             for name, text in extra.items():
                 bundle.writestr(name, text)
@@ -108,6 +112,16 @@ def copy(source: Path, relative: Path) -> Path:
 def remove(relative: str | Path | None) -> None:
     if relative:
         (export_dir() / relative).unlink(missing_ok=True)
+
+
+def remove_temporaries(folder: Path) -> int:
+    """Temp files in ``folder`` (relative): for a writer holding the folder's lease, whose
+    predecessor (killed mid-write, its lease expired) left them."""
+    removed = 0
+    for path in (export_dir() / folder).glob(f"*{TEMP_MARK}*"):
+        path.unlink(missing_ok=True)
+        removed += 1
+    return removed
 
 
 def remove_stale_temporaries(older_than_seconds: float) -> int:

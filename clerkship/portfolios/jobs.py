@@ -407,6 +407,7 @@ def _plan(job: ExportJob) -> dict:
 def _packed(plan: dict) -> dict:
     base = files.export_dir()
     good = plan["files"]
+    files.remove_temporaries(plan["folder"])  # a killed packer's half-written ZIP
     target = None
     if plan["single"] and good:
         target = files.copy(base / good[0][0], plan["folder"] / good[0][1])
@@ -415,6 +416,7 @@ def _packed(plan: dict) -> dict:
             plan["folder"] / plan["zip_name"],
             [(base / path, name) for path, name in good],
             {"index.csv": plan["index"]},
+            pause=float(current_app.config["EXPORT_PACK_DELAY_SECONDS"]),
         )
     return {
         "status": ExportStatus.DONE if good else ExportStatus.FAILED,

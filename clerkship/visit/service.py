@@ -73,6 +73,17 @@ def _entry_for(invitation: PatientInvitation) -> PanelEntry | None:
     )
 
 
+def language_of(invitation: PatientInvitation) -> str | None:
+    """The language the patient last chose on this link's pages, else the one on their record."""
+    return invitation.language or invitation.patient.preferred_language
+
+
+def remember_language(invitation: PatientInvitation, language: str) -> None:
+    """Kept on the invitation, so reopening the link (another day, another phone) keeps it."""
+    invitation.language = language
+    db.session.flush()
+
+
 def check(
     invitation: PatientInvitation | None, opened_at: datetime | None = None
 ) -> PatientInvitation:
@@ -84,7 +95,7 @@ def check(
     """
     if invitation is None:
         raise LinkProblem("unknown")
-    language = invitation.patient.preferred_language
+    language = language_of(invitation)
     if invitation.revoked_at:
         raise LinkProblem("revoked", language)
     now = utcnow()
@@ -130,7 +141,7 @@ def load(
     )
     ended = invitation.sessions_ended_at
     if ended is not None and opened <= ended:
-        raise LinkProblem("finished", invitation.patient.preferred_language)
+        raise LinkProblem("finished", language_of(invitation))
     return invitation
 
 
@@ -143,18 +154,30 @@ def end_sessions(invitation_id: int | None) -> None:
         db.session.flush()
 
 
-def instrument_for(invitation: PatientInvitation) -> FeedbackInstrument | None:
-    """The student's program's instrument today; answers keep the version they were given on."""
-    instrument = db.session.scalar(
-        select(FeedbackInstrument)
-        .join(Program, Program.feedback_instrument_id == FeedbackInstrument.id)
+def _program_of(invitation: PatientInvitation) -> Program | None:
+    """The student's program (their latest cohort's), the one the patient is helping."""
+    return db.session.scalar(
+        select(Program)
         .join(Cohort, Cohort.program_id == Program.id)
         .join(Enrollment, Enrollment.cohort_id == Cohort.id)
         .where(Enrollment.student_id == invitation.student_id)
         .order_by(Cohort.start_date.desc())
-        .options(selectinload(FeedbackInstrument.items))
         .limit(1)
     )
+
+
+def school_name(invitation: PatientInvitation) -> str | None:
+    """The school a patient page names: the program's institution, else the program."""
+    program = _program_of(invitation)
+    if program is None:
+        return None
+    return program.institution or program.name
+
+
+def instrument_for(invitation: PatientInvitation) -> FeedbackInstrument | None:
+    """The student's program's instrument today; answers keep the version they were given on."""
+    program = _program_of(invitation)
+    instrument = program.feedback_instrument if program is not None else None
     if instrument is None:
         from clerkship import seeds
 
@@ -171,6 +194,13 @@ def _claim(invitation: PatientInvitation) -> None:
     db.session.refresh(invitation, with_for_update=True)
 
 
+def _name_choice_errors(show_name: str) -> dict[str, str]:
+    """Every patient form asks the same question about their name (visit/_show_name.html)."""
+    if show_name in ("yes", "no"):
+        return {}
+    return {"show_name": str(_l("Please choose whether your student may see your name."))}
+
+
 # --- feedback --------------------------------------------------------------------------------
 
 NOT_APPLICABLE = "na"
@@ -183,6 +213,11 @@ class FeedbackAnswers:
     hope_next: str = ""
     show_name: str = ""  # "yes" | "no"
     allow_quotes: bool = False
+    few_ok: bool = False  # the patient saw the gentle note on few answers and sends anyway
+
+
+class FewAnswers(AnswerError):
+    """Most questions are unanswered: said gently once; sending again is fine."""
 
 
 def submit_feedback(
@@ -218,12 +253,19 @@ def submit_feedback(
     for name, value in texts.items():
         if len(value) > max_text:
             errors[name] = str(_l("Please make this shorter (at most %(n)d letters).", n=max_text))
-    if answers.show_name not in ("yes", "no"):
-        errors["show_name"] = str(_l("Please choose whether your student may see your name."))
+    errors.update(_name_choice_errors(answers.show_name))
     if not errors and not chosen and not any(texts.values()):
         errors["form"] = str(_l("Please answer at least one question before sending."))
     if errors:
         raise AnswerError(errors)
+    if not answers.few_ok and 2 * len(chosen) < len(instrument.items):
+        message = _l(
+            "You answered %(n)d of %(total)d questions. That is fine: you can send as it is, "
+            "or answer a few more first.",
+            n=len(chosen),
+            total=len(instrument.items),
+        )
+        raise FewAnswers({"few": str(message)})
     feedback = PatientFeedback(
         instrument_id=instrument.id,
         patient_id=invitation.patient_id,
@@ -262,7 +304,7 @@ def withdraw(invitation: PatientInvitation) -> None:
 
 
 def submit_goal_input(
-    invitation: PatientInvitation, *, view: str, matters: bool, max_text: int
+    invitation: PatientInvitation, *, view: str, matters: bool, show_name: str, max_text: int
 ) -> None:
     """The patient's words join the goal's thread as a comment (and an endorsement)."""
     from clerkship.goals import service as goals
@@ -277,14 +319,17 @@ def submit_goal_input(
         raise AnswerError(
             {"view": str(_l("Please make this shorter (at most %(n)d letters).", n=max_text))}
         )
+    if errors := _name_choice_errors(show_name):
+        raise AnswerError(errors)
     if not view and not matters:
         raise AnswerError({"form": str(_l("Please write your view or tick the box first."))})
     patient, goal = invitation.patient, invitation.goal
+    named = show_name == "yes"
     try:
         if view:
-            goals.add_note(patient, goal, ContributionKind.COMMENT, view)
+            goals.add_note(patient, goal, ContributionKind.COMMENT, view, show_name=named)
         if matters and not goals.has_endorsed(goal, patient):
-            goals.endorse(patient, goal)
+            goals.endorse(patient, goal, show_name=named)
     except goals.EditConflict as error:
         # The student saved the goal at that very moment: nothing was sent, nothing is wrong
         # with the link, and what the patient wrote comes back for them to send again.

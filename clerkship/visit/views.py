@@ -73,8 +73,8 @@ def open_link(token: str):
     session["visit"] = {
         "invitation": invitation.id,
         "opened": utcnow().isoformat(),
-        "lang": invitation.patient.preferred_language
-        if invitation.patient.preferred_language in LANGUAGE_NAMES
+        "lang": language
+        if (language := service.language_of(invitation)) in LANGUAGE_NAMES
         else "en",
     }
     # Redirect so the token leaves the address bar (and never reaches a Referer header).
@@ -99,6 +99,7 @@ def _render(template: str, invitation: PatientInvitation, status: int = 200, **c
         template,
         invitation=invitation,
         student=invitation.student,
+        school=service.school_name(invitation),
         languages=LANGUAGE_NAMES,
         **context,
     ), status
@@ -113,7 +114,9 @@ def start():
     if invitation.purpose is InvitationPurpose.GOAL_INPUT:
         if invitation.used_at:
             return _render("visit/thanks.html", invitation)
-        return _render("visit/goal.html", invitation, errors={}, view="", matters=False)
+        return _render(
+            "visit/goal.html", invitation, errors={}, view="", matters=False, show_name="no"
+        )
     if invitation.withdrawn_at:
         return _render("visit/withdrawn.html", invitation)
     if invitation.used_at:
@@ -121,7 +124,7 @@ def start():
     return _feedback_form(invitation, service.FeedbackAnswers(show_name="no"), {})
 
 
-def _feedback_form(invitation, answers, errors, status=200):
+def _feedback_form(invitation, answers, errors, status=200, few=""):
     instrument = service.instrument_for(invitation)
     return _render(
         "visit/feedback.html",
@@ -130,6 +133,7 @@ def _feedback_form(invitation, answers, errors, status=200):
         instrument=instrument,
         answers=answers,
         errors=errors,
+        few=few,
         max_text=current_app.config["PATIENT_TEXT_MAX"],
     )
 
@@ -147,6 +151,7 @@ def submit_feedback():
         hope_next=request.form.get("hope_next", ""),
         show_name=request.form.get("show_name", ""),
         allow_quotes=request.form.get("allow_quotes") == "yes",
+        few_ok=request.form.get("few_ok") == "yes",
     )
     try:
         service.submit_feedback(
@@ -159,6 +164,9 @@ def submit_feedback():
     except service.LinkProblem as problem:
         transactions.fail()
         return _problem(problem)
+    except service.FewAnswers as notice:
+        transactions.fail()
+        return _feedback_form(invitation, answers, {}, few=notice.errors["few"])
     except service.AnswerError as error:
         transactions.fail()
         return _feedback_form(invitation, answers, error.errors, status=400)
@@ -176,10 +184,24 @@ def thanks():
     return _render("visit/thanks.html", invitation)
 
 
+@bp.route("/withdraw")
+def confirm_withdraw():
+    """Asks first: taking the answers back cannot be undone (works without JavaScript)."""
+    try:
+        invitation = _current()
+    except service.LinkProblem as problem:
+        return _problem(problem)
+    if invitation.feedback is None:
+        return redirect(url_for("visit.start"))
+    return _render("visit/withdraw.html", invitation)
+
+
 @bp.route("/withdraw", methods=["POST"])
 def withdraw():
     try:
         invitation = _current()
+        if request.form.get("confirm") != "yes":
+            return redirect(url_for("visit.confirm_withdraw"))
         service.withdraw(invitation)
     except service.LinkProblem as problem:
         transactions.fail()
@@ -198,9 +220,14 @@ def submit_goal_input():
         return _problem(problem)
     view = request.form.get("view", "")
     matters = request.form.get("matters") == "yes"
+    show_name = request.form.get("show_name", "")
     try:
         service.submit_goal_input(
-            invitation, view=view, matters=matters, max_text=current_app.config["PATIENT_TEXT_MAX"]
+            invitation,
+            view=view,
+            matters=matters,
+            show_name=show_name,
+            max_text=current_app.config["PATIENT_TEXT_MAX"],
         )
     except service.LinkProblem as problem:
         transactions.fail()
@@ -208,7 +235,13 @@ def submit_goal_input():
     except service.AnswerError as error:
         transactions.fail()
         return _render(
-            "visit/goal.html", invitation, 400, errors=error.errors, view=view, matters=matters
+            "visit/goal.html",
+            invitation,
+            400,
+            errors=error.errors,
+            view=view,
+            matters=matters,
+            show_name=show_name,
         )
     return redirect(url_for("visit.thanks"))
 
@@ -222,6 +255,10 @@ def language():
     if chosen in LANGUAGE_NAMES:
         visit["lang"] = chosen
         session["visit"] = visit
+        try:
+            service.remember_language(_current(), chosen)
+        except service.LinkProblem as problem:
+            return _problem(problem)
     return redirect(url_for("visit.start"))
 
 

@@ -5,7 +5,7 @@ is taken from the data as it stands, signed with the program's key (scheme 2) an
 the chain in the order they were signed.
 
 Revision ID: 9c1e5a7d2b13
-Revises: b968d6f4b22f
+Revises: 9c1d2e3f4a5b
 Create Date: 2026-12-03 07:30:00
 
 """
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "9c1e5a7d2b13"
-down_revision = "b968d6f4b22f"
+down_revision = "9c1d2e3f4a5b"
 branch_labels = None
 depends_on = None
 

@@ -26,6 +26,21 @@ def _axe_problems(page) -> list[str]:
     ]
 
 
+def _at_both_widths(page, name: str) -> None:
+    """Screenshots at 390 and 1280 px (and the printed page), nothing wider than the window."""
+    size = page.viewport_size
+    for width in (390, 1280):
+        page.set_viewport_size({"width": width, "height": 900})
+        assert page.evaluate(
+            "document.documentElement.scrollWidth <= document.documentElement.clientWidth"
+        ), (name, width)
+        screenshot(page, f"{name}-{width}")
+    page.emulate_media(media="print")
+    screenshot(page, f"{name}-print")
+    page.emulate_media(media="screen")
+    page.set_viewport_size(size)
+
+
 def _new_link(student, base: str, patient: str, purpose: str = "feedback") -> str:
     student.goto(f"{base}/panel/")
     section = student.locator("section", has=student.locator("h2", has_text=patient))
@@ -75,6 +90,13 @@ def test_patient_answers_in_spanish_on_a_phone(new_page, live_server):
         assert phone.locator("h1", has_text="¿Cómo lo está haciendo").count() == 1
         if run == 0:
             screenshot(student, "invitation-qr")
+            # Signed-in pages carry the role badge: white on it must reach 4.5:1 (issue 16).
+            assert _axe_problems(student) == []
+            # The card speaks to the patient in Spanish; the page around it to the student.
+            card = student.locator("section.patient-card[lang='es']")
+            assert card.locator("text=Abra la cámara de su teléfono.").count() == 1
+            _at_both_widths(student, "patient-card-es")
+            _at_both_widths(phone, "patient-page-es")
             assert _axe_problems(phone) == []
             screenshot(phone, "patient-form-es-phone")
             # Nothing on the page is wider than the phone.
@@ -89,7 +111,12 @@ def test_patient_answers_in_spanish_on_a_phone(new_page, live_server):
 
     # The patient may take the answers back (third run), then the page says so.
     last = phone_context_pages[-1]
-    last.click("button:has-text('Retirar mis respuestas')")
+    last.click("a:has-text('Retirar mis respuestas')")
+    # It asks first (a page of its own: no JavaScript needed), in the patient's language.
+    assert last.locator("h1", has_text="¿Retirar sus respuestas?").count() == 1
+    assert _axe_problems(last) == []
+    screenshot(last, "patient-withdraw-confirm-es-phone")
+    last.click("button:has-text('Sí, retirar mis respuestas')")
     assert last.locator("h1", has_text="Sus respuestas se retiraron").count() == 1
     assert _axe_problems(last) == []
     last.click("button:has-text('Terminé')")
@@ -127,12 +154,16 @@ def test_patient_adds_their_view_to_a_goal(new_page, live_server):
     first = student.locator("section[id^='entry-']").first
     name = first.locator("h2").inner_text().strip()
     link = _new_link(student, live_server, name, purpose="goal_input")
+    card = student.locator("section.patient-card")
+    assert card.locator("text=Open the camera on your phone.").count() == 1
+    assert _axe_problems(student) == []
+    _at_both_widths(student, "patient-card-en")
     phone = new_page(**PHONE)
     phone.goto(link)
     assert phone.locator("section.goal-card h2").count() == 1
     assert _axe_problems(phone) == []
     phone.fill("#view", "I would like this too.")
-    phone.locator("label.answer").click()
+    phone.locator("label.answer", has_text="matters").click()
     phone.locator("button[type='submit']").last.click()
     assert phone.locator("h1", has_text=re.compile("Thank you|Gracias")).count() == 1
     screenshot(phone, "patient-goal-phone")

@@ -242,7 +242,7 @@ def test_withdrawal_removes_the_answers_and_audits_without_content(
     client.post(
         "/p/feedback", data=full_answers(instrumented["instrument"], anything_else="Secret words")
     )
-    response = client.post("/p/withdraw")
+    response = client.post("/p/withdraw", data={"confirm": "yes"})
     assert response.status_code == 200
     assert "Your answers were removed" in _html(response)
     assert db.session.scalar(select(func.count(PatientFeedback.id))) == 0
@@ -254,7 +254,7 @@ def test_withdrawal_removes_the_answers_and_audits_without_content(
     # After expiry the same link can no longer withdraw (or do anything else).
     invitation.expires_at = utcnow() - timedelta(seconds=1)
     db.session.commit()
-    assert client.post("/p/withdraw").status_code == 404
+    assert client.post("/p/withdraw", data={"confirm": "yes"}).status_code == 404
 
 
 def test_goal_input_joins_the_thread_as_the_patient(client, db, instrumented, invite, make_goal):
@@ -267,7 +267,9 @@ def test_goal_input_joins_the_thread_as_the_patient(client, db, instrumented, in
     assert client.post("/p/feedback", data={"show_name": "no"}).status_code == 404
     empty = client.post("/p/goal", data={"view": ""})
     assert empty.status_code == 400
-    response = client.post("/p/goal", data={"view": "Please explain slowly.", "matters": "yes"})
+    response = client.post(
+        "/p/goal", data={"view": "Please explain slowly.", "matters": "yes", "show_name": "no"}
+    )
     assert response.status_code == 302
     thread = db.session.scalars(
         select(GoalContribution).where(GoalContribution.goal_id == goal.id)
@@ -364,7 +366,7 @@ def test_i_am_done_ends_the_patient_session_on_the_server(app, client, db, instr
     thanks = replay.get("/p/thanks")
     assert thanks.status_code == 404
     assert "You have finished" in _html(thanks)
-    assert replay.post("/p/withdraw").status_code == 404
+    assert replay.post("/p/withdraw", data={"confirm": "yes"}).status_code == 404
     assert db.session.scalar(select(func.count(PatientFeedback.id))) == 1
     # The link itself still opens a new page (to see or withdraw the answers).
     client.get(f"/p/{token}")
@@ -376,7 +378,7 @@ def test_withdrawal_ends_the_patient_session_on_the_server(app, client, db, inst
     client.get(f"/p/{token}")
     client.post("/p/feedback", data=full_answers(instrumented["instrument"]))
     copied = client.get_cookie("session").value
-    assert client.post("/p/withdraw").status_code == 200
+    assert client.post("/p/withdraw", data={"confirm": "yes"}).status_code == 200
     replay = app.test_client()
     replay.set_cookie("session", copied)
     assert replay.get("/p/").status_code == 404

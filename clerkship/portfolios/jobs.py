@@ -107,7 +107,10 @@ def _queue_pack(job_id: int) -> None:
 
 
 def start(job_id: int) -> None:
-    """Take a queued job (once), hand out unchanged portfolios, queue the rest."""
+    """Take a queued job (once) and queue its documents; each render task reuses an unchanged
+    portfolio itself (:func:`_produce`). Nothing per student happens here: on SQLite every
+    transaction holds the write lock, and reading 150 portfolios in one would lock the web
+    app out for seconds ("database is locked")."""
     now = utcnow()
     with unit_of_work():
         claimed = _rowcount(
@@ -117,48 +120,23 @@ def start(job_id: int) -> None:
                 status=ExportStatus.RUNNING, started_at=now, lease_until=None, lease_owner=None
             )
         )
+        to_render = db.session.scalars(
+            select(ExportDocument.id).where(
+                ExportDocument.job_id == job_id, ExportDocument.status == ExportStatus.QUEUED
+            )
+        ).all()
+        if claimed and to_render:
+            db.session.execute(
+                update(ExportDocument)
+                .where(ExportDocument.id.in_(to_render))
+                .values(lease_until=_lease(now))
+            )
     if not claimed:
         return
-    to_render = _reuse_unchanged(job_id)
     if to_render:
-        with unit_of_work():
-            db.session.execute(
-                update(ExportDocument)
-                .where(
-                    ExportDocument.id.in_(to_render), ExportDocument.status == ExportStatus.QUEUED
-                )
-                .values(lease_until=_lease(utcnow()))
-            )
-        _queue_documents(to_render)
+        _queue_documents(list(to_render))
     else:
         pack(job_id)
-
-
-def _reuse_unchanged(job_id: int) -> list[int]:
-    """Hand out earlier PDFs for every unchanged portfolio in one pass (one commit); return
-    the documents that still need rendering. Saves a task and three commits per student."""
-    to_render = []
-    with unit_of_work():
-        job = db.session.get_one(ExportJob, job_id)
-        for document in job.documents:
-            if document.status is not ExportStatus.QUEUED:
-                continue
-            data = portfolio.portfolio_data(
-                document.student, start=job.period_start, end=job.period_end
-            )
-            cached = _cached(render.cache_key(data))
-            if cached is None:
-                to_render.append(document.id)
-                continue
-            db.session.execute(
-                update(ExportDocument)
-                .where(
-                    ExportDocument.id == document.id, ExportDocument.status == ExportStatus.QUEUED
-                )
-                .values(_reused_values(cached))
-            )
-    _count(job_id)
-    return to_render
 
 
 REUSED_FIELDS = ("cache_key", "content_hash", "file_hash", "pages", "path", "issued_at")

@@ -43,7 +43,11 @@ def test_a_patient_sees_another_patient_only_as_another_patient(client, world, t
     for page in (f"/goals/{goal.id}", f"/goals/{goal.id}/history"):
         html = client.get(page).get_data(as_text=True)
         assert "Berta" not in html, page
-        assert "Another patient" in html, page
+    assert "Another patient" in client.get(f"/goals/{goal.id}").get_data(as_text=True)
+    # The history credits the suggestion without a name: Berta did not choose to show hers
+    # (issue 16's rule), which no viewer gets past.
+    history = client.get(f"/goals/{goal.id}/history").get_data(as_text=True)
+    assert "from a suggestion by a patient" in history
     html = client.get(f"/goals/{goal.id}").get_data(as_text=True)
     assert "Alma Firstpatient" in html  # their own name
     assert world["mine"]["preceptor"].name in html  # staff names as before

@@ -8,7 +8,9 @@ make a self-signed pair in the instance folder the first time.
 
 from __future__ import annotations
 
+import asyncio
 import io
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -126,6 +128,18 @@ def init_app(app: Flask) -> None:
     app.extensions[EXTENSION] = (signer, load_cert_from_pemder(str(cert_path)))
 
 
+def _outside_event_loop(work, *args):
+    """pyHanko's synchronous calls run ``asyncio.run()``, which refuses to start inside a
+    running event loop (a caller driven by one, such as Playwright's sync API): there the work
+    goes to a thread of its own."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return work(*args)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(work, *args).result()
+
+
 def sign(pdf: bytes) -> bytes:
     """``pdf`` with an invisible PAdES B-B signature by the school over the whole file."""
     signer, _cert = current_app.extensions[EXTENSION]
@@ -138,7 +152,9 @@ def sign(pdf: bytes) -> bytes:
         name=current_app.config["PROGRAM_NAME"],
     )
     # A fixed reservation (an ECDSA CMS blob is ~1 kB) spares pyHanko a trial signature.
-    out = signers.sign_pdf(writer, metadata, signer=signer, bytes_reserved=8192)
+    out = _outside_event_loop(
+        lambda: signers.sign_pdf(writer, metadata, signer=signer, bytes_reserved=8192)
+    )
     return out.getvalue()
 
 
@@ -154,8 +170,10 @@ def check(pdf: bytes) -> PdfCheck:
         return PdfCheck(signed=False)
     signature = embedded[-1]
     try:
-        status = validate_pdf_signature(
-            signature, ValidationContext(trust_roots=[cert], allow_fetching=False)
+        status = _outside_event_loop(
+            validate_pdf_signature,
+            signature,
+            ValidationContext(trust_roots=[cert], allow_fetching=False),
         )
     except Exception:
         return PdfCheck(signed=True)

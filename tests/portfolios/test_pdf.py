@@ -285,3 +285,20 @@ def test_every_character_of_a_long_word_reaches_the_pdf(app, db, demo_year, tmp_
         return _pdftotext(result.pdf, tmp_path).count("W")
 
     assert printed_ws("W" * 4000) - printed_ws("") == 4000
+
+
+def test_signing_and_checking_work_inside_a_running_event_loop(app, db, demo_year):
+    """pyHanko's sync calls use asyncio.run(): a caller inside an event loop (Playwright's sync
+    API in the browser tests, an async server) once got "asyncio.run() cannot be called from a
+    running event loop" and every portfolio failed to render."""
+    import asyncio
+
+    from clerkship import pdf_signing
+
+    data = portfolio.portfolio_data(demo_year["student01"])
+
+    async def inside_a_loop():
+        pdf = render.render_pdf(data, "ABCD-EFGH-IJKL-MNOP", "2026-11-22 10:00 UTC").pdf
+        return pdf_signing.check(pdf)
+
+    assert asyncio.run(inside_a_loop()).ok

@@ -66,7 +66,10 @@ def live_server():
                 db.engine.dispose()
 
 
-@pytest.fixture(scope="session")
+# Package scope: Playwright's sync API keeps an asyncio loop running in this thread while it
+# lives, and code that calls asyncio.run() (pyHanko's validator in the PDF tests) refuses to
+# run inside it; so it stops when the browser tests are done.
+@pytest.fixture(scope="package")
 def browser():
     if not Path(CHROMIUM).exists():
         _cannot_run(f"{CHROMIUM} is missing (apt-get install chromium)")

@@ -590,6 +590,26 @@ def can_view_export_job(user, job: ExportJob) -> bool:
     return program is not None and can_export_portfolios(user, program)
 
 
+# --- the read API ----------------------------------------------------------------------------
+
+
+def can_manage_api_tokens(user, program: Program) -> bool:
+    """Make and revoke a program's read-only API tokens: its directors and the admins (a
+    token acts as its maker, narrowed to the program, so an admin's token reads set-up and
+    people only, as the admin's pages do)."""
+    return can_manage_program(user, program)
+
+
+def students_of_program(program_id: int):
+    """The ids of a program's enrolled students (a select for ``.in_(...)``): every API list
+    of education records is cut to the token's program with it, on top of the page rules."""
+    return (
+        select(Enrollment.student_id)
+        .join(Cohort, Cohort.id == Enrollment.cohort_id)
+        .where(Cohort.program_id == program_id)
+    )
+
+
 PREDICATES: dict[str, Callable[..., bool]] = {
     name: obj
     for name, obj in dict(globals()).items()

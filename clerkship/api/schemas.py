@@ -139,8 +139,15 @@ class AssessmentOut(Schema):
 
 
 class FeedbackResponseOut(Schema):
-    on = fields.Date(required=True)
-    from_ = fields.String(required=True, allow_none=True, data_key="from")
+    # The portfolio's own summary (clerkship.portfolios.data) already holds ISO days.
+    on = fields.String(required=True, metadata={"format": "date"})
+    from_ = fields.String(
+        required=True,
+        allow_none=True,
+        attribute="from",
+        data_key="from",
+        metadata={"description": "The patient's name if they chose to show it."},
+    )
     score = fields.Integer(required=True, allow_none=True)
     quotes = fields.List(fields.String(), required=True)
 

@@ -452,18 +452,23 @@ def is_assessed_student(user, cycle: AssessmentCycle) -> bool:
     return _signed_in(user) and user.id == cycle.student_id
 
 
+def self_rating_unblinded(user, cycle: AssessmentCycle) -> bool:
+    """The blind rule alone, for lists already cut by who may view (no query per row)."""
+    return cycle.both_submitted or user.id == cycle.student_id
+
+
+def preceptor_rating_unblinded(user, cycle: AssessmentCycle) -> bool:
+    return cycle.both_submitted or user.id == cycle.preceptor_id
+
+
 def can_see_self_rating(user, cycle: AssessmentCycle) -> bool:
     """Blind until both are in: before the reveal only the student sees their own rating."""
-    return can_view_assessment(user, cycle) and (
-        cycle.both_submitted or user.id == cycle.student_id
-    )
+    return can_view_assessment(user, cycle) and self_rating_unblinded(user, cycle)
 
 
 def can_see_preceptor_rating(user, cycle: AssessmentCycle) -> bool:
     """Blind until both are in: before the reveal only the preceptor sees their own rating."""
-    return can_view_assessment(user, cycle) and (
-        cycle.both_submitted or user.id == cycle.preceptor_id
-    )
+    return can_view_assessment(user, cycle) and preceptor_rating_unblinded(user, cycle)
 
 
 def can_add_addendum(user, cycle: AssessmentCycle) -> bool:

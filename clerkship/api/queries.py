@@ -257,12 +257,13 @@ def assessment_out(principal, cycle: AssessmentCycle) -> dict:
         "status": cycle.status,
         "period_start": cycle.period_start,
         "period_end": cycle.period_end,
-        # Blind until both are in: the same predicates as the assessment page.
+        # Blind until both are in: the assessment page's rule (the rows are already those
+        # the principal may view: _assessments is can_view_assessment's clause).
         "self_rating": _rating(cycle.self_assessment)
-        if permissions.can_see_self_rating(principal, cycle)
+        if permissions.self_rating_unblinded(principal, cycle)
         else None,
         "preceptor_rating": _rating(cycle.preceptor_assessment)
-        if permissions.can_see_preceptor_rating(principal, cycle)
+        if permissions.preceptor_rating_unblinded(principal, cycle)
         else None,
         "signature": None
         if signature is None

@@ -45,10 +45,10 @@ def decode_cursor(cursor: str | None) -> int:
     try:
         text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         kind, _, value = text.partition(":")
-        number = int(value)
+        number = int(value) if kind == "id" else -1
     except (binascii.Error, UnicodeDecodeError, ValueError):
         number = -1
-    if kind != "id" or not 0 < number < 2**63:
+    if not 0 < number < 2**63:
         raise DomainError("This cursor is not one the API gave out.", "cursor")
     return number
 

@@ -10,7 +10,8 @@ from clerkship.models import ContributionKind, CycleStatus, GoalStatus, Role
 
 class PageArgs(Schema):
     cursor = fields.String(
-        metadata={"description": "The next_cursor of the previous page; omit for the first."}
+        validate=validate.Regexp(r"^[A-Za-z0-9_-]{1,64}$"),
+        metadata={"description": "The next_cursor of the previous page; omit for the first."},
     )
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=100))
 

@@ -13,6 +13,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import selectinload
 
 from clerkship import permissions
+from clerkship.api.uris import competency_uri
 from clerkship.assessments.queries import SIGNED_LIST_OPTIONS
 from clerkship.assessments.service import signature_valid
 from clerkship.clock import at
@@ -32,7 +33,6 @@ from clerkship.models import (
     User,
     program_framework,
 )
-from clerkship.api.uris import competency_uri
 
 
 def encode_cursor(last_id: int) -> str:
@@ -56,7 +56,9 @@ def decode_cursor(cursor: str | None) -> int:
 def _page(stmt: Select, id_column, cursor: str | None, limit: int) -> tuple[list, str | None]:
     """One page after ``cursor`` in id order; the next cursor when more rows follow."""
     after = decode_cursor(cursor)
-    rows = list(db.session.scalars(stmt.where(id_column > after).order_by(id_column).limit(limit + 1)))
+    rows = list(
+        db.session.scalars(stmt.where(id_column > after).order_by(id_column).limit(limit + 1))
+    )
     more = len(rows) > limit
     rows = rows[:limit]
     return rows, (encode_cursor(rows[-1].id) if more and rows else None)
@@ -186,7 +188,11 @@ def goal_out(goal: LearningGoal) -> dict:
         "competency_uris": [competency_uri(c) for c in goal.competencies],
         "versions": goal.versions,
         "agreements": [
-            {"version_number": c.version_number, "preceptor_id": c.author_id, "agreed_at": c.created_at}
+            {
+                "version_number": c.version_number,
+                "preceptor_id": c.author_id,
+                "agreed_at": c.created_at,
+            }
             for c in goal.contributions
             if c.kind is ContributionKind.AGREEMENT
         ],
@@ -243,7 +249,11 @@ def assessment(principal, cycle_id: int) -> dict | None:
 def _rating(entry: Any) -> dict | None:
     if entry is None or entry.level is None:
         return None
-    return {"value": entry.level.value, "label": entry.level.label, "submitted_at": entry.submitted_at}
+    return {
+        "value": entry.level.value,
+        "label": entry.level.label,
+        "submitted_at": entry.submitted_at,
+    }
 
 
 def assessment_out(principal, cycle: AssessmentCycle) -> dict:

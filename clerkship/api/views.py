@@ -26,7 +26,9 @@ bp = Blueprint(
 def _token_key() -> str:
     """Rate limits count per token (the client's address when none is given)."""
     header = request.headers.get("Authorization", "")
-    return "api:" + (tokens.digest(header.partition(" ")[2].strip()) if header else (request.remote_addr or "?"))
+    return "api:" + (
+        tokens.digest(header.partition(" ")[2].strip()) if header else (request.remote_addr or "?")
+    )
 
 
 limiter.limit(lambda: current_app.config["API_RATE_LIMIT"], key_func=_token_key)(bp)

@@ -85,7 +85,9 @@ def test_a_token_stops_when_its_maker_no_longer_runs_the_program(client, db, wor
 def test_every_use_is_audited(client, db, api_tokens, world):
     def uses():
         return db.session.scalar(
-            select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "api_token.used")
+            select(func.count())
+            .select_from(AuditEvent)
+            .where(AuditEvent.action == "api_token.used")
         )
 
     before = uses()
@@ -93,7 +95,9 @@ def test_every_use_is_audited(client, db, api_tokens, world):
     client.get("/api/v1/people", headers=bearer(api_tokens["director"]))
     assert uses() == before + 2
     event = db.session.scalars(
-        select(AuditEvent).where(AuditEvent.action == "api_token.used").order_by(AuditEvent.id.desc())
+        select(AuditEvent)
+        .where(AuditEvent.action == "api_token.used")
+        .order_by(AuditEvent.id.desc())
     ).first()
     assert event.actor_id == world["mine"]["director"].id
     assert event.after["path"].startswith("/api/v1/people")
@@ -141,7 +145,9 @@ def test_cursor_pages_cover_everything_once(client, db, world, api_tokens):
     assert pages == 3
 
 
-def test_a_page_costs_the_same_queries_at_5_and_50_goals(client, db, world, api_tokens, count_queries):
+def test_a_page_costs_the_same_queries_at_5_and_50_goals(
+    client, db, world, api_tokens, count_queries
+):
     secret = api_tokens["director"]
 
     def cost(n):
@@ -190,7 +196,9 @@ def test_filters_by_student_cohort_and_date(client, db, world, api_tokens):
     mine = world["mine"]
 
     def count(query):
-        return len(client.get(f"/api/v1/goals?{query}", headers=bearer(secret)).get_json()["items"])
+        return len(
+            client.get(f"/api/v1/goals?{query}", headers=bearer(secret)).get_json()["items"]
+        )
 
     assert count(f"student={mine['student'].id}") == 2
     assert count(f"student={world['other']['student'].id}") == 0
@@ -206,7 +214,14 @@ def test_filters_by_student_cohort_and_date(client, db, world, api_tokens):
 
 def test_bad_query_strings_are_422_not_500(client, api_tokens):
     secret = api_tokens["director"]
-    for query in ("cursor=%%%", "cursor=aWQ6LTE", "limit=0", "limit=abc", "student=-1", "updated_since=nope"):
+    for query in (
+        "cursor=%%%",
+        "cursor=aWQ6LTE",
+        "limit=0",
+        "limit=abc",
+        "student=-1",
+        "updated_since=nope",
+    ):
         response = client.get(f"/api/v1/goals?{query}", headers=bearer(secret))
         assert response.status_code == 422, query
         assert response.is_json
@@ -217,7 +232,9 @@ def test_an_assessment_shows_blind_ratings_signature_validity_and_competency_uri
 ):
     secret = api_tokens["director"]
     ids = _cycles(world, "mine", db)
-    open_cycle = client.get(f"/api/v1/assessments/{ids['cycle']}", headers=bearer(secret)).get_json()
+    open_cycle = client.get(
+        f"/api/v1/assessments/{ids['cycle']}", headers=bearer(secret)
+    ).get_json()
     assert open_cycle["self_rating"] is None and open_cycle["signature"] is None
     signed = client.get(
         f"/api/v1/assessments/{ids['signed_cycle']}", headers=bearer(secret)

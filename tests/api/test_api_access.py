@@ -30,7 +30,14 @@ OPERATIONS: dict[str, tuple[str, frozenset]] = {
     "api.assessment": ("/api/v1/assessments/{cycle}", RECORDS),
     "api.feedback": ("/api/v1/students/{student}/feedback-summary", RECORDS),
 }
-LISTS = {"api.programs", "api.cohorts", "api.people", "api.frameworks", "api.goals", "api.assessments"}
+LISTS = {
+    "api.programs",
+    "api.cohorts",
+    "api.people",
+    "api.frameworks",
+    "api.goals",
+    "api.assessments",
+}
 
 
 def test_every_api_operation_is_in_the_matrix(app):

@@ -74,9 +74,7 @@ def test_schemathesis_covers_every_operation(api_schema):
 @pytest.mark.parametrize("label", OPERATIONS)
 def test_every_operation_answers_within_its_schema(api_schema, live_api, label):
     base, secret = live_api
-    operation = next(
-        op.ok() for op in api_schema.get_all_operations() if op.ok().label == label
-    )
+    operation = next(op.ok() for op in api_schema.get_all_operations() if op.ok().label == label)
     calls = []
 
     @given(case=operation.as_strategy())

@@ -109,6 +109,12 @@ def charts_for(data: dict):
     return charts, patient_chart
 
 
+def verify_address() -> str:
+    """Where a reader of the PDF checks it: the site's public address + /verify."""
+    base = (current_app.config.get("BASE_URL") or "").rstrip("/")
+    return f"{base}/verify" if base else ""
+
+
 def render_pdf(data: dict, document_id: str, issued_at: str) -> Rendered:
     digest = signatures.content_hash(data)
     charts, patient_chart = charts_for(data)
@@ -120,7 +126,7 @@ def render_pdf(data: dict, document_id: str, issued_at: str) -> Rendered:
         document_id=document_id,
         short_hash=digest[:12],
         issued_at=issued_at,
-        verify_url=current_app.config.get("BASE_URL") or "",
+        verify_url=verify_address(),
     )
     fetcher = StaticOnlyFetcher(current_app.static_folder)
     document = HTML(string=html, base_url=BASE_URL, url_fetcher=fetcher).render()

@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
+from clerkship.dates import short_day, show_date
+
 WIDTH = 560
 # Drawn as SVG attributes as well as CSS classes, so PDFs (WeasyPrint) draw them the same.
 STYLES = {
@@ -96,14 +98,14 @@ def level_chart(
             Point(
                 x_of(i) + nudge,
                 y_of(value),
-                f"{dates[i]:%d %b %Y}: {name} — {labels.get(value, value)}",
+                f"{show_date(dates[i])}: {name} — {labels.get(value, value)}",
             )
             for i, value in enumerate(by_date)
             if value is not None
         ]
         drawn.append(Series(name, css, marker, points))
     step = max(1, len(dates) // 6)  # at most about six date labels
-    ticks = [(x_of(i), f"{d:%d %b}") for i, d in enumerate(dates) if i % step == 0]
+    ticks = [(x_of(i), short_day(d)) for i, d in enumerate(dates) if i % step == 0]
     return Chart(
         width=WIDTH,
         height=height,
@@ -136,7 +138,7 @@ def sparkline(points: list[tuple[date, float]], *, low=0, high=100, width=160, h
     coords = [xy(i, value) for i, (_day, value) in enumerate(points)]
     path = " ".join(f"{'M' if i == 0 else 'L'}{x:.1f},{y:.1f}" for i, (x, y) in enumerate(coords))
     dots = [
-        (x, y, f"{day:%d %b %Y}: {value:.0f}")
+        (x, y, f"{show_date(day)}: {value:.0f}")
         for (x, y), (day, value) in zip(coords, points, strict=True)
     ]
     return Sparkline(width, height, path, dots)

@@ -105,6 +105,9 @@ def charts_for(data: dict):
             PATIENT_SCALE,
             [_date.fromisoformat(r["on"]) for r in scored],
             [("Patients", "patient", "diamond", [r["score"] for r in scored])],
+            # Different patients' answers: each its own mark, where its date falls.
+            time_axis=True,
+            joined=False,
         )
     return charts, patient_chart
 

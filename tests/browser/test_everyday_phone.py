@@ -90,6 +90,9 @@ def test_installable_to_the_home_screen(new_page, live_server):
     session = page.context.new_cdp_session(page)
     manifest_seen = session.send("Page.getAppManifest")
     assert not manifest_seen.get("errors"), manifest_seen.get("errors")
+    # Chromium's own install check; Playwright's contexts are incognito, which it names too.
+    report = session.send("Page.getInstallabilityErrors")["installabilityErrors"]
+    assert {e["errorId"] for e in report} - {"in-incognito"} == set(), report
 
 
 def test_a_half_typed_note_survives_a_dropped_connection(new_page, live_server):

@@ -64,6 +64,7 @@ pdf-tools:
 ## with a task-queue worker (portfolio PDFs) running beside the web server
 run: venv translations pdf-libs
 	@export CLERKSHIP_ENV=$${CLERKSHIP_ENV:-development}; \
+	export CLERKSHIP_BASE_URL=$${CLERKSHIP_BASE_URL:-http://$(HOST):$(PORT)}; \
 	$(FLASK) db upgrade && \
 	$(FLASK) seed && \
 	$(FLASK) demo --if-empty && \

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import mimetypes
 import os
 from pathlib import Path
 
@@ -10,6 +11,8 @@ from flask import Flask
 from clerkship import config as config_layers
 
 ROOT = Path(__file__).resolve().parent.parent
+# The web app manifest (static/manifest.webmanifest): not in every system's MIME table.
+mimetypes.add_type("application/manifest+json", ".webmanifest")
 
 
 def create_app(config: dict | None = None) -> Flask:

@@ -1,34 +1,44 @@
-"""Server-rendered SVG line charts of levels over time: no JavaScript, prints in PDFs.
+"""Server-rendered SVG charts of levels over time: no JavaScript, prints in PDFs.
 
 This module only computes geometry; ``templates/_macros/charts.html`` draws it, so every
 label goes through Jinja's escaping. Each series has its own marker shape and line style as
 well as colour, so the chart reads without colour too.
+
+Sized for a phone: the drawing is 340 units wide and its text 13 units tall, so at 390 px
+(about 340 px of column) the text is at least 12 px; wider screens cap it (CSS). The y axis
+names each level by its number in a gutter of its own, left of everything drawn, so no line
+crosses a label; what the numbers mean is a key under the chart (HTML), which can be as long
+as a level's name is.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 
-WIDTH = 560
+from clerkship.dates import short_day, show_date
+
+WIDTH = 340
+FONT = 13  # user units; drawn at WIDTH wide this is 13 px
 # Drawn as SVG attributes as well as CSS classes, so PDFs (WeasyPrint) draw them the same.
 STYLES = {
     "self": {"stroke": "#2b6cb0", "fill": "#ffffff", "dash": "6 4"},
     "preceptor": {"stroke": "#2e7d5b", "fill": "#2e7d5b", "dash": ""},
     "patient": {"stroke": "#7b4fb0", "fill": "#7b4fb0", "dash": "2 3"},
 }
-ROW = 34  # vertical space per level
-LEFT = 16
-RIGHT = 16
-TOP = 14
-BOTTOM = 34
+ROW = 30  # vertical space per level
+RIGHT = 12
+TOP = 12
+BOTTOM = 30
+INSET = 14  # between the axis and the first and last point (markers are 7 units wide)
+MAX_TICKS = 4  # date labels that fit side by side at 13 units
 
 
 @dataclass
 class Point:
     x: float
     y: float
-    label: str  # the accessible title of the marker, e.g. "12 Mar 2027: Self — Level 3"
+    label: str  # the accessible title of the marker, e.g. "Mar 12, 2027: Self — Level 3"
 
 
 @dataclass
@@ -37,6 +47,7 @@ class Series:
     css: str  # "self" | "preceptor" | "patient": colour, marker and dash come from CSS
     marker: str  # "circle" | "square" | "diamond"
     points: list[Point] = field(default_factory=list)
+    joined: bool = True  # one voice over time; False: separate people, markers only
 
     @property
     def style(self) -> dict:
@@ -55,10 +66,12 @@ class Chart:
     height: int
     plot_left: float
     plot_right: float
-    gridlines: list[tuple[float, str]]  # (y, level label)
+    gridlines: list[tuple[float, str]]  # (y, the level's number, drawn in the gutter)
     ticks: list[tuple[float, str]]  # (x, date label)
     series: list[Series]
     title: str
+    key: list[tuple[str, str]]  # (number, name) under the chart; empty when they are the same
+    font: int = FONT
 
 
 def level_chart(
@@ -66,26 +79,38 @@ def level_chart(
     levels: list[tuple[int, str]],
     dates: list[date],
     series: list[tuple[str, str, str, list[int | None]]],
+    *,
+    time_axis: bool = False,
+    joined: bool = True,
 ) -> Chart:
     """``levels``: (value, label) lowest first; ``series``: (name, css, marker, values by date).
 
-    Dates are spaced evenly in order: the chart is about the sequence of assessments, and
-    evenly spaced points stay readable when several fall in one week.
+    By default dates are spaced evenly in order: a student's assessments are a sequence, and
+    evenly spaced points stay readable when several fall in one week. ``time_axis`` places
+    them by date instead (patients' answers, which come when they come); ``joined=False``
+    draws markers only, for points that are different people's.
     """
     values = [value for value, _label in levels]
     low, high = min(values), max(values)
     height = TOP + ROW * (len(levels) - 1) + BOTTOM
-    plot_left, plot_right = LEFT, WIDTH - RIGHT
+    gutter = max(len(str(value)) for value in values) * FONT * 0.62 + 10
+    plot_left, plot_right = gutter, WIDTH - RIGHT
+    first, last = (min(dates), max(dates)) if dates else (None, None)
 
     def y_of(value: int) -> float:
         if high == low:
             return TOP
         return TOP + (high - value) * ROW * (len(levels) - 1) / (high - low)
 
+    def x_at(fraction: float) -> float:
+        return plot_left + INSET + fraction * (plot_right - plot_left - 2 * INSET)
+
     def x_of(index: int) -> float:
-        if len(dates) <= 1:
+        if len(dates) <= 1 or first == last:
             return (plot_left + plot_right) / 2
-        return plot_left + 20 + index * (plot_right - plot_left - 40) / (len(dates) - 1)
+        if time_axis:
+            return x_at((dates[index] - first).days / (last - first).days)
+        return x_at(index / (len(dates) - 1))
 
     labels = dict(levels)
     drawn = []
@@ -96,24 +121,41 @@ def level_chart(
             Point(
                 x_of(i) + nudge,
                 y_of(value),
-                f"{dates[i]:%d %b %Y}: {name} — {labels.get(value, value)}",
+                f"{show_date(dates[i])}: {name} — {labels.get(value, value)}",
             )
             for i, value in enumerate(by_date)
             if value is not None
         ]
-        drawn.append(Series(name, css, marker, points))
-    step = max(1, len(dates) // 6)  # at most about six date labels
-    ticks = [(x_of(i), f"{d:%d %b}") for i, d in enumerate(dates) if i % step == 0]
+        drawn.append(Series(name, css, marker, points, joined))
+    if time_axis and first is not None and last is not None and first != last:
+        ticks = [
+            (x_at((day - first).days / (last - first).days), short_day(day))
+            for day in _time_ticks(first, last)
+        ]
+    else:
+        step = -(-len(dates) // MAX_TICKS) if dates else 1
+        ticks = [(x_of(i), short_day(d)) for i, d in enumerate(dates) if i % step == 0]
+    key = [(str(value), label) for value, label in levels if label != str(value)]
     return Chart(
         width=WIDTH,
         height=height,
         plot_left=plot_left,
         plot_right=plot_right,
-        gridlines=[(y_of(value), label) for value, label in levels],
+        gridlines=[(y_of(value), str(value)) for value in values],
         ticks=ticks,
         series=drawn,
         title=title,
+        key=key,
     )
+
+
+def _time_ticks(first: date, last: date) -> list[date]:
+    """The first and last day and, between them, evenly spaced days (at most MAX_TICKS)."""
+    span = (last - first).days
+    count = min(MAX_TICKS, span + 1)
+    if count <= 1:
+        return [first]
+    return [first + timedelta(days=round(i * span / (count - 1))) for i in range(count)]
 
 
 @dataclass
@@ -136,7 +178,7 @@ def sparkline(points: list[tuple[date, float]], *, low=0, high=100, width=160, h
     coords = [xy(i, value) for i, (_day, value) in enumerate(points)]
     path = " ".join(f"{'M' if i == 0 else 'L'}{x:.1f},{y:.1f}" for i, (x, y) in enumerate(coords))
     dots = [
-        (x, y, f"{day:%d %b %Y}: {value:.0f}")
+        (x, y, f"{show_date(day)}: {value:.0f}")
         for (x, y), (day, value) in zip(coords, points, strict=True)
     ]
     return Sparkline(width, height, path, dots)

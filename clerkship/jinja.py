@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from flask import Flask
-from flask_babel import format_date, format_datetime, get_locale
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from clerkship import clock, permissions, submissions
+from clerkship import clock, dates, permissions, submissions
 from clerkship.forminput import clean_text
 from clerkship.models import Role, User
 
@@ -39,12 +39,9 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals["sparkline"] = sparkline
     app.jinja_env.globals["today"] = clock.today
     app.jinja_env.globals["link_state_labels"] = panels.LINK_STATE_LABELS
-    app.jinja_env.filters["date"] = lambda value, fmt="medium": (
-        format_date(value, fmt) if value else ""
-    )
-    app.jinja_env.filters["datetime"] = lambda value, fmt="medium": (
-        format_datetime(value, fmt) if value else ""
-    )
+    # One shape for dates everywhere, in the reader's language (clerkship/dates.py).
+    app.jinja_env.filters["date"] = dates.show_date
+    app.jinja_env.filters["datetime"] = dates.show_datetime
     from clerkship.auth.sessions import describe_browser
 
     app.jinja_env.filters["browser_name"] = describe_browser

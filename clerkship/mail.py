@@ -12,7 +12,9 @@ who has one). The app factory hands this module the queue's task, so mail never 
 clerkship.tasks (tasks imports mail: no cycle).
 Backends, chosen by ``MAIL_BACKEND``:
 
-- ``console`` (default): written to the log;
+- ``console`` (default, for development): every message, whole, printed to the standard
+  output of the process that sends it (the terminal running ``make run``, workers included),
+  so a new user's set-password link can be copied from there;
 - ``file``: one ``.eml`` file per message in ``MAIL_FILE_DIR`` (default ``instance/mail``);
 - ``smtp``: ``MAIL_SMTP_HOST``, ``MAIL_SMTP_PORT``, ``MAIL_SMTP_USERNAME``,
   ``MAIL_SMTP_PASSWORD``, ``MAIL_SMTP_STARTTLS``;
@@ -24,6 +26,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import smtplib
+import sys
 import uuid
 from collections.abc import Callable
 from email.message import EmailMessage
@@ -117,12 +120,19 @@ def deliver(app: Flask, message: EmailMessage) -> None:
                 smtp.login(config["MAIL_SMTP_USERNAME"], config["MAIL_SMTP_PASSWORD"])
             smtp.send_message(message)
     else:
-        logger.info(
-            "e-mail to %s: %s\n%s",
-            message["To"],
-            message["Subject"],
-            message.get_body(("plain",)).get_content(),
-        )
+        print_to_console(message)
+
+
+def print_to_console(message: EmailMessage) -> None:
+    # Printed, not logged: the log's level hid it (INFO) and its filter takes tokens out of
+    # links, and this backend exists so a developer can follow those links.
+    body = message.get_body(("plain",))
+    text = body.get_content() if body is not None else ""
+    rule = "-" * 72
+    sys.stdout.write(
+        f"{rule}\nE-mail to {message['To']}\nSubject: {message['Subject']}\n\n{text}{rule}\n"
+    )
+    sys.stdout.flush()
 
 
 def _dispatch(message: EmailMessage) -> None:

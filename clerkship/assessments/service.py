@@ -385,8 +385,14 @@ def record_reaction(student: User, cycle: AssessmentCycle, *, reaction: str, pla
     entry.reaction = _required(
         reaction, _("Say how the feedback compares with your own view."), field="reaction"
     )
+    old_plan = entry.plan or ""
     entry.plan = _required(plan, _("Say what you will do next."), field="plan")
     _move(cycle, CycleStatus.AWAITING_SIGNATURE)
+    if old_plan and entry.plan != old_plan:
+        from clerkship.goals import service as goals
+
+        for goal in cycle.plan_goals:
+            goals.follow_plan(student, goal, old_plan, entry.plan)
     cycle.updated_at = utcnow()
     db.session.flush()
     audit.record(

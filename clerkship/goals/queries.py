@@ -11,7 +11,7 @@ from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import selectinload
 from wtforms import SelectChoice
 
-from clerkship import permissions
+from clerkship import dates, permissions
 from clerkship.extensions import db
 from clerkship.goals.service import CLOSED, FIELD_LABELS
 from clerkship.models import (
@@ -201,7 +201,7 @@ def _as_text(version: GoalVersion, field: str) -> str:
     if field == "competencies":
         return "; ".join(value)
     if field == "target_date":
-        return value.isoformat() if value else ""
+        return dates.show_date(value)  # as every page says a date (the diff reads words)
     return value or ""
 
 

@@ -263,6 +263,38 @@ def edit_goal(
     return version
 
 
+def follow_plan(student: User, goal: LearningGoal, old_plan: str, new_plan: str) -> bool:
+    """A goal made from an assessment's plan follows the plan while it is revised (the
+    assessment was returned) until the goal is first agreed: the agreement is to the words
+    a preceptor read, so after it the goal changes only by the student's own edit. The
+    student's own rewording of the actions is never overwritten either. True if it moved."""
+    never_agreed = not any(c.kind is ContributionKind.AGREEMENT for c in goal.contributions)
+    if goal.status not in (GoalStatus.DRAFT, GoalStatus.SHARED) or not never_agreed:
+        return False
+    before = text_of(goal.latest)
+    if before.actions.strip() != (old_plan or "").strip() or not new_plan.strip():
+        return False
+    text = GoalText(
+        title=before.title,
+        specific=before.specific,
+        measure=before.measure,
+        actions=new_plan,
+        target_date=before.target_date,
+    )
+    version = _add_version(goal, student, text, list(goal.competencies))
+    goal.updated_at = utcnow()
+    _flush()
+    audit.record(
+        student,
+        "goal.plan_followed",
+        goal,
+        before=_snapshot(before),
+        after=_snapshot(text_of(version)),
+    )
+    notify.goal_changed(goal, version, actor=student)
+    return True
+
+
 def _strip(text: GoalText) -> GoalText:
     return GoalText(
         title=text.title.strip(),

@@ -8,6 +8,7 @@ from wtforms import SelectChoice
 
 from clerkship import submissions, transactions
 from clerkship.extensions import db
+from clerkship.flashes import flash_at
 from clerkship.formerrors import put_error
 from clerkship.goals import bp, queries, service
 from clerkship.goals.forms import (
@@ -266,7 +267,7 @@ def history(goal_id: int):
 
 
 def _after_write(goal: LearningGoal, message: str):
-    flash(message, "success")
+    flash_at("thread", message)  # shown in the thread, where the page opens
     return redirect(submissions.done(url_for("goals.show", goal_id=goal.id) + "#thread"))
 
 

@@ -353,7 +353,7 @@ def _email(patient: User, student: User, invitation: PatientInvitation, token: s
         student=student,
         for_feedback=invitation.purpose is InvitationPurpose.FEEDBACK,
         link=link_for(token),
-        expires_on=invitation.expires_at.date().isoformat(),
+        expires_on=invitation.expires_at,
     )
 
 

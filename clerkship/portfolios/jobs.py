@@ -29,6 +29,7 @@ from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import CursorResult, exists, func, or_, select, update
 
+from clerkship import dates
 from clerkship.extensions import db
 from clerkship.models import ExportDocument, ExportJob, ExportStatus, utcnow
 from clerkship.portfolios import data as portfolio
@@ -231,7 +232,7 @@ def _produce(document_id: int) -> dict:
     error = None
     for _try in range(RENDER_TRIES):
         try:
-            result = render.render_pdf(data, public_id, issued.strftime("%Y-%m-%d %H:%M UTC"))
+            result = render.render_pdf(data, public_id, dates.show_datetime(issued))
         # One student's failure must not stop the rest; a refused resource aborts only this.
         except (Exception, render.RefusedResource) as failure:
             error = _describe(failure)

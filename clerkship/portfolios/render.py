@@ -23,7 +23,7 @@ from weasyprint.urls import FatalURLFetchingError, URLFetcher, URLFetcherRespons
 from clerkship import pdf_signing, signatures
 
 BASE_URL = "https://portfolio.clerkship.invalid/"
-TEMPLATE_VERSION = "portfolio-3"  # change whenever the PDF's template or CSS changes
+TEMPLATE_VERSION = "portfolio-4"  # change whenever the PDF's template or CSS changes
 
 
 class RefusedResource(FatalURLFetchingError):
@@ -105,8 +105,17 @@ def charts_for(data: dict):
             PATIENT_SCALE,
             [_date.fromisoformat(r["on"]) for r in scored],
             [("Patients", "patient", "diamond", [r["score"] for r in scored])],
+            # Different patients' answers: each its own mark, where its date falls.
+            time_axis=True,
+            joined=False,
         )
     return charts, patient_chart
+
+
+def verify_address() -> str:
+    """Where a reader of the PDF checks it: the site's public address + /verify."""
+    base = (current_app.config.get("BASE_URL") or "").rstrip("/")
+    return f"{base}/verify" if base else ""
 
 
 def render_pdf(data: dict, document_id: str, issued_at: str) -> Rendered:
@@ -120,7 +129,7 @@ def render_pdf(data: dict, document_id: str, issued_at: str) -> Rendered:
         document_id=document_id,
         short_hash=digest[:12],
         issued_at=issued_at,
-        verify_url=current_app.config.get("BASE_URL") or "",
+        verify_url=verify_address(),
     )
     fetcher = StaticOnlyFetcher(current_app.static_folder)
     document = HTML(string=html, base_url=BASE_URL, url_fetcher=fetcher).render()

@@ -195,10 +195,19 @@ def cleanup(older_than_days: int | None = None) -> int:
     return removed
 
 
+def normalize_document_id(typed: str | None) -> str | None:
+    """``abcd efgh-ijkl mnop``, ``ABCDEFGHIJKLMNOP``… as printed (``ABCD-EFGH-IJKL-MNOP``):
+    people read ids out and type them as they can. None when it cannot be one."""
+    letters = "".join(ch for ch in (typed or "")[:80] if ch.isascii() and ch.isalnum()).upper()
+    if len(letters) != 16:
+        return None
+    return "-".join(letters[i : i + 4] for i in range(0, 16, 4))
+
+
 def verify(public_id: str) -> ExportDocument | None:
     """The issued document a printed id belongs to (never a mere cache reuse)."""
-    cleaned = (public_id or "").strip().upper().replace(" ", "")
-    if len(cleaned) > 40:
+    cleaned = normalize_document_id(public_id)
+    if cleaned is None:
         return None
     return db.session.scalar(
         select(ExportDocument).where(

@@ -190,6 +190,8 @@ def verify():
     if document_id and document is None:
         form.id.errors = [_("No issued portfolio has this id.")]
     status = 200 if document is not None or not document_id else 404
+    # A changed file is said first, and then nothing about it is green.
+    tampered = file_check is False or (pdf_check is not None and not pdf_check.ok)
     return render_template(
         "portfolios/verify.html",
         form=form,
@@ -197,4 +199,5 @@ def verify():
         document=document,
         file_check=file_check,
         pdf_check=pdf_check,
+        tampered=tampered,
     ), status

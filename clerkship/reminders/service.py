@@ -24,7 +24,7 @@ from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from clerkship import audit, mail, transactions
+from clerkship import audit, dates, mail, transactions
 from clerkship.assessments import queries as assessments
 from clerkship.assessments.service import WAITING_LABELS
 from clerkship.extensions import db
@@ -119,7 +119,7 @@ def _student_lines(user: User, now: datetime) -> list[str]:
             _(
                 "The link for %(patient)s expires on %(date)s",
                 patient=invitation.patient.name,
-                date=invitation.expires_at.date().isoformat(),
+                date=dates.show_date(invitation.expires_at),
             )
         )
     return lines

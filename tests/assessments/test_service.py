@@ -486,3 +486,39 @@ def test_calibration_per_competency_in_date_order(db, scaled, make_cycle):
         (late.id, 3, 3, 0),
     ]
     assert [p.cycle.id for p in rows[1][1]] == [other.id]
+
+
+def test_a_goal_from_the_plan_follows_the_revised_plan_until_agreed(db, scaled, make_cycle):
+    from clerkship.goals import service as goals
+
+    mine = scaled["mine"]
+    student, preceptor = mine["student"], mine["preceptor"]
+    cycle = make_cycle(CycleStatus.AWAITING_SIGNATURE)
+    goal = service.goal_from_plan(student, cycle, "Summarise plans for families")
+    service.return_to_student(preceptor, cycle, "Say when and with whom")
+    service.record_reaction(student, cycle, reaction="Agreed", plan="Two summaries by 1 Dec")
+    assert goal.latest.actions == "Two summaries by 1 Dec"
+    assert goal.latest.title == "Summarise plans for families" and goal.current_version == 2
+    assert _events(db, "goal.plan_followed")
+
+    goals.share_goal(student, goal, [preceptor])
+    goals.agree(preceptor, goal)
+    service.return_to_student(preceptor, cycle, "Once more")
+    service.record_reaction(student, cycle, reaction="Agreed", plan="Three summaries")
+    # Agreed: the signed words stay; only the student's own edit changes the goal now.
+    assert goal.latest.actions == "Two summaries by 1 Dec" and goal.current_version == 2
+
+
+def test_a_student_reworded_goal_is_not_overwritten_by_the_plan(db, scaled, make_cycle):
+    from clerkship.goals import service as goals
+
+    mine = scaled["mine"]
+    student = mine["student"]
+    cycle = make_cycle(CycleStatus.AWAITING_SIGNATURE)
+    goal = service.goal_from_plan(student, cycle, "Summaries")
+    text = goals.text_of(goal.latest)
+    text.actions = "My own words"
+    goals.edit_goal(student, goal, text, list(goal.competencies), seen_version_id=goal.version_id)
+    service.return_to_student(mine["preceptor"], cycle, "Say when")
+    service.record_reaction(student, cycle, reaction="Agreed", plan="Two summaries by 1 Dec")
+    assert goal.latest.actions == "My own words"

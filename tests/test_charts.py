@@ -1,0 +1,62 @@
+"""Charts: level numbers in a gutter nothing crosses, and the patients' chart is a true time
+axis of separate marks (different patients' answers are never one line)."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+from flask import render_template_string
+
+from clerkship.charts import level_chart
+from clerkship.portfolios.render import PATIENT_SCALE, charts_for
+
+LEVELS = [(1, "Observe only"), (2, "Direct supervision"), (3, "Indirect supervision")]
+DAYS = [date(2026, 9, 1), date(2026, 9, 3), date(2026, 12, 1)]
+
+
+def _svg(app, chart) -> str:
+    with app.test_request_context():
+        return render_template_string(
+            '{% from "_macros/charts.html" import level_chart %}{{ level_chart(chart) }}',
+            chart=chart,
+        )
+
+
+def test_patient_scores_are_separate_marks_on_a_time_axis(app):
+    data = {
+        "levels": [],
+        "competencies": [],
+        "feedback": {
+            "responses": [
+                {"score": score, "on": day.isoformat()}
+                for score, day in zip((40, 90, 60), DAYS, strict=True)
+            ]
+        },
+    }
+    with app.test_request_context():
+        _charts, chart = charts_for(data)
+    xs = [p.x for p in chart.series[0].points]
+    # 2 days then 89 days apart: the gaps are to scale, not evenly spaced.
+    assert abs((xs[1] - xs[0]) / (xs[2] - xs[0]) - 2 / 91) < 0.01
+    svg = _svg(app, chart)
+    assert 'class="line patient"' not in svg  # no line joins two patients
+    assert svg.count('class="marker patient"') == 3
+
+
+def test_level_numbers_sit_left_of_everything_drawn(app):
+    with app.test_request_context():
+        chart = level_chart("EPA 1", LEVELS, DAYS, [("Self", "self", "circle", [1, 3, 2])])
+    assert [label for _y, label in chart.gridlines] == ["1", "2", "3"]
+    assert min(p.x for p in chart.series[0].points) - 7 > chart.plot_left
+    svg = _svg(app, chart)
+    label_x = [float(x) for x in re.findall(r'class="level-label"[^>]*x="([\d.]+)"', svg)]
+    assert label_x and max(label_x) < chart.plot_left  # right-aligned at the gutter's edge
+    assert "Direct supervision" in svg.split("</svg>")[-1]  # the names: in the key below
+    assert chart.font >= 12 and chart.width <= 360  # >= 12 px where the column is 340+ px
+
+
+def test_patient_scale_needs_no_key(app):
+    with app.test_request_context():
+        chart = level_chart("P", PATIENT_SCALE, DAYS, [("P", "patient", "diamond", [1, 2, 3])])
+    assert chart.key == []

@@ -455,6 +455,12 @@ def test_the_untouched_demo_year_checks_out(app, db, client):
     _login(client, _director())
     html = client.get("/integrity").get_data(as_text=True)
     assert "checked out" in html
+    # Directors (and admins) reach it from the navigation; nobody else is offered it.
+    assert 'href="/integrity"' in client.get("/").get_data(as_text=True)
+    client.post("/sign-out")
+    student = db.session.scalars(select(User).where(User.role == Role.STUDENT)).first()
+    _login(client, student)
+    assert 'href="/integrity"' not in client.get("/").get_data(as_text=True)
 
 
 def _entries() -> list[SignatureLogEntry]:
@@ -479,7 +485,7 @@ def test_deleting_a_chain_entry_is_reported(app, db, client):
     assert f"chain entries {victim.seq} to {victim.seq} are missing" in html
 
 
-def test_reordering_chain_entries_is_reported(app, db):
+def test_reordering_chain_entries_is_reported(app, db, client):
     first, second = _entries()[3:5]
     # Swap their places (through a free number: seq is the primary key).
     for seq, new in ((first.seq, -1), (second.seq, first.seq), (-1, second.seq)):
@@ -490,6 +496,10 @@ def test_reordering_chain_entries_is_reported(app, db):
     code, output = _verify_records(app)
     assert code == 1
     assert f"chain entry {first.seq} does not follow the entry before it" in output
+    _login(client, _director())
+    client.post("/integrity/check")
+    html = client.get("/integrity").get_data(as_text=True)
+    assert f"chain entry {first.seq} does not follow the entry before it" in html
 
 
 def test_deleting_a_signed_record_is_reported(app, db, client):

@@ -15,11 +15,10 @@ from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
-import flask_migrate
 import pytest
 from sqlalchemy import delete, select, update
 
-from clerkship import create_app, demo, signatures, signed_content, signing_keys
+from clerkship import demo, signatures, signed_content, signing_keys
 from clerkship.assessments import service as assessments
 from clerkship.cli import verify_records_command
 from clerkship.directory import dashboard as cohort_dashboard
@@ -46,8 +45,7 @@ from clerkship.models import (
 )
 from clerkship.portfolios import data as portfolio
 from clerkship.portfolios import figures, render
-from tests.conftest import IsolatedClient, test_config
-from tests.databases import fresh_database
+from tests.conftest import demo_year_app
 
 DEMO_PASSWORD = demo.year.DEMO_PASSWORD
 DATA = Path(__file__).resolve().parents[1] / "clerkship" / "data"
@@ -56,17 +54,8 @@ DATA = Path(__file__).resolve().parents[1] / "clerkship" / "data"
 @pytest.fixture(scope="module")
 def app():
     """This module's own app and database: a demo year, built once."""
-    with fresh_database("signed") as url:
-        app = create_app(test_config(url))
-        app.test_client_class = IsolatedClient
-        with app.app_context():
-            flask_migrate.upgrade()
-            demo.build_demo_year(students=2)
-            _db.session.commit()
+    with demo_year_app("signed", students=2) as app:
         yield app
-        with app.app_context():
-            _db.session.remove()
-            _db.engine.dispose()
 
 
 def _login(client, user: User) -> None:

@@ -13,6 +13,19 @@ from clerkship.assessments import service as assessments
 from clerkship.models import AssessmentCycle, CycleStatus, GoalStatus, LearningGoal
 from clerkship.portfolios import data as portfolio
 from clerkship.portfolios import render
+from tests.conftest import demo_year_app, people_by_name
+
+
+@pytest.fixture(scope="module")
+def app():
+    """One demo year for the whole module (each test is rolled back to it)."""
+    with demo_year_app("pdf", students=3) as app:
+        yield app
+
+
+@pytest.fixture
+def demo_year(db):
+    return people_by_name()
 
 
 def _text(pdf: bytes) -> tuple[PdfReader, list[str]]:

@@ -3,15 +3,18 @@ make_user, role fixtures, login(), count_queries."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
 import flask_migrate
 import pytest
+from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import event
+from sqlalchemy import event, select
 
 from clerkship import clock, create_app, pdf_signing, signing_keys
 from clerkship.auth.passwords import set_password
@@ -105,6 +108,36 @@ def app(database_url):
     with app.app_context():
         _db.session.remove()
         _db.engine.dispose()
+
+
+@contextlib.contextmanager
+def demo_year_app(label: str, students: int) -> Iterator[Flask]:
+    """An app on a database of its own holding a demo year, built once.
+
+    For a module's ``app`` fixture (``scope="module"``): the demo year is the expensive part,
+    and the ``db`` fixture rolls each test back to it, so every test starts from the same year.
+    """
+    from clerkship import demo
+
+    with fresh_database(label) as url:
+        app = create_app(test_config(url))
+        app.test_client_class = IsolatedClient
+        with app.app_context():
+            flask_migrate.upgrade()
+            demo.build_demo_year(students=students)
+            _db.session.commit()
+        try:
+            yield app
+        finally:
+            with app.app_context():
+                _db.session.remove()
+                _db.engine.dispose()
+
+
+def people_by_name() -> dict[str, User]:
+    """The demo year's people by the name part of their address (``student01`` …)."""
+    users = _db.session.scalars(select(User).where(User.email.is_not(None)))
+    return {user.email.split("@")[0]: user for user in users}
 
 
 @pytest.fixture

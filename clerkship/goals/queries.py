@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, func, select
+import sqlalchemy as sa
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import selectinload
 from wtforms import SelectChoice
 
 from clerkship import dates, permissions
 from clerkship.extensions import db
-from clerkship.goals.service import CLOSED, FIELD_LABELS
+from clerkship.goals.service import CLOSED, FIELD_LABELS, agreement_is_valid
 from clerkship.models import (
     AssessmentCycle,
     Competency,
@@ -50,45 +52,74 @@ STATUS_ORDER = list(GoalStatus)
 
 # --- goals agreed ----------------------------------------------------------------------------
 # A goal counts as agreed when it stands as agreed — in force (*agreed*) or met (*achieved*) —
-# and a preceptor's agreement is on its current wording. Not counted: a goal reworded after its
-# agreement (back to *shared* until agreed again), a goal replaced by a new one (*revised*) or
-# given up (*dropped*), even if it had been agreed. The dashboard, figures.csv, the portfolio
-# and the digest all count with this clause.
+# and a preceptor's agreement is on its current wording, *and that agreement's signature checks
+# out* (goals.service.agreement_is_valid, the one check every page makes). Not counted: a goal
+# reworded after its agreement (back to *shared* until agreed again), a goal replaced by a new
+# one (*revised*) or given up (*dropped*), even if it had been agreed, and a goal whose only
+# agreement was altered after signing. The dashboard, figures.csv, the portfolio and the digest
+# all count with :func:`agreements_checked`.
 
 AGREED_STATUSES = (GoalStatus.AGREED, GoalStatus.ACHIEVED)
 
 
-def agreed_clause() -> ColumnElement[bool]:
-    """SQL: this goal (``LearningGoal``) is agreed."""
-    agreement_on_current = (
-        select(GoalContribution.id)
-        .where(
-            GoalContribution.goal_id == LearningGoal.id,
-            GoalContribution.kind == ContributionKind.AGREEMENT,
-            GoalContribution.version_number == LearningGoal.current_version,
-        )
-        .exists()
+def _agreement_on_current() -> ColumnElement[bool]:
+    """SQL: this contribution is an agreement to its goal's current wording."""
+    return (
+        (GoalContribution.goal_id == LearningGoal.id)
+        & (GoalContribution.kind == ContributionKind.AGREEMENT)
+        & (GoalContribution.version_number == LearningGoal.current_version)
     )
-    return LearningGoal.status.in_(AGREED_STATUSES) & agreement_on_current
+
+
+@dataclass
+class Agreements:
+    """One student's goal agreements, each signature checked."""
+
+    # Goals agreed by a signature that checks out; agreement signatures (on any version) that
+    # do not check out.
+    goals: set[int] = dataclasses.field(default_factory=set)
+    invalid: int = 0
+
+
+def agreements_checked(student_ids: Iterable[int]) -> dict[int, Agreements]:
+    """{student id: their agreements, checked}; students without any are left out.
+
+    The same few queries whatever the number of students, and a signature check per
+    agreement."""
+    # In force: the goal stands as agreed and this agreement is on its current wording.
+    in_force = sa.case(
+        (LearningGoal.status.in_(AGREED_STATUSES) & _agreement_on_current(), True), else_=False
+    )
+    rows = db.session.execute(
+        select(GoalContribution, in_force)
+        .join(LearningGoal, GoalContribution.goal_id == LearningGoal.id)
+        .where(
+            LearningGoal.student_id.in_(list(student_ids) or [0]),
+            GoalContribution.kind == ContributionKind.AGREEMENT,
+        )
+        .options(
+            selectinload(GoalContribution.signature),
+            selectinload(GoalContribution.goal).selectinload(LearningGoal.versions),
+        )
+    ).all()
+    checked: dict[int, Agreements] = {}
+    for agreement, counts in rows:
+        goal = agreement.goal
+        found = checked.setdefault(goal.student_id, Agreements())
+        if not agreement_is_valid(goal, agreement):
+            found.invalid += 1
+        elif counts:
+            found.goals.add(goal.id)
+    return checked
 
 
 def goals_agreed(student_ids: Iterable[int]) -> dict[int, int]:
-    """{student id: number of agreed goals} (students with none are left out), one query."""
-    return dict(
-        db.session.execute(
-            select(LearningGoal.student_id, func.count())
-            .where(LearningGoal.student_id.in_(list(student_ids) or [0]), agreed_clause())
-            .group_by(LearningGoal.student_id)
-        ).all()
-    )
-
-
-def agreed_goal_ids(student_id: int) -> set[int]:
-    return set(
-        db.session.scalars(
-            select(LearningGoal.id).where(LearningGoal.student_id == student_id, agreed_clause())
-        )
-    )
+    """{student id: number of agreed goals} (students with none are left out)."""
+    return {
+        student_id: len(found.goals)
+        for student_id, found in agreements_checked(student_ids).items()
+        if found.goals
+    }
 
 
 def goals_of_student(student_id: int) -> list[LearningGoal]:

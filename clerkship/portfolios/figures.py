@@ -1,7 +1,10 @@
 """A cohort's key figures for promotion committees, one row per student (CSV).
 
 The cohort's students, goals agreed and assessments waiting come from their owning queries
-(directory, goals and assessments ``queries.py``), so these figures match the dashboard's."""
+(directory, goals and assessments ``queries.py``), so these figures match the dashboard's.
+Every signature behind a figure is checked first (the same check the pages make):
+``signatures_invalid`` counts the student's co-signatures, addenda and goal agreements that
+do not check out, and they are left out of ``goals_agreed`` and ``assessments_signed``."""
 
 from __future__ import annotations
 
@@ -16,6 +19,7 @@ from clerkship.directory import queries as cohort_students
 from clerkship.extensions import db
 from clerkship.goals import queries as goal_queries
 from clerkship.models import (
+    AssessmentAddendum,
     AssessmentCycle,
     Cohort,
     CycleStatus,
@@ -45,7 +49,7 @@ def cohort_rows(cohort: Cohort) -> list[list]:
     """Constant number of queries whatever the cohort size."""
     students = cohort_students.students_of_cohort(cohort)
     ids = [s.id for s in students] or [0]
-    agreed = goal_queries.goals_agreed(ids)
+    agreements = goal_queries.agreements_checked(ids)
     waiting = assessment_queries.waiting_by_student(ids)
     achieved = dict(
         db.session.execute(
@@ -66,14 +70,21 @@ def cohort_rows(cohort: Cohort) -> list[list]:
             selectinload(AssessmentCycle.signature),
             selectinload(AssessmentCycle.self_assessment).selectinload(SelfAssessment.goals),
             selectinload(AssessmentCycle.self_assessment).selectinload(SelfAssessment.reflections),
+            selectinload(AssessmentCycle.addenda).selectinload(AssessmentAddendum.signature),
         )
         .order_by(AssessmentCycle.status_changed_at)
     ).all()
     counts: dict[int, int] = defaultdict(int)
     invalid: dict[int, int] = defaultdict(int)
     latest: dict[int, dict[str, str]] = defaultdict(dict)
+    for student_id, found in agreements.items():
+        invalid[student_id] += found.invalid
     for cycle in signed:
-        # Counted as signed only once the signature checks out; never a silent pass.
+        # Counted as signed only once the signature checks out; never a silent pass. An
+        # addendum that does not check out is counted too (its assessment stays signed).
+        invalid[cycle.student_id] += sum(
+            not assessments.addendum_valid(a, cycle) for a in cycle.addenda
+        )
         if not assessments.signature_valid(cycle):
             invalid[cycle.student_id] += 1
             continue
@@ -95,7 +106,7 @@ def cohort_rows(cohort: Cohort) -> list[list]:
             [
                 student.name,
                 student.email or "",
-                agreed.get(student.id, 0),
+                len(agreements[student.id].goals) if student.id in agreements else 0,
                 achieved.get(student.id, 0),
                 counts[student.id],
                 invalid[student.id],

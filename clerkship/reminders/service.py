@@ -3,13 +3,13 @@
 Preceptors hear about ratings, signatures and goals to agree; students about their own next
 steps, having no agreed goal yet (while in the year), goals without progress for 30+ days and
 invitation links about to expire. What waits and on whom, and which goals are agreed, come from
-the owning queries (assessments.queries.steps, goals.queries.agreed_clause), as on the
-dashboard. Patients are
-never sent digests (they only hear from us when a student invites them). Every digest carries
-an unsubscribe link. The queue runs :func:`send_daily` every hour and each person gets theirs
-from 07:00 in their program's time zone; ``flask send-digests`` sends now, by hand or from
-another scheduler. At most one per person per program day, whoever runs it and however many
-at once: a ``digest_sent`` row with a unique key on (person, day) is written before the mail.
+the owning queries (assessments.queries.steps; goals.queries.goals_agreed, which checks each
+agreement's signature), as on the dashboard. Patients are never sent digests (they only hear
+from us when a student invites them). Every digest carries an unsubscribe link. The queue
+runs :func:`send_daily` every hour and each person gets theirs from 07:00 in their program's
+time zone; ``flask send-digests`` sends now, by hand or from another scheduler. At most one
+per person per program day, whoever runs it and however many at once: a ``digest_sent`` row
+with a unique key on (person, day) is written before the mail.
 """
 
 from __future__ import annotations

@@ -11,11 +11,9 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
 
 from clerkship import demo, tasks
-from clerkship.models import User
-from tests.conftest import SIGNING_ENVIRONMENT
+from tests.conftest import SIGNING_ENVIRONMENT, people_by_name
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -34,11 +32,7 @@ def immediate_queue():
 def demo_year(db):
     demo.build_demo_year(students=3)
     db.session.commit()
-    people = {
-        u.email.split("@")[0]: u
-        for u in db.session.scalars(select(User).where(User.email.is_not(None)))
-    }
-    return people
+    return people_by_name()
 
 
 def worker_env(database_url: str, export_dir: str, instance: str, **settings) -> dict:

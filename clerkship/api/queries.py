@@ -19,6 +19,7 @@ from clerkship.assessments.service import signature_valid
 from clerkship.clock import at
 from clerkship.domain import DomainError
 from clerkship.extensions import db
+from clerkship.goals import service as goals_service
 from clerkship.models import (
     AssessmentCycle,
     Cohort,
@@ -26,6 +27,7 @@ from clerkship.models import (
     ContributionKind,
     Enrollment,
     Framework,
+    GoalContribution,
     LearningGoal,
     PreceptorAssessment,
     Program,
@@ -146,7 +148,7 @@ def _competency(competency: Competency) -> dict:
 
 GOAL_OPTIONS = (
     selectinload(LearningGoal.versions),
-    selectinload(LearningGoal.contributions),
+    selectinload(LearningGoal.contributions).selectinload(GoalContribution.signature),
     selectinload(LearningGoal.competencies).selectinload(Competency.framework),
 )
 
@@ -192,6 +194,8 @@ def goal_out(goal: LearningGoal) -> dict:
                 "version_number": c.version_number,
                 "preceptor_id": c.author_id,
                 "agreed_at": c.created_at,
+                # The one check every page, PDF and figures.csv makes.
+                "valid": goals_service.agreement_is_valid(goal, c),
             }
             for c in goal.contributions
             if c.kind is ContributionKind.AGREEMENT

@@ -89,6 +89,10 @@ class AgreementOut(Schema):
     version_number = fields.Integer(required=True)
     preceptor_id = fields.Integer(required=True)
     agreed_at = fields.AwareDateTime(required=True)
+    valid = fields.Boolean(
+        required=True,
+        metadata={"description": "The agreement's signature checks against the version's text"},
+    )
 
 
 class GoalOut(Schema):

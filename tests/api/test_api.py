@@ -274,3 +274,28 @@ def test_feedback_summary_is_what_the_portfolio_shows(client, db, world, api_tok
     portfolio = portfolio_data(student)
     assert body["count"] == 1
     assert {k: body[k] for k in ("count", "median_score", "responses")} == portfolio["feedback"]
+
+
+def test_a_goal_agreement_carries_its_signature_check_and_a_tampered_one_is_invalid(
+    client, db, world, api_tokens
+):
+    """The API shows agreements the way every other surface does: checked (issue 13)."""
+    from clerkship.goals import service
+    from clerkship.models import Signature
+
+    student, preceptor = world["mine"]["student"], world["mine"]["preceptor"]
+    goal = service.create_goal(student, service.GoalText(title="Lead a family meeting"), [])
+    service.share_goal(student, goal, [preceptor])
+    agreement = service.agree(preceptor, goal)
+    db.session.commit()
+    secret = api_tokens["director"]
+
+    def agreements():
+        body = client.get(f"/api/v1/goals/{goal.id}", headers=bearer(secret)).get_json()
+        return [(a["preceptor_id"], a["valid"]) for a in body["agreements"]]
+
+    assert agreements() == [(preceptor.id, True)]
+    signature = db.session.get(Signature, agreement.signature_id)
+    signature.printed_name = "Someone else"
+    db.session.commit()
+    assert agreements() == [(preceptor.id, False)]

@@ -57,6 +57,10 @@ def _client():
 def start(redirect_uri: str, *, fresh: bool = False):
     """Redirect to the provider. ``fresh``: the person must enter their credentials again
     (``prompt=login``, ``max_age=0``), whatever session they hold there."""
+    # Authlib keeps each started flow's state in the session cookie: keep only the newest, or
+    # every click on "sign in with the school" would grow the cookie past what browsers keep.
+    for key in [key for key in session if key.startswith("_state_school_")]:
+        session.pop(key)
     extra: dict = {"nonce": secrets.token_urlsafe(24)}
     if fresh:
         extra.update(prompt="login", max_age=0)

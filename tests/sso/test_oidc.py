@@ -201,3 +201,16 @@ def test_password_cosign_records_password_authentication(client, make_cycle, wor
 
 def signature_cycle(db, cycle):
     return db.session.get(AssessmentCycle, cycle.id)
+
+
+def test_director_switches_password_sign_in_off_on_the_program_form(client, world, db):
+    mine, other = world["mine"], world["other"]
+    login(client, mine["director"])
+    page = client.get(f"/programs/{mine['program'].id}/edit").get_data(as_text=True)
+    assert 'name="password_for_school_accounts"' in page and "checked" in page
+    # An unticked box is not sent: the switch goes off.
+    response = client.post(f"/programs/{mine['program'].id}/edit", data={"name": "LIC"})
+    assert response.status_code == 302
+    db.session.expire_all()
+    assert mine["program"].password_for_school_accounts is False
+    assert other["program"].password_for_school_accounts is True

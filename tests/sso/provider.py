@@ -7,6 +7,7 @@ loopback in a thread: discovery, JWKS, authorization code flow with PKCE, signed
 
 from __future__ import annotations
 
+import os
 import secrets
 import threading
 import time
@@ -20,6 +21,10 @@ from authlib.oidc.core.grants import OpenIDCode
 from flask import Flask, jsonify, request
 from joserfc.jwk import RSAKey
 from werkzeug.serving import make_server
+
+# The provider and the app speak plain HTTP on loopback here (Authlib refuses it otherwise);
+# a deployment's provider is HTTPS.
+os.environ.setdefault("AUTHLIB_INSECURE_TRANSPORT", "1")
 
 CLIENT_ID = "clerkship-test"
 CLIENT_SECRET = secrets.token_urlsafe(16)

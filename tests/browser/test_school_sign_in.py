@@ -83,6 +83,7 @@ def test_sign_in_with_the_school_and_cosign(browser, school_server):
         screenshot(page, "school-cosign-phone")
         page.get_by_role("button", name="Sign", exact=True).click()
         assert page.locator(".tag.ok", has_text="Signature valid").count() == 1
+        assert page.locator("dd", has_text="signing in with their school account again").count()
         screenshot(page, "school-cosigned-phone")
     finally:
         context.close()

@@ -158,6 +158,8 @@ def test_cosigning_after_school_sign_in_forces_a_fresh_sign_in_and_records_it(
     auth = cycle.signature.authentication
     assert auth["method"] == "oidc" and auth["issuer"] == openid.issuer and auth["at"]
     assert signed_content.verify(cycle.signature, assessments.cosigned_record(cycle))
+    shown = client.get(f"/assessments/{cycle.id}").get_data(as_text=True)
+    assert "signing in with their school account again" in shown and openid.issuer in shown
     # The authentication is signed: changing it breaks the signature.
     cycle.signature.authentication = {**auth, "method": "password"}
     assert not signed_content.verify(cycle.signature, assessments.cosigned_record(cycle))

@@ -4,7 +4,7 @@
 school account (program.password_for_school_accounts, on by default).
 
 Revision ID: 18a5c0de5501
-Revises: 9c1e5a7d2b13
+Revises: a19e7c0de019
 Create Date: 2026-12-03 11:30:00
 
 """
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "18a5c0de5501"
-down_revision = "9c1e5a7d2b13"
+down_revision = "a19e7c0de019"
 branch_labels = None
 depends_on = None
 

@@ -8,7 +8,7 @@ FLASK  := $(BIN)/flask --app clerkship
 HOST   ?= 127.0.0.1
 PORT   ?= 5000
 
-.PHONY: run test lint format bench venv dev chromium pdf-libs pdf-tools translations translations-update clean
+.PHONY: run test lint format bench venv dev chromium pdf-libs pdf-tools saml-tools translations translations-update clean
 
 $(VENV)/.installed: pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -60,9 +60,20 @@ pdf-tools:
 		fi; \
 	fi
 
+# School sign-in over SAML (pysaml2) signs and checks XML with the xmlsec1 program.
+saml-tools:
+	@if ! command -v xmlsec1 >/dev/null; then \
+		if [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null; then \
+			echo "Installing xmlsec1 for SAML sign-in…"; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq xmlsec1 >/dev/null; \
+		else \
+			echo "!!! xmlsec1 is missing: SAML sign-in will not work (sudo apt-get install xmlsec1)."; \
+		fi; \
+	fi
+
 ## run: install, migrate, load the demo year if the database is empty, serve on 127.0.0.1:5000
 ## with a task-queue worker (portfolio PDFs) running beside the web server
-run: venv translations pdf-libs
+run: venv translations pdf-libs saml-tools
 	@export CLERKSHIP_ENV=$${CLERKSHIP_ENV:-development}; \
 	export CLERKSHIP_BASE_URL=$${CLERKSHIP_BASE_URL:-http://$(HOST):$(PORT)}; \
 	$(FLASK) db upgrade && \
@@ -90,7 +101,7 @@ chromium:
 	fi
 
 ## test: install the dev extras and run the whole suite (SQLite; PostgreSQL with TEST_DATABASE_URL)
-test: dev chromium pdf-libs pdf-tools translations
+test: dev chromium pdf-libs pdf-tools saml-tools translations
 	$(BIN)/python -m pytest
 
 # ruff (with the DTZ rules: no naive clocks) and mypy on the models, the access rules and every

@@ -95,6 +95,7 @@ def create_app(config: dict | None = None) -> Flask:
     from clerkship.reflections import bp as reflections_bp
     from clerkship.reminders import bp as reminders_bp
     from clerkship.roster import bp as roster_bp
+    from clerkship.sso.views import bp as sso_bp
     from clerkship.visit import bp as visit_bp
 
     app.register_blueprint(auth_bp)
@@ -110,6 +111,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(people_bp)
     app.register_blueprint(reminders_bp)
     app.register_blueprint(integrity_bp)
+    app.register_blueprint(sso_bp)
 
     from clerkship.api.pages import bp as api_tokens_bp
 

@@ -46,6 +46,17 @@ class Defaults:
     # would also sign a phone out each time it moves between Wi-Fi and mobile data.
     SESSION_PROTECTION = "basic"
 
+    # School sign-in over OpenID Connect (docs/deploy.md). Off while OIDC_ISSUER is unset.
+    OIDC_ISSUER: str | None = None
+    OIDC_CLIENT_ID: str | None = None
+    OIDC_CLIENT_SECRET: str | None = None
+    OIDC_SCOPE = "openid email profile"
+    # The claim that carries the school id the roster import stores as external_id.
+    OIDC_EXTERNAL_ID_CLAIM = "preferred_username"
+    SCHOOL_SIGN_IN_LABEL = "Sign in with your school account"
+    # A fresh school sign-in before a signature may be used for this long.
+    FRESH_SIGN_IN_SECONDS = 300
+
     WTF_CSRF_ENABLED = True
     WTF_CSRF_TIME_LIMIT = 8 * 3600
 

@@ -51,8 +51,11 @@ def normalised(value: Any) -> Any:
 
 
 def payload(signature: Signature) -> dict:
-    """Exactly what the key signs: the snapshot and the signature's own columns."""
-    return {
+    """Exactly what the key signs: the snapshot and the signature's own columns.
+
+    How the signer authenticated is signed too, but only when it was recorded: signatures
+    made before it was kept have no such key, so their payload (and validity) is unchanged."""
+    signed = {
         "scheme": signature.scheme,
         "kid": signature.key_id,
         "subject": [signature.subject_type, signature.subject_id],
@@ -62,6 +65,9 @@ def payload(signature: Signature) -> dict:
         "signed_at": signature.signed_at.isoformat(),
         "snapshot": signature.snapshot,
     }
+    if signature.authentication is not None:
+        signed["authentication"] = signature.authentication
+    return signed
 
 
 def payload_hash(signature: Signature) -> str:
@@ -87,8 +93,10 @@ def sign(
     labels: dict | None = None,
     *,
     at: datetime | None = None,
+    authentication: dict | None = None,
 ) -> Signature:
-    """``signer`` signs ``record`` (what they saw: ``labels``); appended to the chain."""
+    """``signer`` signs ``record`` (what they saw: ``labels``); appended to the chain.
+    ``authentication`` says how and when they proved who they were just before."""
     signature = Signature(
         signer_id=signer.id,
         printed_name=signer.name,
@@ -97,6 +105,7 @@ def sign(
         signed_at=(at or utcnow()).replace(microsecond=0),
         subject_type=subject.__tablename__,
         subject_id=subject.id,
+        authentication=normalised(authentication) if authentication is not None else None,
     )
     seal(signature, record, labels or {})
     db.session.add(signature)

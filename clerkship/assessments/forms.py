@@ -126,6 +126,12 @@ class SignForm(SeenVersion, FlaskForm):
     )
 
 
+class SchoolSignForm(SeenVersion, FlaskForm):
+    """Co-signing after a fresh sign-in with the school account: no password here."""
+
+    meaning = SignForm.meaning
+
+
 class ReturnForm(SeenVersion, FlaskForm):
     comment = _text(
         _l("What should the student look at again?"),

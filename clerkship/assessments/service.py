@@ -500,10 +500,13 @@ def sign(
     preceptor: User,
     cycle: AssessmentCycle,
     *,
-    password: str,
+    password: str | None,
     meaning: str | None,
     seen_version: int | None = None,
+    authentication: dict | None = None,
 ) -> Signature:
+    """Co-sign. ``authentication``: a fresh school sign-in (clerkship.sso) made just before;
+    without one, the password is entered again. Either way the signature records which."""
     if preceptor.id == cycle.student_id:
         raise AssessmentError(_("You cannot sign your own self-assessment."))
     if not permissions.can_sign_assessment(preceptor, cycle):
@@ -519,19 +522,32 @@ def sign(
         chosen = None
     if chosen not in COSIGN_MEANINGS:
         raise AssessmentError(_("Choose what your signature means."), field="meaning")
-    _reauthenticate(preceptor, password, cycle)
-    return record_cosignature(preceptor, cycle, chosen)
+    if authentication is None:
+        _reauthenticate(preceptor, password or "", cycle)
+        authentication = {"method": "password", "at": utcnow().replace(microsecond=0)}
+    return record_cosignature(preceptor, cycle, chosen, authentication=authentication)
 
 
 def record_cosignature(
-    preceptor: User, cycle: AssessmentCycle, meaning: SignatureMeaning, *, at=None
+    preceptor: User,
+    cycle: AssessmentCycle,
+    meaning: SignatureMeaning,
+    *,
+    at=None,
+    authentication: dict | None = None,
 ) -> Signature:
     """Write the signature once :func:`sign` has checked the rules and the password.
 
     Only trusted code calls this directly: the demo year, which also back-dates with ``at``.
     """
     signature = signed_content.sign(
-        preceptor, meaning, cycle, cosigned_record(cycle), cosigned_labels(cycle), at=at
+        preceptor,
+        meaning,
+        cycle,
+        cosigned_record(cycle),
+        cosigned_labels(cycle),
+        at=at,
+        authentication=authentication,
     )
     cycle.signature_id = signature.id
     cycle.signature = signature

@@ -17,6 +17,7 @@ from clerkship.assessments.forms import (
     PreceptorAssessmentForm,
     ReactionForm,
     ReturnForm,
+    SchoolSignForm,
     SelfAssessmentForm,
     SignForm,
     StartForm,
@@ -37,6 +38,7 @@ from clerkship.permissions import (
     load_or_404,
     require_role,
 )
+from clerkship.sso import views as school
 
 
 def _user() -> User:
@@ -398,7 +400,7 @@ signature_limit = limiter.limit(
 )
 
 
-def _sign_page(cycle: AssessmentCycle, form, return_form, status: int):
+def _sign_page(cycle: AssessmentCycle, form, return_form, status: int, proof=None):
     """The review page holds both forms: co-sign, or return with a comment.
 
     After a conflict (409) the page shows the record as it is now, and both forms carry its
@@ -413,6 +415,8 @@ def _sign_page(cycle: AssessmentCycle, form, return_form, status: int):
         form=form,
         return_form=return_form,
         gap_sentence=service.gap_sentence(cycle, _user()),
+        school=isinstance(form, SchoolSignForm),
+        proof=proof,
     ), status
 
 
@@ -425,27 +429,39 @@ def sign(cycle_id: int):
         return _not_now(cycle, _("This assessment is already signed."))
     if cycle.status not in (CycleStatus.AWAITING_SIGNATURE, CycleStatus.SIGNED):
         return _not_now(cycle, _("This assessment is not ready to sign yet."))
-    form = SignForm(version=cycle.version_id)
     user = _user()
+    # Signed in through the school: a fresh school sign-in replaces the password re-entry.
+    with_school = school.signed_in_with_school()
+    form = (SchoolSignForm if with_school else SignForm)(version=cycle.version_id)
+    proof = school.take_proof(user) if with_school else None
 
     def render(status=200):
-        return _sign_page(cycle, form, ReturnForm(formdata=None, version=cycle.version_id), status)
+        return _sign_page(
+            cycle, form, ReturnForm(formdata=None, version=cycle.version_id), status, proof
+        )
 
     if not form.validate_on_submit():
         return render(400 if request.method == "POST" else 200)
+    if with_school and proof is None:
+        put_error(form, school.service.FreshSignInNeeded())
+        return render(400)
     failed = _act(
         form,
         render,
         lambda: service.sign(
             user,
             cycle,
-            password=form.password.data,
+            password=form.password.data if not with_school else None,
             meaning=form.meaning.data,
             seen_version=form.version.data,
+            authentication=proof,
         ),
         _("Signed. The assessment is now part of %(name)s’s portfolio.", name=cycle.student.name),
     )
-    return failed or redirect(url_for("assessments.show", cycle_id=cycle.id))
+    if failed:
+        return failed
+    school.spend_proof()  # one fresh sign-in, one signature
+    return redirect(url_for("assessments.show", cycle_id=cycle.id))
 
 
 @bp.route("/<int:cycle_id>/return", methods=["POST"])

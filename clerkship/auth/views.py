@@ -18,6 +18,7 @@ from clerkship.auth.forms import (
 from clerkship.auth.login import SESSION_KEY
 from clerkship.extensions import limiter
 from clerkship.formerrors import put_error
+from clerkship.sso import service as school_service
 
 
 def _safe_next(target: str | None) -> str | None:
@@ -63,6 +64,11 @@ def sign_in():
     form = SignInForm()
     if form.validate_on_submit():
         user = service.authenticate(form.email.data, form.password.data)
+        if user is not None and not school_service.password_allowed(user):
+            form.password.errors.append(
+                _("Your program asks you to sign in with your school account.")
+            )
+            return render_template("auth/sign_in.html", form=form), 400
         key = service.sign_in(user, _user_agent()) if user is not None else None
         if user is not None:
             next_url = _safe_next(request.args.get("next"))

@@ -6,7 +6,7 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
-from wtforms import DateField, RadioField, SelectField, StringField
+from wtforms import BooleanField, DateField, RadioField, SelectField, StringField
 from wtforms.validators import Length, Optional
 
 from clerkship.forminput import record_id
@@ -50,6 +50,14 @@ class ProgramForm(FlaskForm):
     scale_id = SelectField(_l("Entrustment scale"), coerce=_id_or_none, validate_choice=False)
     framework_ids = MultiCheckboxField(
         _l("Competency frameworks assessed"), coerce=_id_or_none, validate_choice=False
+    )
+    password_for_school_accounts = BooleanField(
+        _l("People who sign in with their school account may also use a password"),
+        default=True,
+        description=_l(
+            "Untick to make everyone who has signed in through the school keep doing so. "
+            "People without a school account (community preceptors) keep their password."
+        ),
     )
 
     def emails(self) -> list[str]:

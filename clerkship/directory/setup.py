@@ -29,6 +29,7 @@ class ProgramDetails:
     scale_id: int | None = None
     framework_ids: list[int] = field(default_factory=list)
     director_emails: list[str] = field(default_factory=list)
+    password_for_school_accounts: bool = True
 
 
 def _apply(program: Program, details: ProgramDetails) -> None:
@@ -47,6 +48,7 @@ def _apply(program: Program, details: ProgramDetails) -> None:
     if len(frameworks) != len(set(details.framework_ids)):
         raise SetupError(_("Choose from the loaded frameworks."), "framework_ids")
     program.frameworks = frameworks
+    program.password_for_school_accounts = details.password_for_school_accounts
 
 
 def create_program(admin: User, details: ProgramDetails) -> Program:
@@ -75,16 +77,17 @@ def create_program(admin: User, details: ProgramDetails) -> Program:
 
 
 def edit_program(actor: User, program: Program, details: ProgramDetails) -> None:
-    before = {"name": program.name, "frameworks": sorted(f.id for f in program.frameworks)}
+    def state() -> dict:
+        return {
+            "name": program.name,
+            "frameworks": sorted(f.id for f in program.frameworks),
+            "password_for_school_accounts": program.password_for_school_accounts,
+        }
+
+    before = state()
     _apply(program, details)
     db.session.flush()
-    audit.record(
-        actor,
-        "program.edited",
-        program,
-        before=before,
-        after={"name": program.name, "frameworks": sorted(f.id for f in program.frameworks)},
-    )
+    audit.record(actor, "program.edited", program, before=before, after=state())
 
 
 def save_cohort(

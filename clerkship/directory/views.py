@@ -161,6 +161,7 @@ def _program_form(program: Program | None) -> ProgramForm:
                 "institution": program.institution,
                 "scale_id": program.scale_id,
                 "framework_ids": [f.id for f in program.frameworks],
+                "password_for_school_accounts": program.password_for_school_accounts,
             },
         )
     form.scale_id.choices = [(s.id, s.name) for s in service.all_scales()]
@@ -176,6 +177,7 @@ def _program_details(form: ProgramForm) -> setup.ProgramDetails:
         scale_id=form.scale_id.data,
         framework_ids=[i for i in form.framework_ids.data or () if i is not None],
         director_emails=form.emails(),
+        password_for_school_accounts=bool(form.password_for_school_accounts.data),
     )
 
 

@@ -8,6 +8,8 @@ of the chain since then.
 from __future__ import annotations
 
 from sqlalchemy import select
+from sqlalchemy.orm import defer
+from sqlalchemy.orm.attributes import set_committed_value
 
 from clerkship import signed_content
 from clerkship.extensions import db
@@ -89,8 +91,15 @@ def resign_existing() -> int:
     from clerkship.assessments import service as assessments
 
     upgraded = 0
-    pending = select(Signature).where(Signature.scheme != signed_content.SCHEME)
+    # This runs inside the scheme-2 migration, before later columns exist: they are left out
+    # of the query, and a scheme-1 signature never recorded how its signer authenticated.
+    pending = (
+        select(Signature)
+        .options(defer(Signature.authentication))
+        .where(Signature.scheme != signed_content.SCHEME)
+    )
     for signature in db.session.scalars(pending.order_by(Signature.id)).all():
+        set_committed_value(signature, "authentication", None)
         record = signed_content.current_record(signature)
         if record is None:
             continue  # its record is gone already: left unsigned, reported by the check

@@ -52,6 +52,10 @@ class Program(TimestampMixin, Base):
     # IANA name; the program's day (digests: one per person per day here) turns at its midnight.
     time_zone: Mapped[str] = mapped_column(sa.String(64), default="UTC", server_default="UTC")
     scale_id: Mapped[int | None] = mapped_column(sa.ForeignKey("entrustment_scale.id"))
+    # Off: people of this program who have signed in through the school must keep doing so.
+    password_for_school_accounts: Mapped[bool] = mapped_column(
+        default=True, server_default=sa.true()
+    )
     feedback_instrument_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("feedback_instrument.id")
     )

@@ -47,6 +47,10 @@ class Signature(Base):
     snapshot: Mapped[dict | None] = mapped_column(sa.JSON)
     key_id: Mapped[str | None] = mapped_column(sa.String(64))
     value: Mapped[str | None] = mapped_column(sa.String(128))
+    # How and when the signer proved who they were just before signing ({"method": "password"
+    # | "oidc" | "saml", "at": ISO time, "issuer": ...}). Signed with the columns above when
+    # present; older signatures have none and their signed payload is unchanged.
+    authentication: Mapped[dict | None] = mapped_column(sa.JSON)
 
     signer: Mapped[User] = relationship()
 

@@ -76,6 +76,9 @@ class User(TimestampMixin, Base):
         sa.String(64), unique=True, default=new_session_token
     )
     last_sign_in_at: Mapped[datetime | None]
+    # Set the first time they sign in through the school's identity provider: from then on
+    # they "have a school account" (a program may switch their password sign-in off).
+    school_sign_in_at: Mapped[datetime | None]
     password_changed_at: Mapped[datetime | None]
 
     directed_programs: Mapped[list[Program]] = relationship(

@@ -1,0 +1,103 @@
+"""Who a school sign-in is, and the fresh sign-in that a signature needs. Services flush only.
+
+A school sign-in is linked to an existing, active person: first by the external id the roster
+import carries (``OIDC_EXTERNAL_ID_CLAIM``), then by e-mail. Nobody is created here.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+
+from flask import current_app
+from flask_babel import gettext as _
+from sqlalchemy import func, select
+
+from clerkship import audit
+from clerkship.domain import DomainError
+from clerkship.extensions import db
+from clerkship.models import Program, User, utcnow
+from clerkship.permissions import programs_of_person
+
+
+class NotLinked(Exception):
+    """No active, rostered person matches; ``reason`` is "unknown" or "inactive"."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+class FreshSignInNeeded(DomainError):
+    def __init__(self) -> None:
+        super().__init__(
+            _("Confirm who you are with your school account again, then sign."), "password"
+        )
+
+
+def _text(value) -> str:
+    return value.strip() if isinstance(value, str) else ""
+
+
+def person_for(claims: dict, method: str) -> User:
+    """The active person these verified claims belong to; every attempt is audited."""
+    external = _text(claims.get(current_app.config["OIDC_EXTERNAL_ID_CLAIM"]))[:100]
+    email = _text(claims.get("email")).lower()[:254]
+    user = None
+    if external:
+        user = db.session.scalar(select(User).where(User.external_id == external))
+    if user is None and email and claims.get("email_verified", True) is not False:
+        user = db.session.scalar(select(User).where(func.lower(User.email) == email))
+    reason = "unknown" if user is None else ("inactive" if not user.active else None)
+    if reason is not None:
+        audit.record_refusal(
+            None,
+            "auth.school_sign_in_refused",
+            user,
+            after={"method": method, "reason": reason, "email": email, "external_id": external},
+        )
+        raise NotLinked(reason)
+    assert user is not None
+    now = utcnow()
+    user.last_sign_in_at = now
+    user.school_sign_in_at = user.school_sign_in_at or now
+    audit.record(user, "auth.school_sign_in", user, after={"method": method})
+    return user
+
+
+def password_allowed(user: User) -> bool:
+    """False when the person has signed in through the school and one of their programs has
+    switched password sign-in off for such people."""
+    if user.school_sign_in_at is None:
+        return True
+    ids = programs_of_person(user)
+    if not ids:
+        return True
+    switched_off = db.session.scalar(
+        select(func.count())
+        .select_from(Program)
+        .where(Program.id.in_(ids), Program.password_for_school_accounts.is_(False))
+    )
+    return not switched_off
+
+
+def fresh_proof(user: User, method: str, claims: dict) -> dict:
+    """What is kept (in the signed session cookie) after a fresh school sign-in: who, how,
+    when (the provider's ``auth_time``), and until when it may be used for one signature."""
+    auth_time = int(claims["auth_time"])
+    return {
+        "user": user.id,
+        "method": method,
+        "issuer": _text(claims.get("iss")),
+        "at": datetime.fromtimestamp(auth_time, UTC).isoformat(),
+        "until": auth_time + current_app.config["FRESH_SIGN_IN_SECONDS"],
+    }
+
+
+def usable_proof(user: User, proof: dict | None) -> dict | None:
+    """The authentication to record with a signature, or None when there is no fresh one."""
+    if not isinstance(proof, dict) or proof.get("user") != user.id:
+        return None
+    if not isinstance(proof.get("until"), int) or proof["until"] < time.time():
+        return None
+    return {"method": proof["method"], "issuer": proof["issuer"], "at": proof["at"]}

@@ -127,7 +127,7 @@ def _ids(value) -> list[str]:
 
 def _tail(uri: str) -> str:
     """The last path segment of a URI: the short identifier publishers print (``ce-…``)."""
-    return uri.rstrip("/").rsplit("/", 1)[-1].rsplit("#", 1)[-1] or uri
+    return uri.rstrip("/").rsplit("/", 1)[-1].rsplit("#", 1)[-1].rsplit(":", 1)[-1] or uri
 
 
 def _check_sizes(node: Node) -> None:
@@ -198,7 +198,9 @@ def parse_ctdl(data: dict) -> Parsed:
     uri = _text(top["@id"])
     name, name_problem = english(top.get("ceasn:name"))
     description, _ = english(top.get("ceasn:description"))
-    code = _text(top.get("ceterms:ctid")) or _tail(uri)
+    code = (
+        _text(top.get("ceasn:codedNotation")) or _text(top.get("ceterms:ctid")) or _tail(uri)
+    )
     parsed = Parsed(
         format="CTDL-ASN",
         code=code,

@@ -121,20 +121,28 @@ def _check_tree(parsed: Parsed) -> dict[str, int]:
 
 
 def _number_in_reading_order(parsed: Parsed) -> None:
-    """Positions 1..n in reading order (parents before children, siblings in file order), so
-    a file and its export give the same numbers."""
+    """Positions 1..k among siblings, in file order: a file and its export give the same
+    numbers, and dropping or adding a node does not renumber the rest of the tree."""
     children: dict[str | None, list[Node]] = {}
     for node in parsed.nodes:
         children.setdefault(node.parent, []).append(node)
     for siblings in children.values():
         siblings.sort(key=lambda n: n.position)
-    stack = list(reversed(children.get(None, [])))
-    number = 0
+        for number, node in enumerate(siblings, start=1):
+            node.position = number
+
+
+def _reading_order(parsed: Parsed) -> list[Node]:
+    children: dict[str | None, list[Node]] = {}
+    for node in parsed.nodes:
+        children.setdefault(node.parent, []).append(node)
+    ordered: list[Node] = []
+    stack = list(reversed(sorted(children.get(None, []), key=lambda n: n.position)))
     while stack:
         node = stack.pop()
-        number += 1
-        node.position = number
-        stack.extend(reversed(children.get(node.key, [])))
+        ordered.append(node)
+        stack.extend(reversed(sorted(children.get(node.key, []), key=lambda n: n.position)))
+    return ordered
 
 
 def _match(parsed: Parsed, framework: Framework | None) -> dict[str, Competency | None]:
@@ -178,7 +186,8 @@ def plan(parsed: Parsed) -> Plan:
     depth = _check_tree(parsed)
     matches = _match(parsed, framework)
     rows = []
-    for node in sorted(parsed.nodes, key=lambda n: n.position):
+    order = {node.key: number for number, node in enumerate(_reading_order(parsed))}
+    for node in sorted(parsed.nodes, key=lambda n: order[n.key]):
         stored = matches[node.key]
         parent = matches.get(node.parent) if node.parent else None
         parent_new = node.parent is not None and parent is None
@@ -230,7 +239,7 @@ def apply(the_plan: Plan, actor=None, file_name: str = "") -> Framework:
         db.session.add(framework)
     changed = _framework_changed(framework, parsed)
     stored: dict[str, Competency] = {}
-    for node in sorted(parsed.nodes, key=lambda n: n.position):
+    for node in _reading_order(parsed):
         competency = the_plan.matches[node.key]
         if competency is None:
             competency = Competency(framework=framework)

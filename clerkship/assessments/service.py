@@ -480,11 +480,19 @@ def _level_label(level) -> dict:
 def cosigned_labels(cycle: AssessmentCycle) -> dict:
     """What the signer saw beside the record: competency, framework and scale wording."""
     own_level, their_level = cycle.ratings()
-    competency = cycle.competency
-    framework = competency.framework
+    # Only the label columns: the re-signing migration runs this before later migrations
+    # have added the frameworks' other columns (tree, URI, version).
+    competency = db.session.execute(
+        select(
+            Competency.id, Competency.code, Competency.title, Framework.id, Framework.code,
+            Framework.name,
+        )
+        .join(Framework, Framework.id == Competency.framework_id)
+        .where(Competency.id == cycle.competency_id)
+    ).one()
     return {
-        "competency": {"id": competency.id, "code": competency.code, "title": competency.title},
-        "framework": {"id": framework.id, "code": framework.code, "name": framework.name},
+        "competency": {"id": competency[0], "code": competency[1], "title": competency[2]},
+        "framework": {"id": competency[3], "code": competency[4], "name": competency[5]},
         "self_level": _level_label(own_level),
         "preceptor_level": _level_label(their_level),
     }

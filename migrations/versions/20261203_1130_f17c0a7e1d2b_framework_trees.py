@@ -129,8 +129,30 @@ def downgrade():
             "WHERE p.id = competency.parent_id AND p.node_type = 'domain')"
         )
     )
+    # Domain nodes that only grouped others go; any a goal or assessment links to stay as
+    # ordinary rows (the old shape has no other place for them).
+    grouping = bind.execute(
+        sa.text(
+            "SELECT id FROM competency WHERE node_type = 'domain' "
+            "AND id IN (SELECT parent_id FROM competency WHERE parent_id IS NOT NULL) "
+            "AND id NOT IN (SELECT competency_id FROM goal_competency) "
+            "AND id NOT IN (SELECT competency_id FROM assessment_cycle)"
+        )
+    ).scalars().all()
     bind.execute(sa.text("UPDATE competency SET parent_id = NULL"))
-    bind.execute(sa.text("DELETE FROM competency WHERE node_type = 'domain'"))
+    # The old columns were shorter: longer texts are cut (codes keep their row id to stay
+    # unique within the framework).
+    bind.execute(
+        sa.text("UPDATE competency SET title = substr(title, 1, 300) WHERE length(title) > 300")
+    )
+    bind.execute(
+        sa.text(
+            "UPDATE competency SET code = substr(code, 1, 20) || '~' || CAST(id AS VARCHAR(9)) "
+            "WHERE length(code) > 30"
+        )
+    )
+    for competency_id in grouping:
+        bind.execute(sa.text("DELETE FROM competency WHERE id = :id"), {"id": competency_id})
     with op.batch_alter_table("competency", schema=None) as batch_op:
         batch_op.drop_constraint(batch_op.f("uq_competency_framework_id_uri"), type_="unique")
         batch_op.drop_constraint(

@@ -95,20 +95,21 @@ def test_the_flat_domain_text_becomes_domain_nodes_and_back():
             with engine.begin() as connection:
                 connection.execute(
                     sa.text(
-                        "INSERT INTO framework (id, code, name, description, source, created_at) "
-                        "VALUES (1, 'fw', 'FW', '', '', CURRENT_TIMESTAMP)"
+                        "INSERT INTO framework (code, name, description, source, created_at) "
+                        "VALUES ('fw', 'FW', '', '', CURRENT_TIMESTAMP)"
                     )
                 )
+                framework_id = connection.execute(sa.text("SELECT id FROM framework")).scalar()
                 for number, (code, domain) in enumerate(
                     [("A1", "Communication"), ("A2", "Communication"), ("B1", "Care"), ("C1", "")],
                     start=1,
                 ):
                     connection.execute(
                         sa.text(
-                            "INSERT INTO competency (id, framework_id, code, title, description,"
-                            " domain, position) VALUES (:id, 1, :code, :code, '', :domain, :id)"
+                            "INSERT INTO competency (framework_id, code, title, description,"
+                            " domain, position) VALUES (:fw, :code, :code, '', :domain, :n)"
                         ),
-                        {"id": number, "code": code, "domain": domain},
+                        {"fw": framework_id, "n": number, "code": code, "domain": domain},
                     )
             flask_migrate.upgrade()
             with engine.connect() as connection:
@@ -129,12 +130,12 @@ def test_the_flat_domain_text_becomes_domain_nodes_and_back():
             flask_migrate.downgrade(revision="9c1e5a7d2b13")
             with engine.connect() as connection:
                 rows = connection.execute(
-                    sa.text("SELECT id, code, domain FROM competency ORDER BY id")
+                    sa.text("SELECT code, domain FROM competency ORDER BY code")
                 ).all()
             assert [tuple(row) for row in rows] == [
-                (1, "A1", "Communication"),
-                (2, "A2", "Communication"),
-                (3, "B1", "Care"),
-                (4, "C1", ""),
+                ("A1", "Communication"),
+                ("A2", "Communication"),
+                ("B1", "Care"),
+                ("C1", ""),
             ]
             engine.dispose()

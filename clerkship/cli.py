@@ -49,7 +49,10 @@ def import_framework_command(path):
 @click.command("export-framework")
 @click.argument("code")
 @click.option(
-    "--format", "kind", type=click.Choice(["ctdl-asn", "case"]), default="ctdl-asn",
+    "--format",
+    "kind",
+    type=click.Choice(["ctdl-asn", "case"]),
+    default="ctdl-asn",
     show_default=True,
 )
 @with_appcontext

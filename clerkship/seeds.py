@@ -32,12 +32,10 @@ from clerkship.domain import DomainError
 from clerkship.extensions import db
 from clerkship.forminput import clean_text
 from clerkship.models import (
-    Competency,
     EntrustmentLevel,
     EntrustmentScale,
     FeedbackInstrument,
     FeedbackItem,
-    Framework,
 )
 
 EPA_FRAMEWORK_CODE = "aamc-core-epas"
@@ -251,8 +249,9 @@ def import_framework_file(path: str | Path) -> str:
     try:
         framework = planner.apply(the_plan, file_name=path.name)
     except planner.PlanRefused as refused:
-        raise ImportFailed(str(path), [(0, line.strip()) for line in
-                                       refused.report(str(path)).splitlines()[1:]]) from None
+        raise ImportFailed(
+            str(path), [(0, line.strip()) for line in refused.report(str(path)).splitlines()[1:]]
+        ) from None
     lines = [
         f"Imported framework {framework.name} ({parsed.format}): {len(parsed.nodes)} "
         f"competencies ({the_plan.count(planner.NEW)} new, "

@@ -44,7 +44,6 @@ from clerkship.models import (
     Signature,
     SignatureMeaning,
     User,
-    program_framework,
     utcnow,
 )
 
@@ -138,13 +137,9 @@ def competencies_for(student_id: int) -> list[Competency]:
 
     A program that has not chosen its frameworks yet uses every framework on the instance.
     """
-    linked = select(program_framework.c.framework_id).where(
-        program_framework.c.program_id.in_(_student_programs(student_id))
-    )
-    query = select(Competency).join(Framework).order_by(Framework.name, Competency.position)
-    if db.session.scalar(select(linked.exists())):
-        query = query.where(Competency.framework_id.in_(linked))
-    return list(db.session.scalars(query))
+    from clerkship.frameworks.queries import pickable
+
+    return [node for _framework, _depth, node in pickable(student_id)]
 
 
 def level_in_scale(
@@ -484,7 +479,11 @@ def cosigned_labels(cycle: AssessmentCycle) -> dict:
     # have added the frameworks' other columns (tree, URI, version).
     competency = db.session.execute(
         select(
-            Competency.id, Competency.code, Competency.title, Framework.id, Framework.code,
+            Competency.id,
+            Competency.code,
+            Competency.title,
+            Framework.id,
+            Framework.code,
             Framework.name,
         )
         .join(Framework, Framework.id == Competency.framework_id)

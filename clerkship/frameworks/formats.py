@@ -198,9 +198,7 @@ def parse_ctdl(data: dict) -> Parsed:
     uri = _text(top["@id"])
     name, name_problem = english(top.get("ceasn:name"))
     description, _ = english(top.get("ceasn:description"))
-    code = (
-        _text(top.get("ceasn:codedNotation")) or _text(top.get("ceterms:ctid")) or _tail(uri)
-    )
+    code = _text(top.get("ceasn:codedNotation")) or _text(top.get("ceterms:ctid")) or _tail(uri)
     parsed = Parsed(
         format="CTDL-ASN",
         code=code,
@@ -227,9 +225,11 @@ def parse_ctdl(data: dict) -> Parsed:
         label, _ = english(entry.get("ceasn:competencyLabel"))
         comment, _ = english(entry.get("ceasn:comment"))
         category, _ = english(entry.get("ceasn:competencyCategory"))
-        code = _text(entry.get("ceasn:codedNotation")) or _text(
-            entry.get("ceterms:ctid")
-        ) or _tail(node_uri)
+        code = (
+            _text(entry.get("ceasn:codedNotation"))
+            or _text(entry.get("ceterms:ctid"))
+            or _tail(node_uri)
+        )
         parent_ids = [p for p in _ids(entry.get("ceasn:isChildOf")) if p != uri]
         parent = parent_ids[0] if parent_ids else parents.get(node_uri)
         node = Node(
@@ -275,8 +275,10 @@ def parse_case(data: dict) -> Parsed:
         source=_text(document.get("creator")),
     )
     items = data.get("CFItems") or []
-    ids = {_text(item["identifier"]): _text(item.get("uri")) or _text(item["identifier"])
-           for item in items}
+    ids = {
+        _text(item["identifier"]): _text(item.get("uri")) or _text(item["identifier"])
+        for item in items
+    }
     document_ids = {_text(document["identifier"]), uri}
     parents: dict[str, str] = {}
     sequence: dict[str, float] = {}

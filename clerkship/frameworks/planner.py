@@ -137,11 +137,11 @@ def _reading_order(parsed: Parsed) -> list[Node]:
     for node in parsed.nodes:
         children.setdefault(node.parent, []).append(node)
     ordered: list[Node] = []
-    stack = list(reversed(sorted(children.get(None, []), key=lambda n: n.position)))
+    stack = sorted(children.get(None, []), key=lambda n: n.position, reverse=True)
     while stack:
         node = stack.pop()
         ordered.append(node)
-        stack.extend(reversed(sorted(children.get(node.key, []), key=lambda n: n.position)))
+        stack.extend(sorted(children.get(node.key, []), key=lambda n: n.position, reverse=True))
     return ordered
 
 
@@ -202,7 +202,9 @@ def plan(parsed: Parsed) -> Plan:
         rows.append(row)
     kept = {c.id for c in matches.values() if c is not None}
     to_retire = [
-        c for c in (framework.competencies if framework else []) if c.id not in kept and not c.retired
+        c
+        for c in (framework.competencies if framework else [])
+        if c.id not in kept and not c.retired
     ]
     rows += [Row(RETIRED, c.code, c.title, "not in the file") for c in to_retire]
     return Plan(parsed, framework, rows, matches, to_retire)

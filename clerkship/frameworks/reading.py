@@ -18,9 +18,10 @@ def parse_file(raw: bytes, filename: str) -> formats.Parsed:
     try:
         text, warnings = raw.decode("utf-8-sig"), []
     except UnicodeDecodeError:
-        text, warnings = raw.decode("cp1252"), [
-            "the file is not UTF-8; read it as Excel's Windows-1252"
-        ]
+        text, warnings = (
+            raw.decode("cp1252"),
+            ["the file is not UTF-8; read it as Excel's Windows-1252"],
+        )
     suffix = filename.rsplit(".", 1)[-1].lower() if "." in filename else ""
     if suffix in ("csv", "txt"):
         own = seeds.parse_framework_csv_text(text, warnings, filename)

@@ -76,7 +76,9 @@ def upgrade():
         sa.column("retired", sa.Boolean),
     )
     rows = bind.execute(
-        sa.select(competency.c.id, competency.c.framework_id, competency.c.code, competency.c.domain)
+        sa.select(
+            competency.c.id, competency.c.framework_id, competency.c.code, competency.c.domain
+        )
         .where(competency.c.domain != "")
         .order_by(competency.c.framework_id, competency.c.position, competency.c.id)
     ).all()
@@ -104,9 +106,7 @@ def upgrade():
                 .returning(competency.c.id)
             ).scalar_one()
         bind.execute(
-            competency.update()
-            .where(competency.c.id == row.id)
-            .values(parent_id=domains[key])
+            competency.update().where(competency.c.id == row.id).values(parent_id=domains[key])
         )
 
     with op.batch_alter_table("competency", schema=None) as batch_op:
@@ -131,14 +131,18 @@ def downgrade():
     )
     # Domain nodes that only grouped others go; any a goal or assessment links to stay as
     # ordinary rows (the old shape has no other place for them).
-    grouping = bind.execute(
-        sa.text(
-            "SELECT id FROM competency WHERE node_type = 'domain' "
-            "AND id IN (SELECT parent_id FROM competency WHERE parent_id IS NOT NULL) "
-            "AND id NOT IN (SELECT competency_id FROM goal_competency) "
-            "AND id NOT IN (SELECT competency_id FROM assessment_cycle)"
+    grouping = (
+        bind.execute(
+            sa.text(
+                "SELECT id FROM competency WHERE node_type = 'domain' "
+                "AND id IN (SELECT parent_id FROM competency WHERE parent_id IS NOT NULL) "
+                "AND id NOT IN (SELECT competency_id FROM goal_competency) "
+                "AND id NOT IN (SELECT competency_id FROM assessment_cycle)"
+            )
         )
-    ).scalars().all()
+        .scalars()
+        .all()
+    )
     bind.execute(sa.text("UPDATE competency SET parent_id = NULL"))
     # The old columns were shorter: longer texts are cut (codes keep their row id to stay
     # unique within the framework).

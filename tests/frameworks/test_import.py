@@ -38,7 +38,15 @@ def _counts(the_plan: planner.Plan) -> tuple[int, ...]:
 def _tree(code: str) -> list[tuple]:
     framework = _framework(code)
     return [
-        (depth, c.code, c.uri, c.node_type, c.title, c.description, c.parent.uri if c.parent else None)
+        (
+            depth,
+            c.code,
+            c.uri,
+            c.node_type,
+            c.title,
+            c.description,
+            c.parent.uri if c.parent else None,
+        )
         for depth, c in planner.tree(framework)
     ]
 
@@ -94,7 +102,9 @@ def test_reimport_changes_nothing_and_a_new_version_updates_adds_and_retires(db)
     graph.append(added)
     the_plan = _import(newer)
     assert _counts(the_plan) == (1, 1, 6, 1, 0)
-    stored = {c.code: c for c in _framework("ce-17000000-0000-0000-0000-000000000000").competencies}
+    stored = {
+        c.code: c for c in _framework("ce-17000000-0000-0000-0000-000000000000").competencies
+    }
     assert stored[dropped["ceasn:codedNotation"]].retired is True  # kept, not deleted
     assert stored["ICS-01"].title == "Listens, then checks understanding"
     assert stored["ICS-02"].parent.code == "ICS"

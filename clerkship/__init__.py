@@ -76,6 +76,10 @@ def create_app(config: dict | None = None) -> Flask:
     signing_keys.init_app(app)
     pdf_signing.init_app(app)
 
+    from clerkship import api
+
+    api.init_app(app)
+
     from clerkship.assessments import bp as assessments_bp
     from clerkship.auth import bp as auth_bp
     from clerkship.directory import bp as directory_bp
@@ -105,6 +109,10 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(people_bp)
     app.register_blueprint(reminders_bp)
     app.register_blueprint(integrity_bp)
+
+    from clerkship.api.pages import bp as api_tokens_bp
+
+    app.register_blueprint(api_tokens_bp)
 
     from clerkship import cli, tasks
 

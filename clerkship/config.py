@@ -106,6 +106,13 @@ class Defaults:
     # Previewed roster files (names, e-mails) not confirmed or cancelled are deleted after this.
     IMPORT_KEEP_MINUTES = 60
     VERIFY_RATE_LIMIT = "30 per minute"  # public /verify page, per address
+    # The read API (clerkship.api): per token; the OpenAPI document is served beside it.
+    API_RATE_LIMIT = "120 per minute;3000 per hour"
+    API_TITLE = "Clerkship read API"
+    API_VERSION = "v1"
+    OPENAPI_VERSION = "3.1.0"
+    OPENAPI_URL_PREFIX = "/api/v1"
+    OPENAPI_JSON_PATH = "openapi.json"
 
     # Reverse proxies in front of the app that set X-Forwarded-For and X-Forwarded-Proto
     # (nginx in deploy/: 1). The client's address then comes from X-Forwarded-For, so rate

@@ -457,18 +457,23 @@ def is_assessed_student(user, cycle: AssessmentCycle) -> bool:
     return _signed_in(user) and user.id == cycle.student_id
 
 
+def self_rating_unblinded(user, cycle: AssessmentCycle) -> bool:
+    """The blind rule alone, for lists already cut by who may view (no query per row)."""
+    return cycle.both_submitted or user.id == cycle.student_id
+
+
+def preceptor_rating_unblinded(user, cycle: AssessmentCycle) -> bool:
+    return cycle.both_submitted or user.id == cycle.preceptor_id
+
+
 def can_see_self_rating(user, cycle: AssessmentCycle) -> bool:
     """Blind until both are in: before the reveal only the student sees their own rating."""
-    return can_view_assessment(user, cycle) and (
-        cycle.both_submitted or user.id == cycle.student_id
-    )
+    return can_view_assessment(user, cycle) and self_rating_unblinded(user, cycle)
 
 
 def can_see_preceptor_rating(user, cycle: AssessmentCycle) -> bool:
     """Blind until both are in: before the reveal only the preceptor sees their own rating."""
-    return can_view_assessment(user, cycle) and (
-        cycle.both_submitted or user.id == cycle.preceptor_id
-    )
+    return can_view_assessment(user, cycle) and preceptor_rating_unblinded(user, cycle)
 
 
 def can_add_addendum(user, cycle: AssessmentCycle) -> bool:
@@ -593,6 +598,26 @@ def can_view_export_job(user, job: ExportJob) -> bool:
         return True
     program = db.session.get(Program, job.program_id)
     return program is not None and can_export_portfolios(user, program)
+
+
+# --- the read API ----------------------------------------------------------------------------
+
+
+def can_manage_api_tokens(user, program: Program) -> bool:
+    """Make and revoke a program's read-only API tokens: its directors and the admins (a
+    token acts as its maker, narrowed to the program, so an admin's token reads set-up and
+    people only, as the admin's pages do)."""
+    return can_manage_program(user, program)
+
+
+def students_of_program(program_id: int):
+    """The ids of a program's enrolled students (a select for ``.in_(...)``): every API list
+    of education records is cut to the token's program with it, on top of the page rules."""
+    return (
+        select(Enrollment.student_id)
+        .join(Cohort, Cohort.id == Enrollment.cohort_id)
+        .where(Cohort.program_id == program_id)
+    )
 
 
 PREDICATES: dict[str, Callable[..., bool]] = {

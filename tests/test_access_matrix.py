@@ -319,6 +319,31 @@ MATRIX: dict[str, Route] = {
         "/exports/{job}/download", own=frozenset({"director"}), other=frozenset(), ok=302
     ),
     "portfolios.verify": Route("/verify", public=True),
+    # API tokens: the program's directors and the admins (tests/api covers what a token reads).
+    "api_tokens.index": Route(
+        "/programs/{program}/api-tokens",
+        own=frozenset({"director", "admin"}),
+        other=frozenset({"admin"}),
+    ),
+    "api_tokens.revoke": Route(
+        "/api-tokens/{token}/revoke",
+        own=frozenset({"director", "admin"}),
+        other=frozenset({"admin"}),
+        method="POST",
+        ok=302,
+    ),
+    # The read API answers tokens only: a signed-in session is no key (401 for everyone).
+    # Every operation × token role × own/other program: tests/api/test_api_access.py.
+    "api-docs.openapi_json": Route("/api/v1/openapi.json", public=True),
+    "api.programs": Route("/api/v1/programs", public=True, ok=401),
+    "api.cohorts": Route("/api/v1/cohorts", public=True, ok=401),
+    "api.people": Route("/api/v1/people", public=True, ok=401),
+    "api.frameworks": Route("/api/v1/frameworks", public=True, ok=401),
+    "api.goals": Route("/api/v1/goals", public=True, ok=401),
+    "api.goal": Route("/api/v1/goals/1", public=True, ok=401),
+    "api.assessments": Route("/api/v1/assessments", public=True, ok=401),
+    "api.assessment": Route("/api/v1/assessments/1", public=True, ok=401),
+    "api.feedback": Route("/api/v1/students/1/feedback-summary", public=True, ok=401),
     "directory.framework": Route(
         "/frameworks/{framework}",
         own=frozenset({"director", "admin"}),
@@ -367,6 +392,7 @@ FORM_PAGES = frozenset(
         "roster.upload",
         "frameworks.upload",
         "people.pair",
+        "api_tokens.index",
     }
 )
 # An allowed empty POST gets its form back (200/400/409/422) or is done (302); never a 404/5xx.
@@ -514,6 +540,15 @@ def _reflection(world, side: str, db) -> int:
     return reflection.id
 
 
+def _api_token(world, side: str, db) -> int:
+    from clerkship.api import tokens
+
+    part = world[side]
+    token, _secret = tokens.create_token(part["director"], part["program"], f"LMS {side}", 30)
+    db.session.commit()
+    return token.id
+
+
 def _ids(world, side: str, db, path: str = "") -> dict:
     part = world[side]
     goal = _goal(world, side, db)
@@ -535,6 +570,7 @@ def _ids(world, side: str, db, path: str = "") -> dict:
         **({"job": _export_job(world, side, db)} if "{job}" in path else {}),
         **({"assignment": _assignment(world, side, db)} if "{assignment}" in path else {}),
         **({"reflection": _reflection(world, side, db)} if "{reflection}" in path else {}),
+        **({"token": _api_token(world, side, db)} if "{token}" in path else {}),
     }
 
 

@@ -166,6 +166,11 @@ TARGETS: dict[str, Target] = {
     "directory.new_cohort": Target("/programs/{program}/cohorts/new"),
     "directory.edit_cohort": Target("/cohorts/{cohort}/edit"),
     "people.pair": Target(STUDENT + "/pairings"),
+    # --- API tokens ---
+    "api_tokens.index": Target("/programs/{program}/api-tokens"),
+    "api_tokens.revoke": Target(
+        "/api-tokens/{token}/revoke", page="/programs/{program}/api-tokens"
+    ),
     "people.end_pairing": Target("/assignments/{assignment}/end", page=STUDENT),
     "people.deactivate": Target("/people/{student}/deactivate", page=STUDENT),
     "people.reactivate": Target("/people/{student}/reactivate", page=None),

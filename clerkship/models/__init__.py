@@ -1,5 +1,6 @@
 """All models, importable from one place (``from clerkship.models import User``)."""
 
+from clerkship.models.api import ApiToken
 from clerkship.models.assessments import (
     AssessmentAddendum,
     AssessmentCycle,
@@ -59,6 +60,7 @@ from clerkship.models.users import Role, SignInSession, User
 
 __all__ = [
     "DISCIPLINES",
+    "ApiToken",
     "AssessmentAddendum",
     "AssessmentCycle",
     "Assignment",

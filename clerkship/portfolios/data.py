@@ -210,6 +210,11 @@ def _feedback(student_id: int, start, end) -> dict:
     }
 
 
+def feedback_summary(student_id: int) -> dict:
+    """The patient feedback exactly as the portfolio shows it (the API offers no more)."""
+    return _feedback(student_id, None, None)
+
+
 def _reflections(student_id: int, start, end) -> list[dict]:
     reflections = db.session.scalars(
         select(Reflection)

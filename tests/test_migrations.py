@@ -91,7 +91,7 @@ def test_the_flat_domain_text_becomes_domain_nodes_and_back():
         app = create_app(test_config(url))
         with app.app_context():
             engine = db.engine
-            flask_migrate.upgrade(revision="9c1e5a7d2b13")
+            flask_migrate.upgrade(revision="a19e7c0de019")
             with engine.begin() as connection:
                 connection.execute(
                     sa.text(
@@ -127,7 +127,7 @@ def test_the_flat_domain_text_becomes_domain_nodes_and_back():
                 ("D-Care", "domain", None),
                 ("D-Communication", "domain", None),
             ]
-            flask_migrate.downgrade(revision="9c1e5a7d2b13")
+            flask_migrate.downgrade(revision="a19e7c0de019")
             with engine.connect() as connection:
                 rows = connection.execute(
                     sa.text("SELECT code, domain FROM competency ORDER BY code")

@@ -4,7 +4,7 @@ The old flat ``domain`` text becomes domain nodes that the competencies hang und
 ids do not change, so goals, assessments and signatures keep pointing at the same rows).
 
 Revision ID: f17c0a7e1d2b
-Revises: 9c1e5a7d2b13
+Revises: a19e7c0de019
 Create Date: 2026-12-03 11:30:00
 
 """
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "f17c0a7e1d2b"
-down_revision = "9c1e5a7d2b13"
+down_revision = "a19e7c0de019"
 branch_labels = None
 depends_on = None
 

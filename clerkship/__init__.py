@@ -86,6 +86,7 @@ def create_app(config: dict | None = None) -> Flask:
     from clerkship.assessments import bp as assessments_bp
     from clerkship.auth import bp as auth_bp
     from clerkship.directory import bp as directory_bp
+    from clerkship.frameworks import bp as frameworks_bp
     from clerkship.goals import bp as goals_bp
     from clerkship.home import bp as home_bp
     from clerkship.integrity import bp as integrity_bp
@@ -102,6 +103,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(home_bp)
     app.register_blueprint(directory_bp)
     app.register_blueprint(goals_bp)
+    app.register_blueprint(frameworks_bp)
     app.register_blueprint(assessments_bp)
     app.register_blueprint(panels_bp)
     app.register_blueprint(visit_bp)

@@ -40,10 +40,35 @@ def _import_file(importer, path) -> None:
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
 @with_appcontext
 def import_framework_command(path):
-    """Import a competency framework from a CSV or JSON file; all rows or none."""
+    """Import a competency framework (CSV, JSON, CTDL-ASN or CASE 1.1); all nodes or none."""
     from clerkship import seeds
 
     _import_file(seeds.import_framework_file, path)
+
+
+@click.command("export-framework")
+@click.argument("code")
+@click.option(
+    "--format",
+    "kind",
+    type=click.Choice(["ctdl-asn", "case"]),
+    default="ctdl-asn",
+    show_default=True,
+)
+@with_appcontext
+def export_framework_command(code: str, kind: str):
+    """Print a framework as CTDL-ASN JSON-LD or as a CASE 1.1 package."""
+    import json
+
+    from clerkship.frameworks import export
+    from clerkship.models import Framework
+
+    framework = db.session.scalar(select(Framework).where(Framework.code == code))
+    if framework is None:
+        click.echo(f"No framework with the code {code}.", err=True)
+        raise SystemExit(1)
+    data = export.to_ctdl(framework) if kind == "ctdl-asn" else export.to_case(framework)
+    click.echo(json.dumps(data, indent=2, ensure_ascii=False))
 
 
 @click.command("import-instrument")
@@ -185,6 +210,7 @@ def init_app(app: Flask) -> None:
         clean_sessions_command,
         seed_command,
         import_framework_command,
+        export_framework_command,
         import_instrument_command,
         demo_command,
         create_user_command,

@@ -252,6 +252,11 @@ def can_view_framework(user, framework: Framework) -> bool:
     return _signed_in(user) and user.role in (Role.ADMIN, Role.DIRECTOR)
 
 
+def can_import_framework(user) -> bool:
+    """Frameworks are shared by every program: only an administrator loads or replaces one."""
+    return _signed_in(user) and user.role == Role.ADMIN
+
+
 def can_view_cohort(user, cohort: Cohort) -> bool:
     return can_manage_program(user, cohort.program)
 

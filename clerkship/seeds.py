@@ -6,7 +6,10 @@ or ``import-instrument FILE`` (formats: docs/data-formats.md).
 
 Framework CSV: a header row, then one competency per row. Columns (any order; names are
 matched without case or surrounding spaces): ``framework_code``, ``framework_name``,
-``code``, ``title``, ``description``, ``domain``. Other columns are reported and ignored.
+``code``, ``title``, ``description``, ``domain``, ``uri``, ``parent`` (another row's code or
+URI), ``type`` (domain, competency, sub-competency…). Other columns are reported and ignored.
+CTDL-ASN and CASE files are read by :mod:`clerkship.frameworks.formats`; every format goes
+through the one planner in :mod:`clerkship.frameworks.planner`.
 UTF-8 (with or without a byte-order mark) or Excel's Windows-1252; comma or semicolon.
 
 Every import checks every row first and writes nothing unless all rows are good; re-importing
@@ -29,12 +32,10 @@ from clerkship.domain import DomainError
 from clerkship.extensions import db
 from clerkship.forminput import clean_text
 from clerkship.models import (
-    Competency,
     EntrustmentLevel,
     EntrustmentScale,
     FeedbackInstrument,
     FeedbackItem,
-    Framework,
 )
 
 EPA_FRAMEWORK_CODE = "aamc-core-epas"
@@ -46,8 +47,28 @@ SHIPPED_FRAMEWORKS = ("aamc-core-epas.json", "acgme-domains.json")
 SHIPPED_SCALES = ("entrustment-5.json",)
 SHIPPED_INSTRUMENTS = ("patient-feedback.json",)
 
-CSV_COLUMNS = ("framework_code", "framework_name", "code", "title", "description", "domain")
-LIMITS = {"code": 30, "title": 300, "framework_code": 50, "framework_name": 200, "domain": 200}
+CSV_COLUMNS = (
+    "framework_code",
+    "framework_name",
+    "code",
+    "title",
+    "description",
+    "domain",
+    "uri",
+    "parent",
+    "type",
+)
+ITEM_COLUMNS = ("code", "title", "description", "domain", "uri", "parent", "type")
+LIMITS = {
+    "code": 100,
+    "title": 2000,
+    "framework_code": 50,
+    "framework_name": 200,
+    "domain": 200,
+    "uri": 500,
+    "parent": 500,
+    "type": 40,
+}
 
 
 class ImportFailed(DomainError):
@@ -71,6 +92,8 @@ class ParsedFramework:
     name: str
     description: str = ""
     source: str = ""
+    uri: str = ""
+    version: str = ""
     competencies: list[dict] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
@@ -101,7 +124,7 @@ def _check_competency(row: int, item: dict, seen: dict[str, int]) -> list[tuple[
         seen[code] = row
     if not title:
         errors.append((row, "title is missing"))
-    for key in ("code", "title", "domain"):
+    for key in ("code", "title", "domain", "uri", "parent", "type"):
         if len(item.get(key, "")) > LIMITS[key]:
             errors.append((row, f"{key} is longer than {LIMITS[key]} characters"))
     return errors
@@ -109,6 +132,10 @@ def _check_competency(row: int, item: dict, seen: dict[str, int]) -> list[tuple[
 
 def _parse_framework_csv(path: Path) -> ParsedFramework:
     text, warnings = _read_text(path)
+    return parse_framework_csv_text(text, warnings, path)
+
+
+def parse_framework_csv_text(text: str, warnings: list[str], path) -> ParsedFramework:
     first_line = text.splitlines()[0] if text.strip() else ""
     delimiter = ";" if first_line.count(";") > first_line.count(",") else ","
     reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=delimiter)
@@ -133,7 +160,7 @@ def _parse_framework_csv(path: Path) -> ParsedFramework:
             continue  # blank line
         if None in raw:
             errors.append((number, "more cells than there are columns"))
-        item = {key: row.get(key, "") for key in ("code", "title", "description", "domain")}
+        item = {key: row.get(key, "") for key in ITEM_COLUMNS}
         earlier = by_code.get(item["code"])
         if earlier is not None and earlier == item:
             # Spreadsheets often repeat a row; an exact repeat is harmless.
@@ -144,7 +171,7 @@ def _parse_framework_csv(path: Path) -> ParsedFramework:
         if not row.get("framework_code"):
             errors.append((number, "framework_code is missing"))
         frameworks.add((row.get("framework_code", ""), row.get("framework_name", "")))
-        item["position"] = len(competencies) + 1
+        item["position"] = item["row"] = number
         competencies.append(item)
     codes = {code for code, _ in frameworks if code}
     if len(codes) > 1:
@@ -167,8 +194,12 @@ def _parse_framework_json(path: Path) -> ParsedFramework:
     text, warnings = _read_text(path)
     try:
         data = json.loads(text)
-    except json.JSONDecodeError as error:
+    except (ValueError, RecursionError) as error:
         raise ImportFailed(str(path), [(0, f"not valid JSON: {error}")]) from None
+    return parse_framework_json_data(data, warnings, path)
+
+
+def parse_framework_json_data(data, warnings: list[str], path) -> ParsedFramework:
     if not isinstance(data, dict):
         raise ImportFailed(str(path), [(0, "expected an object with code, name, competencies")])
     errors = []
@@ -187,9 +218,9 @@ def _parse_framework_json(path: Path) -> ParsedFramework:
         if not isinstance(raw, dict):
             errors.append((number, "each competency must be an object"))
             continue
-        item = {k: _clean(raw.get(k)) for k in ("code", "title", "description", "domain")}
+        item = {k: _clean(raw.get(k)) for k in ITEM_COLUMNS}
         errors.extend(_check_competency(number, item, seen))
-        item["position"] = number
+        item["position"] = item["row"] = number
         competencies.append(item)
     if errors:
         raise ImportFailed(str(path), errors)
@@ -198,6 +229,8 @@ def _parse_framework_json(path: Path) -> ParsedFramework:
         name=name,
         description=_clean(data.get("description")),
         source=_clean(data.get("source")),
+        uri=_clean(data.get("uri")),
+        version=_clean(data.get("version")),
         competencies=competencies,
         warnings=warnings,
     )
@@ -206,54 +239,33 @@ def _parse_framework_json(path: Path) -> ParsedFramework:
 # --- writing ---------------------------------------------------------------------------------
 
 
-def _save_framework(parsed: ParsedFramework) -> tuple[Framework, int, int]:
-    framework = db.session.scalar(select(Framework).where(Framework.code == parsed.code))
-    if framework is None:
-        framework = Framework(code=parsed.code, name=parsed.name)
-        db.session.add(framework)
-    framework.name = parsed.name
-    if parsed.description:
-        framework.description = parsed.description
-    if parsed.source:
-        framework.source = parsed.source
-    existing = {c.code: c for c in framework.competencies}
-    created = updated = 0
-    for item in parsed.competencies:
-        competency = existing.get(item["code"])
-        if competency is None:
-            framework.competencies.append(Competency(**item))
-            created += 1
-            continue
-        changed = False
-        for key, value in item.items():
-            if getattr(competency, key) != value:
-                setattr(competency, key, value)
-                changed = True
-        updated += changed
-    db.session.flush()
-    return framework, created, updated
-
-
 def import_framework_file(path: str | Path) -> str:
+    """Import a framework file (CSV, Clerkship JSON, CTDL-ASN or CASE) all or nothing."""
+    from clerkship.frameworks import planner, reading
+
     path = Path(path)
-    if path.suffix.lower() == ".json":
-        parsed = _parse_framework_json(path)
-    elif path.suffix.lower() in (".csv", ".txt"):
-        parsed = _parse_framework_csv(path)
-    else:
-        raise ImportFailed(str(path), [(0, "use a .csv or .json file")])
-    framework, created, updated = _save_framework(parsed)
-    audit.record(
-        None,
-        "framework.imported",
-        framework,
-        after={"file": path.name, "created": created, "updated": updated},
-    )
+    parsed = reading.parse_file(path.read_bytes(), path.name)
+    the_plan = planner.plan(parsed)
+    try:
+        framework = planner.apply(the_plan, file_name=path.name)
+    except planner.PlanRefused as refused:
+        raise ImportFailed(
+            str(path), [(0, line.strip()) for line in refused.report(str(path)).splitlines()[1:]]
+        ) from None
     lines = [
-        f"Imported framework {framework.name}: {len(parsed.competencies)} competencies "
-        f"({created} new, {updated} updated)"
+        f"Imported framework {framework.name} ({parsed.format}): {len(parsed.nodes)} "
+        f"competencies ({the_plan.count(planner.NEW)} new, "
+        f"{the_plan.count(planner.UPDATED)} updated), "
+        f"{the_plan.count(planner.UNCHANGED)} unchanged, "
+        f"{the_plan.count(planner.RETIRED)} retired"
     ]
     lines += [f"warning: {w}" for w in parsed.warnings]
+    lines += [
+        f"warning: {row.where}: {message}"
+        for row in the_plan.rows
+        for message in row.messages
+        if not message.startswith("changes:")
+    ]
     return "\n".join(lines)
 
 
@@ -430,8 +442,11 @@ def _shipped(name: str) -> Path:
 
 def load_shipped() -> str:
     """Load every shipped framework, scale and instrument; running it again changes nothing."""
+    from clerkship.frameworks import planner, reading
+
     frameworks = [
-        _save_framework(_parse_framework_json(_shipped(n)))[0] for n in SHIPPED_FRAMEWORKS
+        planner.apply(planner.plan(reading.parse_file(_shipped(n).read_bytes(), n)), file_name=n)
+        for n in SHIPPED_FRAMEWORKS
     ]
     scales = [_load_scale(json.loads(_shipped(n).read_text("utf-8"))) for n in SHIPPED_SCALES]
     instruments = [

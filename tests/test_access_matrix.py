@@ -354,6 +354,19 @@ MATRIX: dict[str, Route] = {
         own=frozenset({"director", "admin"}),
         other=frozenset({"director", "admin"}),  # frameworks are shared set-up data
     ),
+    "frameworks.download": Route(
+        "/frameworks/{framework}/export/ctdl-asn.json",
+        own=frozenset({"director", "admin"}),
+        other=frozenset({"director", "admin"}),
+    ),
+    # Frameworks are shared by every program: only an administrator imports one.
+    "frameworks.upload": Route("/frameworks/import", own=frozenset({"admin"})),
+    "frameworks.confirm": Route(
+        "/frameworks/import/confirm", own=frozenset({"admin"}), method="POST", ok=302
+    ),
+    "frameworks.cancel": Route(
+        "/frameworks/import/cancel", own=frozenset({"admin"}), method="POST", ok=302
+    ),
 }
 
 
@@ -382,6 +395,7 @@ FORM_PAGES = frozenset(
         "reflections.new",
         "reflections.edit",
         "roster.upload",
+        "frameworks.upload",
         "people.pair",
         "api_tokens.index",
     }

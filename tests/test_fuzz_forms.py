@@ -190,6 +190,15 @@ TARGETS: dict[str, Target] = {
         before="upload",
         read_only=True,
     ),
+    # --- framework import (administrators) ---
+    "frameworks.upload": Target("/frameworks/import", files="framework", read_only=True),
+    # Without a previewed upload of this browser no token is valid: nothing may be written.
+    "frameworks.confirm": Target(
+        "/frameworks/import/confirm", page=None, fields={"token": "hidden"}, read_only=True
+    ),
+    "frameworks.cancel": Target(
+        "/frameworks/import/cancel", page=None, fields={"token": "hidden"}, read_only=True
+    ),
     # --- portfolios ---
     "portfolios.export_student": Target(
         "/portfolios/{student}/export", page="/portfolios/{student}"
@@ -345,6 +354,11 @@ def _file(kind: str, shipped_instrument: dict) -> st.SearchStrategy[bytes]:
         )
     if kind == "instrument":
         return fuzzing.json_file(shipped_instrument)
+    if kind == "framework":
+        from pathlib import Path
+
+        ctdl = Path(__file__).parent / "frameworks" / "files" / "ctdl-v1.jsonld"
+        return fuzzing.json_file(json.loads(ctdl.read_text("utf-8")))
     return st.binary(max_size=300)
 
 

@@ -84,3 +84,58 @@ def test_down_and_up_on_a_populated_demo_year_keeps_every_signature_valid():
             assert db.session.scalar(sa.select(sa.func.min(Signature.scheme))) == 2
             db.session.remove()
             db.engine.dispose()
+
+
+def test_the_flat_domain_text_becomes_domain_nodes_and_back():
+    with fresh_database("migrations_domains") as url:
+        app = create_app(test_config(url))
+        with app.app_context():
+            engine = db.engine
+            flask_migrate.upgrade(revision="a19e7c0de019")
+            with engine.begin() as connection:
+                connection.execute(
+                    sa.text(
+                        "INSERT INTO framework (code, name, description, source, created_at) "
+                        "VALUES ('fw', 'FW', '', '', CURRENT_TIMESTAMP)"
+                    )
+                )
+                framework_id = connection.execute(sa.text("SELECT id FROM framework")).scalar()
+                for number, (code, domain) in enumerate(
+                    [("A1", "Communication"), ("A2", "Communication"), ("B1", "Care"), ("C1", "")],
+                    start=1,
+                ):
+                    connection.execute(
+                        sa.text(
+                            "INSERT INTO competency (framework_id, code, title, description,"
+                            " domain, position) VALUES (:fw, :code, :code, '', :domain, :n)"
+                        ),
+                        {"fw": framework_id, "n": number, "code": code, "domain": domain},
+                    )
+            flask_migrate.upgrade()
+            with engine.connect() as connection:
+                rows = connection.execute(
+                    sa.text(
+                        "SELECT c.code, c.node_type, p.title FROM competency c "
+                        "LEFT JOIN competency p ON p.id = c.parent_id ORDER BY c.code"
+                    )
+                ).all()
+            assert [tuple(row) for row in rows] == [
+                ("A1", "competency", "Communication"),
+                ("A2", "competency", "Communication"),
+                ("B1", "competency", "Care"),
+                ("C1", "competency", None),
+                ("D-Care", "domain", None),
+                ("D-Communication", "domain", None),
+            ]
+            flask_migrate.downgrade(revision="a19e7c0de019")
+            with engine.connect() as connection:
+                rows = connection.execute(
+                    sa.text("SELECT code, domain FROM competency ORDER BY code")
+                ).all()
+            assert [tuple(row) for row in rows] == [
+                ("A1", "Communication"),
+                ("A2", "Communication"),
+                ("B1", "Care"),
+                ("C1", ""),
+            ]
+            engine.dispose()

@@ -117,7 +117,7 @@ def test_bad_csv_reports_every_row_and_writes_nothing(app, db, tmp_path):
         "fw,,Missing code\n"
         "fw,A3,\n"
         "fw,A1,Different row same code\n"
-        f"fw,A5,{'x' * 301}\n",
+        f"fw,A5,{'x' * 2001}\n",
     )
     result = run(app, "import-framework", str(path))
     assert result.exit_code == 1
@@ -126,7 +126,7 @@ def test_bad_csv_reports_every_row_and_writes_nothing(app, db, tmp_path):
         "row 3: code is missing",
         "row 4: title is missing",
         "row 5: duplicate code A1 (first on row 2)",
-        "row 6: title is longer than 300 characters",
+        "row 6: title is longer than 2000 characters",
     ):
         assert line in result.output
     assert count(db, Framework) == 0
@@ -163,7 +163,13 @@ def test_the_documented_examples_import(app, db):
     examples = Path(__file__).resolve().parent.parent / "docs" / "examples"
     assert run(app, "import-framework", str(examples / "framework.csv")).exit_code == 0
     assert run(app, "import-instrument", str(examples / "instrument.json")).exit_code == 0
-    assert count(db, Competency) == 3
+    assert count(db, Competency) == 4
+    communication = db.session.scalar(select(Competency).where(Competency.code == "COM"))
+    children = db.session.scalars(
+        select(Competency.code).where(Competency.parent_id == communication.id)
+    ).all()
+    assert sorted(children) == ["COM1", "COM2", "COM3"]
+    assert communication.node_type == "domain"
     assert count(db, FeedbackItem) == 3
 
 

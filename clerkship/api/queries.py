@@ -134,12 +134,22 @@ def frameworks(principal) -> list[dict]:
     ]
 
 
+def _domain_of(competency: Competency) -> str:
+    node = competency.parent
+    while node is not None:
+        if node.node_type == "domain":
+            return node.title
+        node = node.parent
+    return ""
+
+
 def _competency(competency: Competency) -> dict:
     return {
         "id": competency.id,
         "code": competency.code,
         "title": competency.title,
-        "domain": competency.domain,
+        # Frameworks are trees now (issue 17): the domain is the nearest domain ancestor.
+        "domain": _domain_of(competency),
         "uri": competency_uri(competency),
     }
 

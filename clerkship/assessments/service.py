@@ -44,7 +44,6 @@ from clerkship.models import (
     Signature,
     SignatureMeaning,
     User,
-    program_framework,
     utcnow,
 )
 
@@ -138,13 +137,9 @@ def competencies_for(student_id: int) -> list[Competency]:
 
     A program that has not chosen its frameworks yet uses every framework on the instance.
     """
-    linked = select(program_framework.c.framework_id).where(
-        program_framework.c.program_id.in_(_student_programs(student_id))
-    )
-    query = select(Competency).join(Framework).order_by(Framework.name, Competency.position)
-    if db.session.scalar(select(linked.exists())):
-        query = query.where(Competency.framework_id.in_(linked))
-    return list(db.session.scalars(query))
+    from clerkship.frameworks.queries import pickable
+
+    return [node for _framework, _depth, node in pickable(student_id)]
 
 
 def level_in_scale(
@@ -486,11 +481,23 @@ def _level_label(level) -> dict:
 def cosigned_labels(cycle: AssessmentCycle) -> dict:
     """What the signer saw beside the record: competency, framework and scale wording."""
     own_level, their_level = cycle.ratings()
-    competency = cycle.competency
-    framework = competency.framework
+    # Only the label columns: the re-signing migration runs this before later migrations
+    # have added the frameworks' other columns (tree, URI, version).
+    competency = db.session.execute(
+        select(
+            Competency.id,
+            Competency.code,
+            Competency.title,
+            Framework.id,
+            Framework.code,
+            Framework.name,
+        )
+        .join(Framework, Framework.id == Competency.framework_id)
+        .where(Competency.id == cycle.competency_id)
+    ).one()
     return {
-        "competency": {"id": competency.id, "code": competency.code, "title": competency.title},
-        "framework": {"id": framework.id, "code": framework.code, "name": framework.name},
+        "competency": {"id": competency[0], "code": competency[1], "title": competency[2]},
+        "framework": {"id": competency[3], "code": competency[4], "name": competency[5]},
         "self_level": _level_label(own_level),
         "preceptor_level": _level_label(their_level),
     }

@@ -58,7 +58,9 @@ def frameworks():
 @login_required
 def framework(framework_id: int):
     framework = load_or_404(Framework, framework_id, can_view_framework)
-    return render_template("directory/framework.html", framework=framework)
+    from clerkship.frameworks.planner import tree
+
+    return render_template("directory/framework.html", framework=framework, nodes=tree(framework))
 
 
 MAX_INSTRUMENT_BYTES = 512 * 1024

@@ -20,7 +20,6 @@ from clerkship.models import (
     AssessmentCycle,
     Competency,
     ContributionKind,
-    Framework,
     GoalContribution,
     GoalShare,
     GoalStatus,
@@ -181,15 +180,14 @@ def awaiting_agreement(goals: list[LearningGoal], preceptor: User) -> list[Learn
     return [g for g in goals if g.status is GoalStatus.SHARED and not agreed_by(g, preceptor)]
 
 
-def competency_choices(student_id: int) -> list[SelectChoice]:
-    """Competencies from the shipped/imported frameworks, grouped by framework order."""
-    del student_id  # every program uses the instance's frameworks for now
-    rows = db.session.execute(
-        select(Competency.id, Competency.code, Competency.title, Framework.name)
-        .join(Framework)
-        .order_by(Framework.name, Competency.position)
-    ).all()
-    return [SelectChoice(row.id, f"{row.code} · {row.title}", optgroup=row.name) for row in rows]
+def competency_choices(student_id: int, keep: tuple[int, ...] = ()) -> list[SelectChoice]:
+    """The trees of the frameworks the student's program chose (retired nodes hidden)."""
+    from clerkship.frameworks.queries import indented, pickable
+
+    return [
+        SelectChoice(node.id, indented(depth, node.label), optgroup=framework.name)
+        for framework, depth, node in pickable(student_id, keep)
+    ]
 
 
 def competencies_by_id(ids: list[int]) -> list[Competency]:

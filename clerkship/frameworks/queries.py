@@ -1,0 +1,61 @@
+"""What a student may pick: the one owning query for goal, assessment and evidence pickers."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from clerkship.extensions import db
+from clerkship.models import Cohort, Competency, Enrollment, Framework, program_framework
+
+
+def _student_programs(student_id: int):
+    return (
+        select(Cohort.program_id)
+        .join(Enrollment, Enrollment.cohort_id == Cohort.id)
+        .where(Enrollment.student_id == student_id)
+    )
+
+
+def frameworks_for(student_id: int) -> list[Framework]:
+    """The frameworks the student's programs chose; every framework when none chose any."""
+    chosen = select(program_framework.c.framework_id).where(
+        program_framework.c.program_id.in_(_student_programs(student_id))
+    )
+    query = select(Framework).order_by(Framework.name, Framework.id)
+    if db.session.scalar(select(chosen.exists())):
+        query = query.where(Framework.id.in_(chosen))
+    return list(db.session.scalars(query))
+
+
+def pickable(
+    student_id: int, keep: tuple[int, ...] = ()
+) -> list[tuple[Framework, int, Competency]]:
+    """The chosen frameworks' trees in reading order, retired nodes hidden — except those in
+    ``keep`` (already linked to the record being edited), so saving does not drop them."""
+    frameworks = frameworks_for(student_id)
+    nodes = db.session.scalars(
+        select(Competency).where(Competency.framework_id.in_([f.id for f in frameworks]))
+    ).all()
+    children: dict[tuple[int, int | None], list[Competency]] = {}
+    visible = {c.id for c in nodes if not c.retired or c.id in keep}
+    for node in nodes:
+        if node.id not in visible:
+            continue
+        parent = node.parent_id if node.parent_id in visible else None
+        children.setdefault((node.framework_id, parent), []).append(node)
+    for siblings in children.values():
+        siblings.sort(key=lambda c: (c.position, c.id))
+    ordered: list[tuple[Framework, int, Competency]] = []
+    for framework in frameworks:
+        stack = [(0, c) for c in reversed(children.get((framework.id, None), []))]
+        while stack:
+            depth, node = stack.pop()
+            ordered.append((framework, depth, node))
+            kids = children.get((framework.id, node.id), [])
+            stack.extend((depth + 1, c) for c in reversed(kids))
+    return ordered
+
+
+def indented(depth: int, label: str) -> str:
+    """A picker label showing its place in the tree (en spaces: no markup, no script)."""
+    return "\u2002\u2002" * depth + label

@@ -4,7 +4,7 @@ The old flat ``domain`` text becomes domain nodes that the competencies hang und
 ids do not change, so goals, assessments and signatures keep pointing at the same rows).
 
 Revision ID: f17c0a7e1d2b
-Revises: a19e7c0de019
+Revises: 18a5c0de5501
 Create Date: 2026-12-03 11:30:00
 
 """
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "f17c0a7e1d2b"
-down_revision = "a19e7c0de019"
+down_revision = "18a5c0de5501"
 branch_labels = None
 depends_on = None
 

@@ -127,7 +127,8 @@ def _instrument_label(instrument) -> str:
 def dashboard(cohort_id: int):
     """Who needs help: sortable by every column, filterable to those needing attention."""
     cohort = load_or_404(Cohort, cohort_id, can_view_dashboard)
-    rows = cohort_dashboard.cohort_rows(cohort)
+    board = cohort_dashboard.cohort_board(cohort)
+    rows = board.rows
     column = request.args.get("sort", "name")
     descending = request.args.get("dir") == "desc"
     attention_only = request.args.get("show") == "attention"
@@ -137,7 +138,9 @@ def dashboard(cohort_id: int):
         cohort=cohort,
         rows=cohort_dashboard.sort_rows(shown, column, descending),
         total=len(rows),
-        flagged=sum(1 for r in rows if r.needs_attention),
+        flagged=len(board.flagged),
+        median_assessed=board.median_assessed,
+        chart=cohort_dashboard.standing(board),
         columns=cohort_dashboard.COLUMNS,
         column=column if column in cohort_dashboard.COLUMNS else "name",
         descending=descending,

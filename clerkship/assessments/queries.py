@@ -226,7 +226,9 @@ def competencies_assessed(
     figure a month ago, for the dashboard's trend)."""
     ids = list(student_ids) or [0]
     query = (
-        select(AssessmentCycle.student_id, func.count(func.distinct(AssessmentCycle.competency_id)))
+        select(
+            AssessmentCycle.student_id, func.count(func.distinct(AssessmentCycle.competency_id))
+        )
         .join(SelfAssessment, SelfAssessment.cycle_id == AssessmentCycle.id)
         .join(PreceptorAssessment, PreceptorAssessment.cycle_id == AssessmentCycle.id)
         .where(

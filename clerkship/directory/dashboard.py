@@ -258,7 +258,7 @@ def _reasons(row: Row, today: date, median_assessed: float) -> list[Reason]:
     if row.agreed == 0:
         if row.shared_unagreed:
             waits = ngettext(
-                "waits on a preceptor to agree the %(num)d shared goal",
+                "waits on a preceptor to agree the shared goal",
                 "waits on a preceptor to agree one of %(num)d shared goals",
                 row.shared_unagreed,
             )

@@ -189,7 +189,9 @@ def test_behind_the_cohort_median_is_flagged_with_the_median(db, scaled):
     assert behind(1, 4.5)[0].what.endswith("median is 4.5")
 
 
-def test_dashboard_draws_where_each_student_stands(client, db, scaled, make_cycle, make_goal, make_user):
+def test_dashboard_draws_where_each_student_stands(
+    client, db, scaled, make_cycle, make_goal, make_user
+):
     _setup(db, scaled, make_cycle, make_goal, make_user)
     cohort = scaled["mine"]["cohort"]
     login(client, scaled["mine"]["director"])

@@ -22,7 +22,6 @@ from clerkship.models import (
     User,
 )
 
-
 TRIAGE_LIMIT = 8  # students listed per cohort on the home page; the dashboard has the rest
 
 

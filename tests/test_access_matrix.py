@@ -110,12 +110,10 @@ MATRIX: dict[str, Route] = {
         method="POST",
         ok=302,
     ),
-    "people.deactivate": Route(
+    "people.deactivate": Route(  # GET asks; POST with confirmed=yes deactivates
         "/people/{student}/deactivate",
         own=frozenset({"director", "admin"}),
         other=frozenset({"admin"}),
-        method="POST",
-        ok=302,
     ),
     "people.reactivate": Route(
         "/people/{student}/reactivate",
@@ -331,6 +329,7 @@ MATRIX: dict[str, Route] = {
 # included, so the rule that guards the page also guards the write.
 FORM_PAGES = frozenset(
     {
+        "people.deactivate",
         "auth.change_password",
         "directory.instrument",
         "directory.new_program",

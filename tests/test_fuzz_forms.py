@@ -167,7 +167,7 @@ TARGETS: dict[str, Target] = {
     "directory.edit_cohort": Target("/cohorts/{cohort}/edit"),
     "people.pair": Target(STUDENT + "/pairings"),
     "people.end_pairing": Target("/assignments/{assignment}/end", page=STUDENT),
-    "people.deactivate": Target("/people/{student}/deactivate", page=STUDENT),
+    "people.deactivate": Target("/people/{student}/deactivate"),  # the confirm page
     "people.reactivate": Target("/people/{student}/reactivate", page=None),
     "people.reset_password": Target("/people/{student}/reset-password", page=STUDENT),
     "reminders.remind_person": Target("/people/{student}/remind", page=STUDENT),

@@ -166,6 +166,7 @@ MATRIX: dict[str, Route] = {
         other=frozenset({"admin"}),
     ),
     "directory.frameworks": Route("/frameworks", own=frozenset({"director", "admin"})),
+    "directory.search_students": Route("/students?q=student", own=frozenset({"director"})),
     # Goals: the "own" goal is shared with the student's preceptor and panel patient.
     "goals.index": Route("/goals/", own=frozenset({"student", "preceptor", "patient"})),
     "goals.new": Route("/goals/new", own=frozenset({"student"})),

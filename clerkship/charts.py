@@ -182,3 +182,73 @@ def sparkline(points: list[tuple[date, float]], *, low=0, high=100, width=160, h
         for (x, y), (day, value) in zip(coords, points, strict=True)
     ]
     return Sparkline(width, height, path, dots)
+
+
+# --- where each student of a cohort stands ------------------------------------------------------
+STANDING_WIDTH = 360  # narrow viewBox: on a 390 px phone its text is drawn near its true size
+STANDING_ROW = 24
+STANDING_NAMES = 128  # room for the names on the left
+
+
+@dataclass
+class StandingBar:
+    name: str
+    y: float
+    width: float  # competencies assessed now
+    before_x: float  # where the student stood a month ago
+    flagged: bool
+    label: str  # the accessible title: "Ana Ruiz: 6 competencies assessed, 4 a month ago"
+
+
+@dataclass
+class StandingChart:
+    width: int
+    height: int
+    bar_left: float
+    bar_right: float
+    median_x: float
+    median_label: str
+    ticks: list[tuple[float, str]]
+    bars: list[StandingBar]
+    title: str
+
+
+def standing_chart(
+    title: str,
+    students: list[tuple[str, int, int, bool]],
+    median: float,
+    labels: dict[str, str],
+) -> StandingChart:
+    """``students``: (name, assessed now, assessed a month ago, flagged), in display order;
+    ``labels``: the translated "bar" and "median" wordings (the template owns no arithmetic)."""
+    top = max([now for _n, now, _b, _f in students] + [median, 1])
+    left, right = STANDING_NAMES, STANDING_WIDTH - 12
+    span = right - left
+
+    def x_of(value: float) -> float:
+        return left + value * span / top
+
+    bars = [
+        StandingBar(
+            name=name if len(name) <= 18 else name[:17] + "…",
+            y=8 + index * STANDING_ROW,
+            width=x_of(now) - left,
+            before_x=x_of(before),
+            flagged=flagged,
+            label=labels["bar"].format(name=name, now=now, before=before),
+        )
+        for index, (name, now, before, flagged) in enumerate(students)
+    ]
+    step = max(1, round(top / 4))
+    ticks = [(x_of(v), str(v)) for v in range(0, int(top) + 1, step)]
+    return StandingChart(
+        width=STANDING_WIDTH,
+        height=8 + len(students) * STANDING_ROW + 22,
+        bar_left=left,
+        bar_right=right,
+        median_x=x_of(median),
+        median_label=labels["median"].format(median=f"{median:g}"),
+        ticks=ticks,
+        bars=bars,
+        title=title,
+    )

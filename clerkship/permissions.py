@@ -185,6 +185,23 @@ def directs_student(user: User, student_id: int) -> bool:
     )
 
 
+def students_directed_by(user) -> ColumnElement[bool]:
+    """The SQL twin of :func:`directs_student`, for lists of people (``select(User).where``):
+    students enrolled in a cohort of a program this director directs; nobody for others."""
+    if not _signed_in(user) or user.role is not Role.DIRECTOR or not user.directed_program_ids:
+        return false()
+    return (User.role == Role.STUDENT) & User.id.in_(
+        select(Enrollment.student_id)
+        .join(Cohort, Cohort.id == Enrollment.cohort_id)
+        .where(Cohort.program_id.in_(user.directed_program_ids))
+    )
+
+
+def can_search_students(user) -> bool:
+    """Directors find students by name or e-mail, within their programs only."""
+    return _signed_in(user) and user.role is Role.DIRECTOR
+
+
 def _assignment_clause(preceptor_id: int, student_id: int, *, active_only: bool):
     clause = (Assignment.preceptor_id == preceptor_id) & (Assignment.student_id == student_id)
     return clause & (pairing_active() if active_only else pairing_started())

@@ -115,12 +115,10 @@ MATRIX: dict[str, Route] = {
         method="POST",
         ok=302,
     ),
-    "people.deactivate": Route(
+    "people.deactivate": Route(  # GET asks; POST with confirmed=yes deactivates
         "/people/{student}/deactivate",
         own=frozenset({"director", "admin"}),
         other=frozenset({"admin"}),
-        method="POST",
-        ok=302,
     ),
     "people.reactivate": Route(
         "/people/{student}/reactivate",
@@ -173,6 +171,7 @@ MATRIX: dict[str, Route] = {
         other=frozenset({"admin"}),
     ),
     "directory.frameworks": Route("/frameworks", own=frozenset({"director", "admin"})),
+    "directory.search_students": Route("/students?q=student", own=frozenset({"director"})),
     # Goals: the "own" goal is shared with the student's preceptor and panel patient.
     "goals.index": Route("/goals/", own=frozenset({"student", "preceptor", "patient"})),
     "goals.new": Route("/goals/new", own=frozenset({"student"})),
@@ -374,6 +373,7 @@ MATRIX: dict[str, Route] = {
 # included, so the rule that guards the page also guards the write.
 FORM_PAGES = frozenset(
     {
+        "people.deactivate",
         "auth.change_password",
         "directory.instrument",
         "directory.new_program",

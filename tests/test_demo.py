@@ -187,3 +187,26 @@ def test_printed_sign_ins_work(app, db, client):
         assert response.status_code == 302, sign_in
         assert client.get("/").status_code == 200
         client.post("/sign-out")
+
+
+def test_demo_dashboard_triages_a_quarter_to_a_half_for_different_reasons(app, db):
+    """The demo year looks like real use: not everyone flagged, not for the same reason, and
+    every flag says who or what it waits on."""
+    from clerkship.directory import dashboard
+    from clerkship.models import Cohort
+
+    assert app.test_cli_runner().invoke(args=["demo"]).exit_code == 0
+    cohort = db.session.scalar(select(Cohort).order_by(Cohort.start_date.desc()))
+    board = dashboard.cohort_board(cohort)
+    total, flagged = len(board.rows), board.flagged
+    assert total / 4 <= len(flagged) <= total / 2, f"{len(flagged)} of {total} flagged"
+    kinds = {reason.what.split(" ")[-1] for row in flagged for reason in row.reasons}
+    first = {row.reasons[0].what for row in flagged}
+    assert len(first) >= 3, first  # different students, different first reasons
+    assert len(kinds) >= 3, kinds
+    for row in flagged:
+        for reason in row.reasons:
+            assert reason.waits_on.startswith(("waits on", "worth a talk with")), reason
+    # The numbers differ from student to student (the old demo gave everyone the same).
+    figures = {(r.agreed, r.stale, r.oldest_wait, r.assessed, r.last_feedback) for r in board.rows}
+    assert len(figures) >= total // 2

@@ -172,7 +172,7 @@ TARGETS: dict[str, Target] = {
         "/api-tokens/{token}/revoke", page="/programs/{program}/api-tokens"
     ),
     "people.end_pairing": Target("/assignments/{assignment}/end", page=STUDENT),
-    "people.deactivate": Target("/people/{student}/deactivate", page=STUDENT),
+    "people.deactivate": Target("/people/{student}/deactivate"),  # the confirm page
     "people.reactivate": Target("/people/{student}/reactivate", page=None),
     "people.reset_password": Target("/people/{student}/reset-password", page=STUDENT),
     "reminders.remind_person": Target("/people/{student}/remind", page=STUDENT),

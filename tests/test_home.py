@@ -155,3 +155,30 @@ def test_patient_home_waits_only_on_open_goals(client, db, world, make_goal):
     assert "Dropped goal words" not in waiting and "Achieved goal words" not in waiting
     assert "Dropped goal words" in earlier and "Achieved goal words" in earlier
     assert "Other program goal" not in html
+
+
+def test_director_home_lists_who_needs_attention_and_why(client, db, world):
+    """Not a hard-coded "Nothing needs your attention": the dashboard's flags, with who or
+    what each waits on, for this director's cohorts only."""
+    cohort = world["mine"]["cohort"]
+    cohort.start_date = clock.today() - timedelta(days=100)
+    cohort.end_date = clock.today() + timedelta(days=100)
+    world["other"]["cohort"].start_date = cohort.start_date
+    world["other"]["cohort"].end_date = cohort.end_date
+    db.session.commit()
+    login(client, world["mine"]["director"])
+    html = page(client)
+    assert "Nothing needs your attention" not in html
+    student = world["mine"]["student"]
+    assert student.name in html and "no agreed learning goal" in html
+    assert "waits on the student to draft and share one" in html
+    assert world["other"]["student"].name not in html
+    assert f"/cohorts/{cohort.id}/dashboard?show=attention" in html
+
+
+def test_student_page_breadcrumb_leads_to_the_cohort(client, world):
+    login(client, world["mine"]["director"])
+    cohort = world["mine"]["cohort"]
+    html = client.get(f"/students/{world['mine']['student'].id}").get_data(as_text=True)
+    crumb = html[html.index('class="breadcrumb"') :][:400]
+    assert f'href="/cohorts/{cohort.id}"' in crumb

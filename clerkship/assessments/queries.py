@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 from wtforms import SelectChoice
 
@@ -118,6 +118,12 @@ class WaitingCounts:
     on_student: int = 0
     on_preceptor: int = 0
     oldest: datetime | None = None
+    oldest_step: Waiting | None = None  # the step that has waited longest: who and what
+
+
+# The dashboard names who a wait is on; for an open cycle waiting on both, the preceptor's
+# rating is named (the student's own step is already counted on the student's side).
+_NAMED_FIRST = ("rate", "sign", "self_assess", "react", "revise")
 
 
 def _submitted(entry) -> bool:
@@ -193,6 +199,8 @@ def waiting_by_student(student_ids: Iterable[int]) -> dict[int, WaitingCounts]:
         .options(
             selectinload(AssessmentCycle.self_assessment),
             selectinload(AssessmentCycle.preceptor_assessment),
+            selectinload(AssessmentCycle.preceptor),
+            selectinload(AssessmentCycle.competency),
         )
     )
     for cycle in cycles:
@@ -205,7 +213,37 @@ def waiting_by_student(student_ids: Iterable[int]) -> dict[int, WaitingCounts]:
         row.on_preceptor += sum(1 for action in waiting if action in PRECEPTOR_STEPS)
         if row.oldest is None or cycle.status_changed_at < row.oldest:
             row.oldest = cycle.status_changed_at
+            action = min(waiting, key=_NAMED_FIRST.index)
+            row.oldest_step = Waiting(cycle, action, cycle.status_changed_at)
     return counts
+
+
+def competencies_assessed(
+    student_ids: Iterable[int], as_of: datetime | None = None
+) -> dict[int, int]:
+    """{student id: distinct competencies with both ratings in} — the one definition of
+    "competencies assessed". ``as_of`` counts only ratings both submitted by then (the
+    figure a month ago, for the dashboard's trend)."""
+    ids = list(student_ids) or [0]
+    query = (
+        select(
+            AssessmentCycle.student_id, func.count(func.distinct(AssessmentCycle.competency_id))
+        )
+        .join(SelfAssessment, SelfAssessment.cycle_id == AssessmentCycle.id)
+        .join(PreceptorAssessment, PreceptorAssessment.cycle_id == AssessmentCycle.id)
+        .where(
+            AssessmentCycle.student_id.in_(ids),
+            SelfAssessment.submitted_at.is_not(None),
+            PreceptorAssessment.submitted_at.is_not(None),
+        )
+        .group_by(AssessmentCycle.student_id)
+    )
+    if as_of is not None:
+        query = query.where(
+            SelfAssessment.submitted_at <= as_of, PreceptorAssessment.submitted_at <= as_of
+        )
+    found = dict(db.session.execute(query).all())
+    return {student_id: found.get(student_id, 0) for student_id in ids if student_id}
 
 
 # --- form choices ----------------------------------------------------------------------------

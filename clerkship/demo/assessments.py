@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from clerkship import clock
 from clerkship.assessments import service
+from clerkship.demo import profiles
 from clerkship.demo.goals import _people_for
 from clerkship.extensions import db
 from clerkship.models import (
@@ -99,17 +100,26 @@ def add_assessments(cohort: Cohort, students: list[User], today: date, seed: int
         mentors = preceptors.get(student.id)
         if student.id in with_cycles or not mentors:
             continue
-        pairs = _levels(narrowing=index % 4 != 3, n=len(CODES), rng=rng)
+        kind = profiles.profile(index)
+        pairs = _levels(narrowing=kind != profiles.WAITING_ON_PRECEPTOR, n=len(CODES), rng=rng)
         endings = ENDINGS[index % len(ENDINGS)]
-        for k, code in enumerate(CODES):
+        if kind == profiles.WAITING_ON_PRECEPTOR:
+            endings = ("awaiting_signature", "open_preceptor")
+        codes = CODES[:1] if kind == profiles.NO_ASSESSMENTS else CODES
+        for k, code in enumerate(codes):
             competency = competencies.get(code)
             if competency is None:
                 continue
             day = start + timedelta(days=(span * k) // len(CODES))
-            if k < SIGNED_CYCLES:
+            if kind == profiles.NO_ASSESSMENTS:
+                day, target = today - timedelta(days=5), "open_none"
+            elif k < SIGNED_CYCLES:
                 target = "signed"
             else:
                 target = endings[min(k - SIGNED_CYCLES, len(endings) - 1)]
+                if kind != profiles.WAITING_ON_PRECEPTOR:
+                    # Still moving: the open steps were asked for in the last fortnight.
+                    day = today - timedelta(days=4 * (len(CODES) - k))
             _cycle(
                 student,
                 mentors[k % len(mentors)] if k >= 2 else mentors[0],

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from clerkship import clock
+from clerkship.demo import profiles
 from clerkship.extensions import db
 from clerkship.models import (
     Cohort,
@@ -94,8 +95,12 @@ def add_feedback(cohort: Cohort, students: list[User], today: date, seed: int) -
     }
     rng = random.Random(seed + 5)
     span = max((today - cohort.start_date).days, 40)
-    for student in students:
+    for index, student in enumerate(students):
         patients = panels.get(student.id, [])
+        # A quiet panel: the student last heard from a patient over two months ago.
+        last_day = today
+        if profiles.profile(index) == profiles.QUIET_PATIENTS:
+            last_day = today - timedelta(days=70)
         if student.id in invited or len(patients) < 4:
             continue
         for number, patient in enumerate(patients[:3]):
@@ -103,7 +108,7 @@ def add_feedback(cohort: Cohort, students: list[User], today: date, seed: int) -
             start = rng.randint(2, 3)
             for k in range(rng.randint(2, 3)):
                 day = cohort.start_date + timedelta(days=(span * (k + 1 + number)) // 6)
-                if day >= today:
+                if day >= last_day:
                     break
                 _response(student, patient, instrument, day, start + k, number == 0, rng)
         fourth, fifth = patients[3], patients[-1]

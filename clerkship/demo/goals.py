@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from clerkship import clock, permissions
+from clerkship.demo import profiles
 from clerkship.extensions import db
 from clerkship.goals import service
 from clerkship.models import (
@@ -143,8 +144,11 @@ def add_goals(cohort: Cohort, students: list[User], today: date, seed: int) -> N
         if student.id in with_goals or not mentors or not panel:
             continue
         preceptor, patient = mentors[0], panel[0]
-        plan = [GOALS[(index + k) % len(GOALS)] for k in range(5)]
+        kind = profiles.profile(index)
         stages = ["achieved", "agreed", "shared", "draft", "revised" if index % 2 else "dropped"]
+        if kind == profiles.NO_AGREED_GOAL:
+            stages = ["shared", "draft", "dropped"]
+        plan = [GOALS[(index + k) % len(GOALS)] for k in range(len(stages))]
         for stage, (title, specific, measure, actions, codes, suggestion) in zip(
             stages, plan, strict=True
         ):
@@ -156,6 +160,9 @@ def add_goals(cohort: Cohort, students: list[User], today: date, seed: int) -> N
             if stage != "draft":
                 _work_on(goal, stage, student, preceptor, patient, suggestion, rng)
             start = cohort.start_date + timedelta(days=rng.randint(5, 40))
+            if stage in ("agreed", "shared") and kind != profiles.STALE_GOALS:
+                # An open goal that is moving: its history lies in the last few weeks.
+                start = max(start, today - timedelta(days=rng.randint(12, 24)))
             _backdate(goal, min(start, today), today, rng)
 
 

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from statistics import median
 
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import aliased
 
+from clerkship import charts, permissions
 from clerkship.assessments import queries as assessment_queries
 from clerkship.directory import queries as cohort_students
 from clerkship.extensions import db
@@ -28,18 +30,24 @@ from clerkship.models import (
     GoalContribution,
     GoalStatus,
     LearningGoal,
+    PanelEntry,
     PatientFeedback,
     PreceptorAssessment,
     SelfAssessment,
     User,
-    program_framework,
     utcnow,
 )
 
 STALE_DAYS = 30  # an open goal with no progress note for this long needs a look
 WAITING_DAYS = 14  # an assessment waiting this long for someone
-FEEDBACK_DAYS = 60  # no patient feedback for this long
+FEEDBACK_DAYS = 60  # no patient feedback for this long (once in the program this long)
 GAP_LEVELS = 2  # self and preceptor this many levels apart
+# "Behind" is measured against the cohort, not a fixed quota: a program sets no number of
+# assessments due by a date, and its students pace each other (same preceptors, same year).
+# Three competencies below the cohort's median is a gap a director can act on; a student
+# one or two behind is within the ordinary spread of the year.
+BEHIND_BY = 3
+TREND_DAYS = 30  # "since last month" on the dashboard's chart and table
 
 COLUMNS = {
     "name": _l("Student"),
@@ -48,28 +56,62 @@ COLUMNS = {
     "waiting": _l("Assessments waiting"),
     "oldest_wait": _l("Oldest wait (days)"),
     "last_feedback": _l("Last patient feedback"),
-    "never_assessed": _l("Competencies never assessed"),
+    "assessed": _l("Competencies assessed (a month ago)"),
     "gap": _l("Latest self − preceptor gap"),
 }
 
 
 @dataclass
+class Reason:
+    """Why a student is flagged, and who or what it waits on."""
+
+    what: str
+    waits_on: str
+
+    def __str__(self) -> str:
+        return f"{self.what} — {self.waits_on}"
+
+
+@dataclass
 class Row:
     student: User
+    in_program_since: date | None = None
     agreed: int = 0
+    shared_unagreed: int = 0  # goals shared, waiting for a preceptor's agreement
     stale: int = 0
     waiting: int = 0
     waiting_on_student: int = 0
     waiting_on_preceptor: int = 0
     oldest_wait: int | None = None
+    oldest_step: assessment_queries.Waiting | None = None
     last_feedback: date | None = None
-    never_assessed: int = 0
+    panel_patients: int = 0
+    assessed: int = 0
+    assessed_month_ago: int = 0
     gap: int | None = None
-    reasons: list[str] = field(default_factory=list)
+    gap_on: str = ""  # the competency of the latest gap
+    gap_with: str = ""  # the preceptor of the latest gap
+    reasons: list[Reason] = field(default_factory=list)
 
     @property
     def needs_attention(self) -> bool:
         return bool(self.reasons)
+
+    @property
+    def trend(self) -> int:
+        return self.assessed - self.assessed_month_ago
+
+
+@dataclass
+class Board:
+    """The cohort's rows and the cohort figure each is measured against."""
+
+    rows: list[Row]
+    median_assessed: float
+
+    @property
+    def flagged(self) -> list[Row]:
+        return [row for row in self.rows if row.needs_attention]
 
 
 def _ids_clause(column, ids):
@@ -81,13 +123,27 @@ def _days(moment: datetime, now: datetime) -> int:
 
 
 def cohort_rows(cohort: Cohort, now: datetime | None = None) -> list[Row]:
+    return cohort_board(cohort, now).rows
+
+
+def cohort_board(cohort: Cohort, now: datetime | None = None) -> Board:
     now = now or utcnow()
     students = cohort_students.students_of_cohort(cohort)
     ids = [s.id for s in students]
     rows = {s.id: Row(s) for s in students}
+    for row in rows.values():
+        # Enrolment has no date of its own: a student is in the program from the cohort's
+        # start, or from the day their account was made (an import mid-year), if later.
+        row.in_program_since = max(cohort.start_date, row.student.created_at.date())
 
     for student_id, count in goal_queries.goals_agreed(ids).items():
         rows[student_id].agreed = count
+    for student_id, count in db.session.execute(
+        select(LearningGoal.student_id, func.count())
+        .where(_ids_clause(LearningGoal.student_id, ids), LearningGoal.status == GoalStatus.SHARED)
+        .group_by(LearningGoal.student_id)
+    ):
+        rows[student_id].shared_unagreed = count
 
     last_progress = (
         select(GoalContribution.goal_id, func.max(GoalContribution.created_at).label("at"))
@@ -117,6 +173,7 @@ def cohort_rows(cohort: Cohort, now: datetime | None = None) -> list[Row]:
         row.waiting_on_student = waiting.on_student
         row.waiting_on_preceptor = waiting.on_preceptor
         row.oldest_wait = _days(waiting.oldest, now) if waiting.oldest else None
+        row.oldest_step = waiting.oldest_step
 
     feedback = db.session.execute(
         select(PatientFeedback.student_id, func.max(PatientFeedback.created_at))
@@ -125,31 +182,18 @@ def cohort_rows(cohort: Cohort, now: datetime | None = None) -> list[Row]:
     )
     for student_id, latest in feedback:
         rows[student_id].last_feedback = latest.date() if latest else None
+    for student_id, count in db.session.execute(
+        select(PanelEntry.student_id, func.count(func.distinct(PanelEntry.patient_id)))
+        .where(_ids_clause(PanelEntry.student_id, ids), permissions.panel_active(now.date()))
+        .group_by(PanelEntry.student_id)
+    ):
+        rows[student_id].panel_patients = count
 
-    program_competencies = db.session.scalar(
-        select(func.count(Competency.id)).where(
-            Competency.framework_id.in_(
-                select(program_framework.c.framework_id).where(
-                    program_framework.c.program_id == cohort.program_id
-                )
-            )
-        )
-    )
-    if not program_competencies:
-        program_competencies = db.session.scalar(select(func.count(Competency.id)))
-    assessed = db.session.execute(
-        select(
-            AssessmentCycle.student_id, func.count(func.distinct(AssessmentCycle.competency_id))
-        )
-        .where(
-            _ids_clause(AssessmentCycle.student_id, ids),
-            AssessmentCycle.status != CycleStatus.OPEN,
-        )
-        .group_by(AssessmentCycle.student_id)
-    )
-    assessed_counts = dict(assessed.all())
-    for student_id, row in rows.items():
-        row.never_assessed = max(0, program_competencies - assessed_counts.get(student_id, 0))
+    for student_id, count in assessment_queries.competencies_assessed(ids).items():
+        rows[student_id].assessed = count
+    month_ago = now - timedelta(days=TREND_DAYS)
+    for student_id, count in assessment_queries.competencies_assessed(ids, month_ago).items():
+        rows[student_id].assessed_month_ago = count
 
     own_level = aliased(EntrustmentLevel)
     their_level = aliased(EntrustmentLevel)
@@ -157,6 +201,8 @@ def cohort_rows(cohort: Cohort, now: datetime | None = None) -> list[Row]:
         select(
             AssessmentCycle.student_id.label("student_id"),
             (own_level.value - their_level.value).label("gap"),
+            AssessmentCycle.competency_id.label("competency_id"),
+            AssessmentCycle.preceptor_id.label("preceptor_id"),
             func.row_number()
             .over(
                 partition_by=AssessmentCycle.student_id,
@@ -178,34 +224,103 @@ def cohort_rows(cohort: Cohort, now: datetime | None = None) -> list[Row]:
         )
         .subquery()
     )
-    for student_id, gap in db.session.execute(
-        select(ranked.c.student_id, ranked.c.gap).where(ranked.c.rank == 1)
+    for student_id, gap, competency_code, preceptor_name in db.session.execute(
+        select(ranked.c.student_id, ranked.c.gap, Competency.code, User.name)
+        .join(Competency, Competency.id == ranked.c.competency_id)
+        .join(User, User.id == ranked.c.preceptor_id)
+        .where(ranked.c.rank == 1)
     ):
-        rows[student_id].gap = gap
+        row = rows[student_id]
+        row.gap, row.gap_on, row.gap_with = gap, competency_code, preceptor_name
 
+    median_assessed = float(median([r.assessed for r in rows.values()])) if rows else 0.0
     for row in rows.values():
-        row.reasons = _reasons(row, now.date())
-    return list(rows.values())
+        row.reasons = _reasons(row, now.date(), median_assessed)
+    return Board(list(rows.values()), median_assessed)
 
 
-def _reasons(row: Row, today: date) -> list[str]:
+def _waits_on_step(step: assessment_queries.Waiting) -> str:
+    from clerkship.assessments.service import WAITING_LABELS
+
+    who = step.cycle.preceptor.name if step.on == "preceptor" else str(_l("the student"))
+    return str(
+        _l(
+            "waits on %(who)s: %(step)s (%(competency)s)",
+            who=who,
+            step=WAITING_LABELS[step.action],
+            competency=step.cycle.competency.code,
+        )
+    )
+
+
+def _reasons(row: Row, today: date, median_assessed: float) -> list[Reason]:
     reasons = []
     if row.agreed == 0:
-        reasons.append(str(_l("no agreed learning goal")))
+        if row.shared_unagreed:
+            waits = ngettext(
+                "waits on a preceptor to agree the shared goal",
+                "waits on a preceptor to agree one of %(num)d shared goals",
+                row.shared_unagreed,
+            )
+        else:
+            waits = str(_l("waits on the student to draft and share one"))
+        reasons.append(Reason(str(_l("no agreed learning goal")), waits))
     if row.stale:
         reasons.append(
-            ngettext(
-                "%(num)d goal without progress for 30+ days",
-                "%(num)d goals without progress for 30+ days",
-                row.stale,
+            Reason(
+                ngettext(
+                    "%(num)d goal without progress for 30+ days",
+                    "%(num)d goals without progress for 30+ days",
+                    row.stale,
+                ),
+                str(_l("waits on the student for a progress note")),
             )
         )
-    if row.oldest_wait is not None and row.oldest_wait >= WAITING_DAYS:
-        reasons.append(str(_l("an assessment waiting %(n)d days", n=row.oldest_wait)))
-    if row.last_feedback is None or (today - row.last_feedback).days >= FEEDBACK_DAYS:
-        reasons.append(str(_l("no patient feedback for 60+ days")))
+    if row.oldest_wait is not None and row.oldest_wait >= WAITING_DAYS and row.oldest_step:
+        reasons.append(
+            Reason(
+                str(_l("an assessment waiting %(n)d days", n=row.oldest_wait)),
+                _waits_on_step(row.oldest_step),
+            )
+        )
+    in_program = (today - row.in_program_since).days if row.in_program_since else FEEDBACK_DAYS
+    quiet = row.last_feedback is None or (today - row.last_feedback).days >= FEEDBACK_DAYS
+    if quiet and in_program >= FEEDBACK_DAYS:
+        if row.panel_patients:
+            waits = ngettext(
+                "waits on the student to invite their panel patient",
+                "waits on the student to invite one of %(num)d panel patients",
+                row.panel_patients,
+            )
+        else:
+            waits = str(_l("waits on the program: no continuity patient on the panel yet"))
+        reasons.append(Reason(str(_l("no patient feedback for 60+ days")), waits))
+    if median_assessed - row.assessed >= BEHIND_BY:
+        reasons.append(
+            Reason(
+                str(
+                    _l(
+                        "%(n)d competencies assessed, the cohort's median is %(median)s",
+                        n=row.assessed,
+                        median=f"{median_assessed:g}",
+                    )
+                ),
+                str(_l("waits on the student to ask for assessments")),
+            )
+        )
     if row.gap is not None and abs(row.gap) >= GAP_LEVELS:
-        reasons.append(str(_l("self and preceptor %(n)d levels apart", n=abs(row.gap))))
+        reasons.append(
+            Reason(
+                str(
+                    _l(
+                        "self and preceptor %(n)d levels apart on %(competency)s",
+                        n=abs(row.gap),
+                        competency=row.gap_on,
+                    )
+                ),
+                str(_l("worth a talk with %(name)s", name=row.gap_with)),
+            )
+        )
     return reasons
 
 
@@ -223,3 +338,17 @@ def sort_rows(rows: list[Row], column: str, descending: bool) -> list[Row]:
     present = [r for r in rows if key(r)[0] is False]
     missing = [r for r in rows if key(r)[0] is True]
     return sorted(present, key=key, reverse=descending) + missing
+
+
+def standing(board: Board) -> charts.StandingChart:
+    """The dashboard's chart: competencies assessed per student, a month ago, the median."""
+    rows = sorted(board.rows, key=lambda r: (r.assessed, r.student.name.lower()))
+    return charts.standing_chart(
+        str(_l("Competencies assessed per student, now and a month ago")),
+        [(r.student.name, r.assessed, r.assessed_month_ago, r.needs_attention) for r in rows],
+        board.median_assessed,
+        {
+            "bar": str(_l("{name}: {now} competencies assessed, {before} a month ago")),
+            "median": str(_l("Cohort median: {median}")),
+        },
+    )

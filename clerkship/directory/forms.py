@@ -78,3 +78,14 @@ class InstrumentForm(FlaskForm):
         ),
         render_kw={"accept": ".json,application/json"},
     )
+
+
+class StudentSearchForm(FlaskForm):
+    """A GET search: nothing is written, so no CSRF token is asked for."""
+
+    class Meta:
+        csrf = False
+
+    q = StringField(
+        _l("Name or e-mail"), filters=[_strip], validators=[Optional(), Length(max=100)]
+    )

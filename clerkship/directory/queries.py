@@ -12,8 +12,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import Select, exists, func, select
+from sqlalchemy import Select, exists, func, or_, select
 
+from clerkship import permissions
 from clerkship.extensions import db
 from clerkship.models import Cohort, Enrollment, EnrollmentStatus, Program, User
 
@@ -81,3 +82,30 @@ def latest_program_of(student_id: int) -> Program | None:
     """The program of the student's most recent cohort."""
     cohort = latest_cohort_of(student_id)
     return cohort.program if cohort is not None else None
+
+
+SEARCH_LIMIT = 50
+
+
+def search_students(user: User, text: str) -> list[User]:
+    """Students whose name or e-mail contains ``text`` (any case), among those ``user`` may
+    see (:func:`permissions.students_directed_by`); at most :data:`SEARCH_LIMIT`."""
+    words = text.strip().lower()
+    if not words:
+        return []
+    escaped = words.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    pattern = f"%{escaped}%"
+    return list(
+        db.session.scalars(
+            select(User)
+            .where(
+                permissions.students_directed_by(user),
+                or_(
+                    func.lower(User.name).like(pattern, escape="\\"),
+                    func.lower(User.email).like(pattern, escape="\\"),
+                ),
+            )
+            .order_by(User.name, User.id)
+            .limit(SEARCH_LIMIT)
+        )
+    )

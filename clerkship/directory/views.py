@@ -1,4 +1,4 @@
-from flask import flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from wtforms import SelectChoice
@@ -6,11 +6,13 @@ from wtforms import SelectChoice
 from clerkship import seeds, submissions, transactions
 from clerkship.directory import bp, service, setup
 from clerkship.directory import dashboard as cohort_dashboard
-from clerkship.directory.forms import CohortForm, InstrumentForm, ProgramForm
+from clerkship.directory import queries as cohort_students
+from clerkship.directory.forms import CohortForm, InstrumentForm, ProgramForm, StudentSearchForm
 from clerkship.formerrors import put_error
 from clerkship.models import Cohort, Framework, Program, Role, User
 from clerkship.permissions import (
     can_manage_program,
+    can_search_students,
     can_view_cohort,
     can_view_dashboard,
     can_view_framework,
@@ -29,6 +31,19 @@ def student(student_id: int):
         student=student,
         **service.student_overview(student, current_user),
     )
+
+
+@bp.route("/students")
+@login_required
+def search_students():
+    """Find a student of one's programs by name or e-mail."""
+    if not can_search_students(current_user):
+        abort(404)
+    form = StudentSearchForm(request.args)
+    found = None
+    if form.q.data and form.validate():
+        found = cohort_students.search_students(current_user, form.q.data)
+    return render_template("directory/search.html", form=form, found=found)
 
 
 @bp.route("/programs/<int:program_id>")
@@ -129,7 +144,8 @@ def _instrument_label(instrument) -> str:
 def dashboard(cohort_id: int):
     """Who needs help: sortable by every column, filterable to those needing attention."""
     cohort = load_or_404(Cohort, cohort_id, can_view_dashboard)
-    rows = cohort_dashboard.cohort_rows(cohort)
+    board = cohort_dashboard.cohort_board(cohort)
+    rows = board.rows
     column = request.args.get("sort", "name")
     descending = request.args.get("dir") == "desc"
     attention_only = request.args.get("show") == "attention"
@@ -139,7 +155,9 @@ def dashboard(cohort_id: int):
         cohort=cohort,
         rows=cohort_dashboard.sort_rows(shown, column, descending),
         total=len(rows),
-        flagged=sum(1 for r in rows if r.needs_attention),
+        flagged=len(board.flagged),
+        median_assessed=board.median_assessed,
+        chart=cohort_dashboard.standing(board),
         columns=cohort_dashboard.COLUMNS,
         column=column if column in cohort_dashboard.COLUMNS else "name",
         descending=descending,

@@ -22,6 +22,8 @@ from clerkship.models import (
     User,
 )
 
+TRIAGE_LIMIT = 8  # students listed per cohort on the home page; the dashboard has the rest
+
 
 def _current(model):
     return permissions.pairing_active() if model is Assignment else permissions.panel_active()
@@ -111,9 +113,25 @@ def director_home(user: User) -> dict:
         .order_by(Program.name)
     ).all()
     counts = cohort_students.student_counts(c.id for p in programs for c in p.cohorts)
+    from clerkship.directory import dashboard
     from clerkship.portfolios import service as exports
 
-    return {"programs": programs, "student_counts": counts, "exports": exports.recent_jobs(user)}
+    # Who needs attention comes from the dashboard's own figures (one definition), for the
+    # cohorts in their year now; a finished year's cohort is read on its dashboard.
+    now = today()
+    triage = [
+        (cohort, dashboard.cohort_board(cohort).flagged)
+        for program in programs
+        for cohort in program.cohorts
+        if cohort.start_date <= now <= cohort.end_date
+    ]
+    return {
+        "programs": programs,
+        "student_counts": counts,
+        "exports": exports.recent_jobs(user),
+        "triage": [(cohort, rows) for cohort, rows in triage if rows],
+        "triage_limit": TRIAGE_LIMIT,
+    }
 
 
 def admin_home(user: User) -> dict:

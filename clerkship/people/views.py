@@ -81,10 +81,13 @@ def end_pairing(assignment_id: int):
     return redirect(url_for("directory.student", student_id=assignment.student_id))
 
 
-@bp.route("/people/<int:user_id>/deactivate", methods=["POST"])
+@bp.route("/people/<int:user_id>/deactivate", methods=["GET", "POST"])
 @login_required
 def deactivate(user_id: int):
+    """Asks first (a page, no script): deactivating signs the person out everywhere."""
     person = load_or_404(User, user_id, can_deactivate_person)
+    if request.method == "GET" or request.form.get("confirmed") != "yes":
+        return render_template("people/deactivate.html", person=person)
     try:
         service.set_active(_user(), person, False)
     except service.PeopleError as error:

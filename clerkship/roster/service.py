@@ -241,16 +241,16 @@ def _date(value: str, row: RowPlan, name: str) -> date | None:
     try:
         return date.fromisoformat(value)
     except ValueError:
-        row.status, row.reason = (
-            "error",
-            _("%(column)s is not a date like 2026-07-01", column=name),
-        )
+        _error(row, _("%(column)s is not a date like 2026-07-01", column=name))
         return None
 
 
 def _error(row: RowPlan, message: str) -> None:
+    """Mark the row as an error; every problem of a row is reported, not only the first."""
     if row.status != "error":
         row.status, row.reason = "error", message
+    elif message not in row.reason.split("; "):
+        row.reason = f"{row.reason}; {message}"
 
 
 def _users_by_email(emails) -> dict[str, User]:
@@ -353,7 +353,7 @@ def _plan_people(plan: Plan, cohort: Cohort) -> None:
         row.values["email"] = row.values["email"].lower()
         if not EMAIL.match(row.values["email"]):
             _error(row, _("“%(value)s” is not an e-mail address", value=row.values["email"]))
-        elif not row.values["name"]:
+        if not row.values["name"]:
             _error(row, _("the name is empty"))
     _dedupe(plan, lambda r: r.values["email"])
     existing = _users_by_email(r.values["email"] for r in plan.rows)
@@ -419,11 +419,11 @@ def _plan_patients(plan: Plan, cohort: Cohort) -> None:
         values["email"] = values["email"].lower()
         if not values["external_id"]:
             _error(row, _("external_id is empty"))
-        elif not values["name"]:
+        if not values["name"]:
             _error(row, _("the name is empty"))
-        elif values["language"] not in ("en", "es"):
+        if values["language"] not in ("en", "es"):
             _error(row, _("language must be en or es"))
-        elif values["email"] and not EMAIL.match(values["email"]):
+        if values["email"] and not EMAIL.match(values["email"]):
             _error(row, _("“%(value)s” is not an e-mail address", value=values["email"]))
     _dedupe(plan, lambda r: r.values["external_id"])
     existing = {
@@ -476,13 +476,11 @@ def _plan_assignments(plan: Plan, cohort: Cohort) -> None:
             people_by_email.get(values["student_email"]),
             people_by_email.get(values["preceptor_email"]),
         )
-        if row.status == "error":
-            continue
-        if start is None:
+        if start is None and not values["start_date"]:
             _error(row, _("start_date is empty"))
-        elif end and end < start:
+        elif start and end and end < start:
             _error(row, _("the assignment ends before it starts"))
-        elif student is None or student.role is not Role.STUDENT:
+        if student is None or student.role is not Role.STUDENT:
             _error(
                 row,
                 _(
@@ -490,7 +488,7 @@ def _plan_assignments(plan: Plan, cohort: Cohort) -> None:
                     email=values["student_email"],
                 ),
             )
-        elif preceptor is None or preceptor.role is not Role.PRECEPTOR:
+        if preceptor is None or preceptor.role is not Role.PRECEPTOR:
             _error(
                 row,
                 _(
@@ -498,7 +496,7 @@ def _plan_assignments(plan: Plan, cohort: Cohort) -> None:
                     email=values["preceptor_email"],
                 ),
             )
-        elif values["discipline"] not in DISCIPLINES:
+        if values["discipline"] not in DISCIPLINES:
             _error(row, _("unknown discipline; use one of: %(list)s", list=", ".join(DISCIPLINES)))
     # One preceptor per student and discipline in a file: twice is a mistake to fix.
     _dedupe(

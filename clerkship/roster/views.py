@@ -67,8 +67,15 @@ def upload(cohort_id: int):
         token = pending.save(raw)
         session.setdefault(PENDING, {})[token] = [cohort.id, form.kind.data, file.filename[:200]]
         session.modified = True
+    # A file with errors is no dead end: the preview offers the upload box again.
     return render_template(
-        "roster/preview.html", cohort=cohort, plan=plan, token=token, filename=file.filename
+        "roster/preview.html",
+        cohort=cohort,
+        plan=plan,
+        token=token,
+        filename=file.filename,
+        form=UploadForm(formdata=None, kind=form.kind.data),
+        kinds=service.KINDS,
     )
 
 

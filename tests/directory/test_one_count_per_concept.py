@@ -258,7 +258,7 @@ def test_dashboard_figures_portfolio_and_digest_agree_for_every_student(
                         f"{key}: {surface} {figure} = {value}, expected {numbers[figure]}"
                     )
         # The dashboard flags "no agreed learning goal"; the student hears the same in the digest.
-        flagged = row is not None and "no agreed learning goal" in row.reasons
+        flagged = row is not None and "no agreed learning goal" in [r.what for r in row.reasons]
         told = digest["no_agreed_goal"]
         if flagged != (numbers["agreed"] == 0) or told != (numbers["agreed"] == 0):
             problems.append(f"{key}: flagged={flagged} told={told} agreed={numbers['agreed']}")

@@ -62,7 +62,8 @@ def test_deactivation_ends_sessions_at_once(app, db, world):
     login(student_browser, mine["student"])
     assert student_browser.get("/").status_code == 200
     login(director_browser, mine["director"])
-    assert director_browser.post(f"/people/{mine['student'].id}/deactivate").status_code == 302
+    deactivate = f"/people/{mine['student'].id}/deactivate"
+    assert director_browser.post(deactivate, data={"confirmed": "yes"}).status_code == 302
     response = student_browser.get("/")
     assert response.status_code == 302 and response.headers["Location"].startswith("/sign-in")
     refused = student_browser.post(
@@ -87,10 +88,33 @@ def test_password_reset_is_a_link_never_a_password(client, db, world):
 def test_other_programs_people_are_out_of_reach(client, db, world):
     other = world["other"]
     login(client, world["mine"]["director"])
-    assert client.post(f"/people/{other['student'].id}/deactivate").status_code == 404
+    deactivate = f"/people/{other['student'].id}/deactivate"
+    assert client.post(deactivate, data={"confirmed": "yes"}).status_code == 404
     assert client.get(f"/students/{other['student'].id}/pairings").status_code == 404
     assignment = db.session.scalar(
         select(Assignment).where(Assignment.student_id == other["student"].id)
     )
     assert client.post(f"/assignments/{assignment.id}/end").status_code == 404
     assert other["student"].active
+
+
+def test_deactivate_asks_first_and_looks_destructive(client, db, world):
+    mine = world["mine"]
+    student = mine["student"]
+    login(client, mine["director"])
+    page = client.get(f"/students/{student.id}").get_data(as_text=True)
+    # A link to a confirm page, not a one-click form; styled apart from its neighbours.
+    assert f'class="button danger separate" href="/people/{student.id}/deactivate"' in page
+    asked = client.post(f"/people/{student.id}/deactivate")  # no confirmation: only asked
+    assert asked.status_code == 200 and "Deactivate " + student.name + "?" in asked.get_data(
+        as_text=True
+    )
+    db.session.refresh(student)
+    assert student.active
+    html = client.get(f"/people/{student.id}/deactivate").get_data(as_text=True)
+    assert 'name="confirmed" value="yes"' in html and "button danger solid" in html
+    assert "Keep the account" in html
+    done = client.post(f"/people/{student.id}/deactivate", data={"confirmed": "yes"})
+    assert done.status_code == 302
+    db.session.refresh(student)
+    assert not student.active

@@ -321,3 +321,19 @@ def test_no_file_and_an_unknown_kind_are_marked_beside_their_fields(client, worl
     assert re.search(r'<p class="error" id="file-error">Choose a CSV file', html)
     assert 'id="kind-error"' in html
     assert 'aria-describedby="kind-error"' in html
+
+
+def test_a_row_reports_every_error_and_the_preview_offers_the_upload_box(client, db, world):
+    """A bad e-mail AND a missing name are both reported; the error page is no dead end."""
+    mine = world["mine"]
+    cohort = mine["cohort"]
+    login(client, mine["director"])
+    raw = b"email,name\nnot-an-email,\nok@school.edu,Ok Person\n"
+    response = _upload(client, cohort, "students", "students.csv", raw)
+    html = _html(response)
+    assert "“not-an-email” is not an e-mail address; the name is empty" in html
+    assert "Confirm import" not in html
+    box = html[html.index("Upload the corrected file") :]
+    assert f'action="/cohorts/{cohort.id}/import"' in box and 'type="file"' in box
+    assert re.search(r'<input checked[^>]*value="students"', box)  # the kind stays chosen
+    assert _count(db, User, User.email == "ok@school.edu") == 0

@@ -190,7 +190,7 @@ def new_program():
     form = _program_form(None)
     if request.method == "GET":
         return _program_page(None, form)
-    if not form.validate_on_submit():
+    if not submissions.valid(form):
         return _program_page(None, form, 400)
     if (again := submissions.repeated()) is not None:
         return again
@@ -229,7 +229,7 @@ def _cohort_page(program, cohort, form, status=200):
 
 def _save_cohort(program, cohort):
     form = CohortForm()
-    if not form.validate_on_submit():
+    if not (form.validate_on_submit() if cohort else submissions.valid(form)):
         return _cohort_page(program, cohort, form, 400)
     if cohort is None and (again := submissions.repeated()) is not None:
         return again

@@ -101,7 +101,7 @@ def new():
     require_role(Role.STUDENT)
     user = _user()
     form = _goal_form(user.id)
-    if form.validate_on_submit():
+    if submissions.valid(form):
         if (again := submissions.repeated()) is not None:
             return again
         competencies = queries.competencies_by_id(form.competencies.data)
@@ -275,7 +275,7 @@ def _after_write(goal: LearningGoal, message: str):
 def add_note(goal_id: int):
     goal = _load(goal_id, can_contribute_to_goal)
     form = NoteForm()
-    if not form.validate_on_submit():
+    if not submissions.valid(form):
         return _show(goal, 400, note_form=form)
     if (again := submissions.repeated()) is not None:
         return again
@@ -292,7 +292,7 @@ def add_note(goal_id: int):
 def suggest(goal_id: int):
     goal = _load(goal_id, can_contribute_to_goal)
     form = SuggestionForm()
-    if not form.validate_on_submit():
+    if not submissions.valid(form):
         return _show(goal, 400, suggestion_form=form)
     if (again := submissions.repeated()) is not None:
         return again

@@ -8,7 +8,7 @@ from flask_login import current_user, login_required
 from markupsafe import Markup
 from wtforms import SelectChoice
 
-from clerkship import submissions
+from clerkship import submissions, transactions
 from clerkship.extensions import db
 from clerkship.formerrors import put_error
 from clerkship.models import (
@@ -88,7 +88,7 @@ def panel(student_id: int):
 def add_patient(student_id: int):
     student = load_or_404(User, student_id, can_manage_panel, owner=lambda s: s.id)
     form = PatientForm()
-    if not form.validate_on_submit():
+    if not submissions.valid(form):
         return _panel_page(student, form, 400)
     if (again := submissions.repeated()) is not None:
         return again
@@ -146,6 +146,9 @@ def invite(entry_id: int):
     back = redirect(url_for("panels.panel", student_id=entry.student_id) + f"#entry-{entry.id}")
     if not form.validate_on_submit() or form.purpose.data not in ("feedback", "goal_input"):
         flash(_("Choose what the invitation is for."), "error")
+        return back
+    if not submissions.sent_with_token():
+        transactions.fail()
         return back
     if (again := submissions.repeated()) is not None:
         return again

@@ -85,6 +85,9 @@ def _start(**target):
         transactions.fail()
         flash(problem, "error")
         return None
+    if not submissions.sent_with_token():
+        transactions.fail()
+        return None
     if (again := submissions.repeated()) is not None:
         return again
     try:

@@ -18,6 +18,7 @@ from clerkship.permissions import (
     load_or_404,
     require_role,
 )
+from clerkship.portfolios.forms import PeriodForm
 
 
 @bp.route("/students/<int:student_id>")
@@ -43,7 +44,10 @@ def program(program_id: int):
 def cohort(cohort_id: int):
     cohort = load_or_404(Cohort, cohort_id, can_view_cohort)
     return render_template(
-        "directory/cohort.html", cohort=cohort, rows=service.cohort_roster(cohort)
+        "directory/cohort.html",
+        cohort=cohort,
+        rows=service.cohort_roster(cohort),
+        export_form=PeriodForm(),
     )
 
 

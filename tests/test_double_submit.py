@@ -99,7 +99,7 @@ def _cases(world, goal, cycle) -> dict[str, Case]:
             "student",
             f"/panel/{student.id}",
             f"/panel/entries/{entry.id}/invitations",
-            {"purpose": "feedback"},
+            {f"entry-{entry.id}-purpose": "feedback"},
             PatientInvitation,
         ),
         "pairing": Case(

@@ -182,7 +182,9 @@ def _card(client, db, part, language):
         select(PanelEntry).where(PanelEntry.patient_id == part["patient"].id)
     )
     login(client, part["student"])
-    made = client.post(f"/panel/entries/{entry.id}/invitations", data={"purpose": "feedback"})
+    made = client.post(
+        f"/panel/entries/{entry.id}/invitations", data={f"entry-{entry.id}-purpose": "feedback"}
+    )
     page = _html(client.get(made.headers["Location"]))
     card = re.search(r'<section class="patient-card"[^>]*>.*?</section>', page, re.S)
     assert card is not None, "no patient card on the invitation page"

@@ -383,7 +383,7 @@ def pack(job_id: int) -> None:
 
 def _settle_job(job_id: int, owner: str, values: dict) -> None:
     # Rolled back when the database is away: the lease runs out and the reaper packs it again.
-    with contextlib.suppress(TRANSIENT):
+    with contextlib.suppress(*TRANSIENT):
         _release(ExportJob, [ExportJob.id == job_id], owner, values)
 
 

@@ -11,19 +11,19 @@ from clerkship import clock
 from clerkship.extensions import db
 from clerkship.models import Cohort, PanelEntry, Role, User
 from clerkship.panels import service as panels
-from clerkship.roster.rows import Plan, dedupe, error, parse_date, users_by_email
+from clerkship.roster.rows import (
+    Plan,
+    dedupe,
+    error,
+    parse_date,
+    users_by_email,
+    users_by_external_id,
+)
 
 
 def plan_panels(plan: Plan, cohort: Cohort) -> None:
     students = users_by_email(r.values["student_email"].lower() for r in plan.rows)
-    patients = {
-        u.external_id: u
-        for u in db.session.scalars(
-            select(User).where(
-                User.external_id.in_([r.values["patient_external_id"] for r in plan.rows] or [""])
-            )
-        )
-    }
+    patients = users_by_external_id(r.values["patient_external_id"] for r in plan.rows)
     for row in plan.rows:
         values = row.values
         values["student_email"] = values["student_email"].lower()

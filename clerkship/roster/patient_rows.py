@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 from flask_babel import gettext as _
-from sqlalchemy import select
 
-from clerkship.extensions import db
 from clerkship.models import Cohort, User
 from clerkship.panels import service as panels
 from clerkship.panels.service import PatientRecord
-from clerkship.roster.rows import EMAIL, Plan, dedupe, error
+from clerkship.roster.rows import EMAIL, Plan, dedupe, error, users_by_external_id
 
 
 def plan_patients(plan: Plan, cohort: Cohort) -> None:
@@ -26,14 +24,7 @@ def plan_patients(plan: Plan, cohort: Cohort) -> None:
         elif values["email"] and not EMAIL.match(values["email"]):
             error(row, _("“%(value)s” is not an e-mail address", value=values["email"]))
     dedupe(plan, lambda r: r.values["external_id"])
-    existing = {
-        u.external_id: u
-        for u in db.session.scalars(
-            select(User).where(
-                User.external_id.in_([r.values["external_id"] for r in plan.rows] or [""])
-            )
-        )
-    }
+    existing = users_by_external_id(r.values["external_id"] for r in plan.rows)
     for row in plan.rows:
         if row.status != "new":
             continue

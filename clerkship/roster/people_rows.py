@@ -9,7 +9,14 @@ from clerkship.extensions import db
 from clerkship.models import Cohort, Enrollment, Role, User
 from clerkship.people import service as people
 from clerkship.people.service import PersonDetails
-from clerkship.roster.rows import EMAIL, Plan, dedupe, error, users_by_email
+from clerkship.roster.rows import (
+    EMAIL,
+    Plan,
+    dedupe,
+    error,
+    users_by_email,
+    users_by_external_id,
+)
 
 
 def plan_people(plan: Plan, cohort: Cohort) -> None:
@@ -28,14 +35,10 @@ def plan_people(plan: Plan, cohort: Cohort) -> None:
     # Checked for the whole file at once: new accounts are not tried one by one (a file of
     # 5,000 new students previews in seconds), and this is all that could refuse them.
     ids_taken = {
-        u.external_id: u.email
-        for u in db.session.scalars(
-            select(User).where(
-                User.external_id.in_(
-                    [r.values["external_id"] for r in plan.rows if r.values["external_id"]] or [""]
-                )
-            )
-        )
+        external: user.email
+        for external, user in users_by_external_id(
+            r.values["external_id"] for r in plan.rows
+        ).items()
     }
     for row in plan.rows:
         if row.status != "new":

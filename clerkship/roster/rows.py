@@ -73,6 +73,14 @@ def users_by_email(emails) -> dict[str, User]:
     return {u.email: u for u in found if u.email}
 
 
+def users_by_external_id(ids) -> dict[str, User]:
+    ids = {i for i in ids if i}
+    if not ids:
+        return {}
+    found = db.session.scalars(select(User).where(User.external_id.in_(ids)))
+    return {u.external_id: u for u in found if u.external_id}
+
+
 def dedupe(plan: Plan, key_of) -> dict:
     """Identical rows are unchanged duplicates; the same key with other values is an error."""
     seen: dict = {}

@@ -290,15 +290,21 @@ def can_view_dashboard(user, cohort: Cohort) -> bool:
     return directs_program(user, cohort.program_id)
 
 
-def can_manage_person(user, person: User) -> bool:
-    """Directors manage the students, preceptors and patients of their programs; admins all."""
+def _over_person(user, person: User, enough: Callable[[set[int], set[int]], bool]) -> bool:
+    """The shared start of the people rules: admins over everyone; directors over students,
+    preceptors and patients when ``enough(programs they run, the person's programs)``."""
     if not _signed_in(user):
         return False
     if user.role is Role.ADMIN:
         return True
     if user.role is not Role.DIRECTOR or person.role in (Role.ADMIN, Role.DIRECTOR):
         return False
-    return bool(user.directed_program_ids & programs_of_person(person))
+    return enough(user.directed_program_ids, programs_of_person(person))
+
+
+def can_manage_person(user, person: User) -> bool:
+    """Directors manage the students, preceptors and patients of their programs; admins all."""
+    return _over_person(user, person, lambda mine, theirs: bool(mine & theirs))
 
 
 def can_change_person(user, person: User) -> bool:
@@ -306,13 +312,7 @@ def can_change_person(user, person: User) -> bool:
     every program the person is in. A preceptor teaching in two programs is changed only by
     someone who runs both; an account in no program at all (made by an admin with the
     create-user command) by any director."""
-    if not _signed_in(user):
-        return False
-    if user.role is Role.ADMIN:
-        return True
-    if user.role is not Role.DIRECTOR or person.role in (Role.ADMIN, Role.DIRECTOR):
-        return False
-    return programs_of_person(person) <= user.directed_program_ids
+    return _over_person(user, person, lambda mine, theirs: theirs <= mine)
 
 
 def can_deactivate_person(user, person: User) -> bool:

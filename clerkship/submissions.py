@@ -7,7 +7,10 @@ is valid, asks :func:`repeated` before creating anything:
 - the token is new: it is claimed for this request (a ``submitted_form`` row in the request's
   transaction) and the view creates the record, then says where it is with :func:`done`;
 - the token was used before (a double click, a resend after a time-out, Back and send): the
-  answer is a redirect to the first submission's result, and nothing is created.
+  answer is a redirect to the first submission's result, and nothing is created;
+- there is no token (a page from before the token, a script): the form is refused by
+  :func:`valid` — shown again as sent, with a line saying why — since nothing could tell its
+  second sending from a new record.
 
 A refused submission rolls back with its claim (clerkship.transactions), so correcting the
 form and sending it again works. Two copies sent at the same moment: the second waits on
@@ -22,6 +25,7 @@ from datetime import timedelta
 
 from flask import abort, flash, g, redirect, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from markupsafe import Markup
 from sqlalchemy import delete, select
@@ -36,6 +40,10 @@ FIELD = "submission"
 _CLAIMED = "clerkship_submission"
 _TOKEN = re.compile(r"^[A-Za-z0-9_-]{20,64}$")
 KEEP = timedelta(days=7)
+NO_TOKEN = _l(
+    "This form came without the code that keeps it from being saved twice (it may be from an "
+    "old page). Nothing was saved: check what you wrote and send it again."
+)
 
 
 def _posted() -> str | None:
@@ -51,6 +59,20 @@ def field(endpoint: str) -> Markup:
     )
 
 
+def sent_with_token() -> bool:
+    """False (and the reason flashed on the page shown next) for a create form without one."""
+    if _posted() is not None:
+        return True
+    flash(str(NO_TOKEN), "error")
+    return False
+
+
+def valid(form) -> bool:
+    """``form.validate_on_submit()`` for a create form: one sent without its token is refused
+    too (the view shows it again with what was typed, as for any invalid form)."""
+    return form.validate_on_submit() and sent_with_token()
+
+
 def _earlier(token: str) -> SubmittedForm | None:
     return db.session.scalar(select(SubmittedForm).where(SubmittedForm.token == token))
 
@@ -63,8 +85,8 @@ def repeated() -> Response | None:
     """None: go on and create (the token is now this request's). Else the redirect to what
     the first submission of this form made."""
     token = _posted()
-    if token is None:
-        return None  # a form without a token (an old page, a script) is not protected
+    if token is None:  # only reached by a view that did not ask valid(): a bug, not input
+        raise RuntimeError(f"{request.endpoint}: create form checked without valid()")
     row = _earlier(token)
     if row is None:
         try:

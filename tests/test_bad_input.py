@@ -109,9 +109,10 @@ def test_invitation_for_a_goal_id_too_large_is_refused(client, db, world):
     )
     login(client, mine["student"])
     response = client.post(
-        f"/panel/entries/{entry.id}/invitations", data={"purpose": "goal_input", "goal": TOO_BIG}
+        f"/panel/entries/{entry.id}/invitations",
+        data={f"entry-{entry.id}-purpose": "goal_input", f"entry-{entry.id}-goal": TOO_BIG},
     )
-    assert response.status_code == 302
+    assert response.status_code == 400  # the panel again, with the reason beside the form
     assert db.session.scalar(select(func.count()).select_from(PatientInvitation)) == 0
 
 

@@ -3,6 +3,7 @@ the first's result (clerkship.submissions)."""
 
 from __future__ import annotations
 
+import html
 import re
 from dataclasses import dataclass
 from datetime import timedelta
@@ -98,7 +99,7 @@ def _cases(world, goal, cycle) -> dict[str, Case]:
             "student",
             f"/panel/{student.id}",
             f"/panel/entries/{entry.id}/invitations",
-            {"purpose": "feedback"},
+            {f"entry-{entry.id}-purpose": "feedback"},
             PatientInvitation,
         ),
         "pairing": Case(
@@ -253,3 +254,29 @@ def test_someone_elses_token_is_refused(client, db, setting):
 
     assert response.status_code == 400
     assert _count(db, Reflection) == 1
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_a_create_form_without_its_token_is_refused_and_keeps_what_was_typed(
+    client, db, setting, name
+):
+    """Nothing could tell the second sending of a token-less form from a new record: it is
+    refused (never a 500), nothing is written, and the reason is shown with the input."""
+    world, goal, cycle = setting
+    case = _cases(world, goal, cycle)[name]
+    login(client, world["admin"] if case.who == "admin" else world["mine"][case.who])
+    before = (_count(db, case.counted), _count(db, SubmittedForm))
+
+    response = client.post(case.post, data={**case.data, "submission": None})
+
+    assert response.status_code in (302, 400)
+    assert (_count(db, case.counted), _count(db, SubmittedForm)) == before
+    page = (
+        client.get(response.headers["Location"]) if response.status_code == 302 else response
+    ).get_data(as_text=True)
+    assert "came without the code that keeps it from being saved twice" in page
+    typed = [v for v in case.data.values() if isinstance(v, str) and " " in v]
+    for value in typed:  # the sentences the user wrote come back on the page
+        assert html.escape(value, quote=False) in page
+    if response.status_code == 302:  # only the one-choice forms (invitation, exports)
+        assert name in ("invitation", "student export", "cohort export")

@@ -127,7 +127,7 @@ def new():
     def render(status=200):
         return render_template("assessments/new.html", form=form, people=people), status
 
-    if not form.validate_on_submit():
+    if not submissions.valid(form):
         return render(400 if request.method == "POST" else 200)
     if (again := submissions.repeated()) is not None:
         return again
@@ -370,7 +370,7 @@ def goal_from_plan(cycle_id: int):
     def render(status=200):
         return _show(cycle, goal_form=form, status=status)
 
-    if not form.validate_on_submit():
+    if not submissions.valid(form):
         return render(400)
     if (again := submissions.repeated()) is not None:
         return again

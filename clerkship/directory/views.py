@@ -20,6 +20,7 @@ from clerkship.permissions import (
     load_or_404,
     require_role,
 )
+from clerkship.portfolios.forms import PeriodForm
 
 
 @bp.route("/students/<int:student_id>")
@@ -58,7 +59,10 @@ def program(program_id: int):
 def cohort(cohort_id: int):
     cohort = load_or_404(Cohort, cohort_id, can_view_cohort)
     return render_template(
-        "directory/cohort.html", cohort=cohort, rows=service.cohort_roster(cohort)
+        "directory/cohort.html",
+        cohort=cohort,
+        rows=service.cohort_roster(cohort),
+        export_form=PeriodForm(),
     )
 
 
@@ -212,7 +216,7 @@ def new_program():
     form = _program_form(None)
     if request.method == "GET":
         return _program_page(None, form)
-    if not form.validate_on_submit():
+    if not submissions.valid(form):
         return _program_page(None, form, 400)
     if (again := submissions.repeated()) is not None:
         return again
@@ -251,7 +255,7 @@ def _cohort_page(program, cohort, form, status=200):
 
 def _save_cohort(program, cohort):
     form = CohortForm()
-    if not form.validate_on_submit():
+    if not (form.validate_on_submit() if cohort else submissions.valid(form)):
         return _cohort_page(program, cohort, form, 400)
     if cohort is None and (again := submissions.repeated()) is not None:
         return again

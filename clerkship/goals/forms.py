@@ -101,6 +101,7 @@ class SuggestionForm(FlaskForm):
 
 
 class DeclineForm(FlaskForm):
+    suggestion_id = 0  # which suggestion this one of the page's decline forms answers
     reason = TextAreaField(
         _l("Why not"),
         validators=[DataRequired(_l("Say briefly why, so they understand.")), Length(max=2000)],

@@ -102,7 +102,7 @@ def new():
     require_role(Role.STUDENT)
     user = _user()
     form = _goal_form(user.id)
-    if form.validate_on_submit():
+    if submissions.valid(form):
         if (again := submissions.repeated()) is not None:
             return again
         competencies = queries.competencies_by_id(form.competencies.data)
@@ -230,7 +230,6 @@ def close(goal_id: int):
 def _show(goal: LearningGoal, status: int = 200, **forms):
     forms.setdefault("note_form", NoteForm(formdata=None))
     forms.setdefault("suggestion_form", SuggestionForm(formdata=None))
-    forms.setdefault("decline_form", DeclineForm(formdata=None))
     forms.setdefault("endorse_form", EndorseForm(formdata=None))
     forms.setdefault("agree_form", AgreeForm(formdata=None))
     user = _user()
@@ -241,16 +240,27 @@ def _show(goal: LearningGoal, status: int = 200, **forms):
         "agree": not closed and can_agree_goal(user, goal),
         "endorse": not closed and can_endorse_goal(user, goal),
     }
+    pending = queries.pending_suggestions(goal)
+    # One decline form per open suggestion, all on this page: the prefix keeps them apart.
+    decline_forms = {s.id: _decline_form(s.id, formdata=None) for s in pending}
+    if (declining := forms.pop("declining", None)) is not None:
+        decline_forms[declining.suggestion_id] = declining
     return render_template(
         "goals/show.html",
         goal=goal,
         may=may,
-        pending=queries.pending_suggestions(goal),
+        pending=pending,
         agreed_by_me=queries.agreed_by(goal, user),
         closed=closed,
-        declining=forms.pop("declining", None),
+        decline_forms=decline_forms,
         **forms,
     ), status
+
+
+def _decline_form(suggestion_id: int, **kwargs) -> DeclineForm:
+    form = DeclineForm(prefix=f"suggestion-{suggestion_id}", **kwargs)
+    form.suggestion_id = suggestion_id
+    return form
 
 
 @bp.route("/<int:goal_id>")
@@ -276,7 +286,7 @@ def _after_write(goal: LearningGoal, message: str):
 def add_note(goal_id: int):
     goal = _load(goal_id, can_contribute_to_goal)
     form = NoteForm()
-    if not form.validate_on_submit():
+    if not submissions.valid(form):
         return _show(goal, 400, note_form=form)
     if (again := submissions.repeated()) is not None:
         return again
@@ -293,7 +303,7 @@ def add_note(goal_id: int):
 def suggest(goal_id: int):
     goal = _load(goal_id, can_contribute_to_goal)
     form = SuggestionForm()
-    if not form.validate_on_submit():
+    if not submissions.valid(form):
         return _show(goal, 400, suggestion_form=form)
     if (again := submissions.repeated()) is not None:
         return again
@@ -341,14 +351,14 @@ def accept_suggestion(goal_id: int, contribution_id: int):
 def decline_suggestion(goal_id: int, contribution_id: int):
     goal = _load(goal_id, can_edit_goal)
     contribution = _suggestion(goal, contribution_id)
-    form = DeclineForm()
+    form = _decline_form(contribution.id)
     if not form.validate_on_submit():
-        return _show(goal, 400, decline_form=form, declining=contribution.id)
+        return _show(goal, 400, declining=form)
     try:
         service.decline_suggestion(_user(), goal, contribution, form.reason.data)
     except service.GoalError as error:
         put_error(form, error)
-        return _show(_load(goal_id), error.status, decline_form=form, declining=contribution_id)
+        return _show(_load(goal_id), error.status, declining=form)
     return _after_write(goal, _("Suggestion declined; they will see your reason."))
 
 

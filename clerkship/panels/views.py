@@ -61,15 +61,41 @@ def mine():
     return redirect(url_for("panels.panel", student_id=current_user.id))
 
 
-def _panel_page(student: User, form: PatientForm, status: int = 200):
+def _invitation_form(entry: PanelEntry, goals: list, *, sent: bool = False) -> InvitationForm:
+    """One per panel entry, all on one page: the prefix keeps their fields and ids apart."""
+    form = InvitationForm(prefix=f"entry-{entry.id}", **({} if sent else {"formdata": None}))
+    form.purpose.label.text = _("New link for %(name)s", name=entry.patient.name)
+    form.goal.choices = [SelectChoice(g.id, g.latest.title) for g in goals]
+    if not goals:  # a goal's link needs a goal shared with this patient
+        form.purpose.choices = form.purpose.choices[:1]
+    if entry.patient.email:
+        form.send_email.label.text = _("Also e-mail it to %(email)s", email=entry.patient.email)
+    else:
+        del form.send_email
+    return form
+
+
+def _panel_page(
+    student: User,
+    form: PatientForm,
+    status: int = 200,
+    invite: tuple[int, InvitationForm] | None = None,
+):
     shared = queries.goals_shared_with_patients(student.id)
+    entries = queries.panel_of(student.id)
+    invite_forms = {
+        entry.id: _invitation_form(entry, shared.get(entry.patient_id, [])) for entry in entries
+    }
+    if invite is not None:  # the one sent, with what was chosen and why it was refused
+        invite_forms[invite[0]] = invite[1]
     return render_template(
         "panels/panel.html",
         student=student,
-        entries=queries.panel_of(student.id),
+        entries=entries,
         invitations=queries.invitations_of(student.id),
         shared=shared,
         form=form,
+        invite_forms=invite_forms,
         state_of=service.invitation_state,
         languages=service.LANGUAGE_NAMES,
         is_student=current_user.id == student.id,
@@ -88,7 +114,7 @@ def panel(student_id: int):
 def add_patient(student_id: int):
     student = load_or_404(User, student_id, can_manage_panel, owner=lambda s: s.id)
     form = PatientForm()
-    if not form.validate_on_submit():
+    if not submissions.valid(form):
         return _panel_page(student, form, 400)
     if (again := submissions.repeated()) is not None:
         return again
@@ -140,13 +166,16 @@ def edit_entry(entry_id: int):
 @login_required
 def invite(entry_id: int):
     entry = load_or_404(PanelEntry, entry_id, can_invite_patient)
-    form = InvitationForm()
     goals = queries.goals_shared_with_patients(entry.student_id).get(entry.patient_id, [])
-    form.goal.choices = [SelectChoice(g.id, g.latest.title) for g in goals]
-    back = redirect(url_for("panels.panel", student_id=entry.student_id) + f"#entry-{entry.id}")
-    if not form.validate_on_submit() or form.purpose.data not in ("feedback", "goal_input"):
-        flash(_("Choose what the invitation is for."), "error")
-        return back
+    form = _invitation_form(entry, goals, sent=True)
+
+    def refused():
+        return _panel_page(entry.student, PatientForm(formdata=None), 400, invite=(entry.id, form))
+
+    if not submissions.valid(form):
+        if form.purpose.errors:
+            form.purpose.errors = [_("Choose what the invitation is for.")]
+        return refused()
     if (again := submissions.repeated()) is not None:
         return again
     purpose = InvitationPurpose(form.purpose.data)
@@ -155,11 +184,15 @@ def invite(entry_id: int):
         goal = db.session.get(LearningGoal, form.goal.data) if form.goal.data else None
     try:
         invitation, token = service.create_invitation(
-            _user(), entry, purpose, goal=goal, send_email=form.send_email.data
+            _user(),
+            entry,
+            purpose,
+            goal=goal,
+            send_email=bool(form.send_email and form.send_email.data),
         )
     except service.PanelError as error:
-        put_error(None, error)
-        return back
+        put_error(form, error)
+        return refused()
     session.setdefault(NEW_TOKENS, {})[str(invitation.id)] = token
     session.modified = True
     return redirect(submissions.done(url_for("panels.invitation", invitation_id=invitation.id)))

@@ -38,7 +38,7 @@ def pair(student_id: int):
     # A choice from the list only: another program's preceptors are not offered.
     form.preceptor.choices = [("", "—")] + [(p.id, f"{p.name} ({p.email})") for p in choices]
     form.discipline.choices = [("", "—")] + [(d, d) for d in DISCIPLINES]
-    if form.validate_on_submit():
+    if submissions.valid(form):
         if (again := submissions.repeated()) is not None:
             return again
         chosen = form.preceptor.data

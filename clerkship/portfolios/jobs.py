@@ -16,6 +16,7 @@ reaper when it passes. Every task is idempotent: a duplicate finds nothing left 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import uuid
@@ -62,6 +63,33 @@ def new_owner() -> str:
 
 def _rowcount(statement) -> int:
     return cast(CursorResult, db.session.execute(statement)).rowcount
+
+
+# --- leases: documents and packing are the same kind of leased step --------------------------
+
+
+def _claim(model, where: list, **values) -> str | None:
+    """Take the lease on the row of ``model`` that ``where`` picks (with ``values``) if it is
+    still free; the new owner, or None when another worker has it or it is done."""
+    owner = new_owner()
+    with unit_of_work():
+        claimed = _rowcount(
+            update(model)
+            .where(*where)
+            .values(lease_owner=owner, lease_until=_lease(utcnow()), **values)
+        )
+    return owner if claimed else None
+
+
+def _release(model, where: list, owner: str, values: dict) -> bool:
+    """Write ``values`` and give the lease back, only while ``owner`` still holds it."""
+    with unit_of_work():
+        settled = _rowcount(
+            update(model)
+            .where(*where, model.lease_owner == owner)
+            .values({"lease_owner": None, "lease_until": None} | values)
+        )
+    return bool(settled)
 
 
 def _describe(error: BaseException) -> str:
@@ -175,20 +203,13 @@ def _cached(cache_key: str) -> ExportDocument | None:
 
 def render_document(document_id: int) -> None:
     """Claim, render, settle one document; a duplicate or late task does nothing."""
-    owner = new_owner()
-    now = utcnow()
-    with unit_of_work():
-        claimed = _rowcount(
-            update(ExportDocument)
-            .where(ExportDocument.id == document_id, ExportDocument.status == ExportStatus.QUEUED)
-            .values(
-                status=ExportStatus.RUNNING,
-                lease_owner=owner,
-                lease_until=_lease(now),
-                attempts=ExportDocument.attempts + 1,
-            )
-        )
-    if not claimed:
+    owner = _claim(
+        ExportDocument,
+        [ExportDocument.id == document_id, ExportDocument.status == ExportStatus.QUEUED],
+        status=ExportStatus.RUNNING,
+        attempts=ExportDocument.attempts + 1,
+    )
+    if owner is None:
         return
     with unit_of_work():
         document = db.session.get_one(ExportDocument, document_id)
@@ -259,17 +280,12 @@ def _failed(reason: str | None) -> dict:
 
 
 def _settle(document_id: int, owner: str, values: dict) -> bool:
-    with unit_of_work():
-        settled = _rowcount(
-            update(ExportDocument)
-            .where(
-                ExportDocument.id == document_id,
-                ExportDocument.status == ExportStatus.RUNNING,
-                ExportDocument.lease_owner == owner,
-            )
-            .values({"lease_owner": None, "lease_until": None} | values)
-        )
-    return bool(settled)
+    return _release(
+        ExportDocument,
+        [ExportDocument.id == document_id, ExportDocument.status == ExportStatus.RUNNING],
+        owner,
+        values,
+    )
 
 
 def _try_later(document_id: int, owner: str, attempt: int, error: BaseException) -> None:
@@ -341,20 +357,16 @@ def printed_id(document: ExportDocument) -> str:
 
 def pack(job_id: int) -> None:
     """Pack the result once every document is finished; leased, so safe to call many times."""
-    owner = new_owner()
-    now = utcnow()
-    with unit_of_work():
-        claimed = _rowcount(
-            update(ExportJob)
-            .where(
-                ExportJob.id == job_id,
-                ExportJob.status == ExportStatus.RUNNING,
-                or_(ExportJob.lease_until.is_(None), ExportJob.lease_until < now),
-                ~_unfinished(job_id),
-            )
-            .values(lease_owner=owner, lease_until=_lease(now))
-        )
-    if not claimed:
+    owner = _claim(
+        ExportJob,
+        [
+            ExportJob.id == job_id,
+            ExportJob.status == ExportStatus.RUNNING,
+            or_(ExportJob.lease_until.is_(None), ExportJob.lease_until < utcnow()),
+            ~_unfinished(job_id),
+        ],
+    )
+    if owner is None:
         return
     try:
         with unit_of_work():
@@ -365,22 +377,15 @@ def pack(job_id: int) -> None:
     except TRANSIENT as error:
         current_app.logger.warning("export job %s: packing: %s", job_id, _describe(error))
         wait = timedelta(seconds=_setting("EXPORT_RETRY_SECONDS"))
-        _settle_job(job_id, owner, {"lease_until": utcnow() + wait, "lease_owner": None})
+        _settle_job(job_id, owner, {"lease_until": utcnow() + wait})
         return
-    values |= {"finished_at": utcnow(), "lease_owner": None, "lease_until": None}
-    _settle_job(job_id, owner, values)
+    _settle_job(job_id, owner, values | {"finished_at": utcnow()})
 
 
 def _settle_job(job_id: int, owner: str, values: dict) -> None:
-    try:
-        with unit_of_work():
-            db.session.execute(
-                update(ExportJob)
-                .where(ExportJob.id == job_id, ExportJob.lease_owner == owner)
-                .values(values)
-            )
-    except TRANSIENT:
-        pass  # rolled back; the lease runs out and the reaper packs it again
+    # Rolled back when the database is away: the lease runs out and the reaper packs it again.
+    with contextlib.suppress(*TRANSIENT):
+        _release(ExportJob, [ExportJob.id == job_id], owner, values)
 
 
 def _plan(job: ExportJob) -> dict:

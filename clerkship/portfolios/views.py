@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import hashlib
-from datetime import date
 
 from flask import (
     Response,
@@ -19,6 +18,7 @@ from flask_login import current_user, login_required
 
 from clerkship import pdf_signing, submissions, transactions
 from clerkship.csvfile import to_csv
+from clerkship.directory import service as directory_service
 from clerkship.extensions import limiter
 from clerkship.formerrors import put_error
 from clerkship.models import Cohort, ExportJob, ExportStatus, User
@@ -32,27 +32,11 @@ from clerkship.permissions import (
 )
 from clerkship.portfolios import bp, figures, jobs, render, service
 from clerkship.portfolios import data as portfolio
-from clerkship.portfolios.forms import VerifyForm
+from clerkship.portfolios.forms import PeriodForm, VerifyForm
 
 
 def _user() -> User:
     return current_user._get_current_object()
-
-
-def _period(source) -> tuple[date | None, date | None, str | None]:
-    """Dates from a form or the query string; a bad one is ignored, with a message."""
-    values, problem = [], None
-    for name in ("start", "end"):
-        raw = (source.get(name) or "").strip()
-        try:
-            values.append(date.fromisoformat(raw) if raw else None)
-        except ValueError:
-            values.append(None)
-            problem = _("Dates look like 2026-09-30.")
-    start, end = values
-    if start and end and end < start:
-        return None, None, _("The period cannot end before it starts.")
-    return start, end, problem
 
 
 # --- the portfolio page ----------------------------------------------------------------------
@@ -62,7 +46,9 @@ def _period(source) -> tuple[date | None, date | None, str | None]:
 @login_required
 def show(student_id: int):
     student = load_or_404(User, student_id, can_view_portfolio, owner=lambda s: s.id)
-    start, end, problem = _period(request.args)
+    form = PeriodForm(request.args, meta={"csrf": False})
+    problem = bool(request.args) and not form.validate()
+    start, end = (None, None) if problem else form.period  # a bad period shows the whole year
     data = portfolio.portfolio_data(student, start=start, end=end)
     charts, patient_chart = render.charts_for(data)
     program = service._program_of(student)
@@ -71,7 +57,7 @@ def show(student_id: int):
         data=data,
         charts=charts,
         patient_chart=patient_chart,
-        period_error=problem,
+        period_form=form,
         may_export=program is not None and can_export_portfolios(_user(), program),
     ), (400 if problem else 200)
 
@@ -79,18 +65,17 @@ def show(student_id: int):
 # --- exports ---------------------------------------------------------------------------------
 
 
-def _start(**target):
-    start, end, problem = _period(request.form)
-    if problem:
-        transactions.fail()
-        flash(problem, "error")
+def _start(form: PeriodForm, **target):
+    """The export job's page, or None when the form is refused (the reasons are on it)."""
+    if not submissions.valid(form):
         return None
     if (again := submissions.repeated()) is not None:
         return again
+    start, end = form.period
     try:
         job = service.start_export(_user(), start=start, end=end, **target)
     except service.ExportError as error:
-        put_error(None, error)
+        put_error(form, error)
         return None
     job_id = job.id
     # Queued only once the job is saved; a queue that is down leaves it waiting (the page says
@@ -103,14 +88,28 @@ def _start(**target):
 @login_required
 def export_student(student_id: int):
     student = load_or_404(User, student_id, can_export_student)
-    return _start(student=student) or redirect(url_for("portfolios.show", student_id=student.id))
+    form = PeriodForm()
+    if (answer := _start(form, student=student)) is not None:
+        return answer
+    # The period came from the page's filter (hidden fields): its reasons go with the page.
+    transactions.fail()
+    for errors in form.errors.values():
+        for message in errors:
+            flash(message, "error")
+    return redirect(url_for("portfolios.show", student_id=student.id))
 
 
 @bp.route("/cohorts/<int:cohort_id>/export", methods=["POST"])
 @login_required
 def export_cohort(cohort_id: int):
     cohort = load_or_404(Cohort, cohort_id, can_export_cohort)
-    return _start(cohort=cohort) or redirect(url_for("directory.cohort", cohort_id=cohort.id))
+    form = PeriodForm()
+    if (answer := _start(form, cohort=cohort)) is not None:
+        return answer
+    rows = directory_service.cohort_roster(cohort)
+    return render_template(
+        "directory/cohort.html", cohort=cohort, rows=rows, export_form=form
+    ), 400
 
 
 def _job_state(job: ExportJob) -> dict:

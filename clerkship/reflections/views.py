@@ -77,7 +77,7 @@ def new():
     require_role(Role.STUDENT)
     student = current_user._get_current_object()
     form = _form(student.id)
-    if form.validate_on_submit():
+    if submissions.valid(form):
         if (again := submissions.repeated()) is not None:
             return again
         try:

@@ -105,7 +105,8 @@ def confirm(cohort_id: int):
         put_error(None, error)
         _forget(token)
         return redirect(url_for("roster.upload", cohort_id=cohort.id, kind=kind))
-    _forget(token)
+    # Kept until the import is saved: if the commit fails, confirming again still works.
+    transactions.after_commit(lambda: _forget(token))
     flash(
         _(
             "Imported: %(new)d new, %(update)d updated, %(unchanged)d unchanged.",

@@ -187,7 +187,7 @@ def _claim(invitation: PatientInvitation) -> None:
 
 
 def _name_choice_errors(show_name: str) -> dict[str, str]:
-    """Every patient form asks the same question about their name (visit/_show_name.html)."""
+    """Every patient form asks the same question about their name (visit/forms.py)."""
     if show_name in ("yes", "no"):
         return {}
     return {"show_name": str(_l("Please choose whether your student may see your name."))}

@@ -14,7 +14,7 @@ from flask import (
     session,
     url_for,
 )
-from flask_babel import force_locale
+from flask_babel import force_locale, get_locale
 from flask_login import logout_user
 
 from clerkship import transactions
@@ -25,6 +25,7 @@ from clerkship.extensions import limiter
 from clerkship.models import InvitationPurpose, PatientInvitation
 from clerkship.panels.service import LANGUAGE_NAMES
 from clerkship.visit import bp, service
+from clerkship.visit.forms import feedback_form, goal_input_form, item_field
 
 # Pages a patient session may reach; any other page answers 404 while it lasts.
 ALLOWED_ENDPOINTS = {"static", "auth.sign_in"}
@@ -114,28 +115,26 @@ def start():
     if invitation.purpose is InvitationPurpose.GOAL_INPUT:
         if invitation.used_at:
             return _render("visit/thanks.html", invitation)
-        return _render(
-            "visit/goal.html", invitation, errors={}, view="", matters=False, show_name="no"
-        )
+        return _render("visit/goal.html", invitation, errors={}, form=goal_input_form(invitation))
     if invitation.withdrawn_at:
         return _render("visit/withdrawn.html", invitation)
     if invitation.used_at:
         return _render("visit/thanks.html", invitation)
-    return _feedback_form(invitation, service.FeedbackAnswers(show_name="no"), {})
+    return _feedback_page(invitation, _feedback_form(invitation), {})
 
 
-def _feedback_form(invitation, answers, errors, status=200, few=""):
-    instrument = service.instrument_for(invitation)
-    return _render(
-        "visit/feedback.html",
+def _feedback_form(invitation: PatientInvitation):
+    return feedback_form(
         invitation,
-        status,
-        instrument=instrument,
-        answers=answers,
-        errors=errors,
-        few=few,
-        max_text=current_app.config["PATIENT_TEXT_MAX"],
+        service.instrument_for(invitation),
+        str(get_locale()),
+        current_app.config["PATIENT_TEXT_MAX"],
     )
+
+
+def _feedback_page(invitation, form, errors, status=200, few=""):
+    form.show_errors(errors)
+    return _render("visit/feedback.html", invitation, status, form=form, errors=errors, few=few)
 
 
 @bp.route("/feedback", methods=["POST"])
@@ -145,12 +144,13 @@ def submit_feedback():
     except service.LinkProblem as problem:
         return _problem(problem)
     instrument = service.instrument_for(invitation)
+    form = _feedback_form(invitation)
     answers = service.FeedbackAnswers(
-        values={item.key: request.form.get(f"item-{item.key}", "") for item in instrument.items},
-        anything_else=request.form.get("anything_else", ""),
-        hope_next=request.form.get("hope_next", ""),
-        show_name=request.form.get("show_name", ""),
-        allow_quotes=request.form.get("allow_quotes") == "yes",
+        values={item.key: form[item_field(item.key)].data or "" for item in instrument.items},
+        anything_else=form.anything_else.data or "",
+        hope_next=form.hope_next.data or "",
+        show_name=form.show_name_choice,
+        allow_quotes=form.allow_quotes.data,
         few_ok=request.form.get("few_ok") == "yes",
     )
     try:
@@ -166,10 +166,10 @@ def submit_feedback():
         return _problem(problem)
     except service.FewAnswers as notice:
         transactions.fail()
-        return _feedback_form(invitation, answers, {}, few=notice.errors["few"])
+        return _feedback_page(invitation, form, {}, few=notice.errors["few"])
     except service.AnswerError as error:
         transactions.fail()
-        return _feedback_form(invitation, answers, error.errors, status=400)
+        return _feedback_page(invitation, form, error.errors, status=400)
     return redirect(url_for("visit.thanks"))
 
 
@@ -218,15 +218,13 @@ def submit_goal_input():
         invitation = _current(answering=True)
     except service.LinkProblem as problem:
         return _problem(problem)
-    view = request.form.get("view", "")
-    matters = request.form.get("matters") == "yes"
-    show_name = request.form.get("show_name", "")
+    form = goal_input_form(invitation)
     try:
         service.submit_goal_input(
             invitation,
-            view=view,
-            matters=matters,
-            show_name=show_name,
+            view=form.view.data or "",
+            matters=form.matters.data,
+            show_name=form.show_name_choice,
             max_text=current_app.config["PATIENT_TEXT_MAX"],
         )
     except service.LinkProblem as problem:
@@ -234,15 +232,8 @@ def submit_goal_input():
         return _problem(problem)
     except service.AnswerError as error:
         transactions.fail()
-        return _render(
-            "visit/goal.html",
-            invitation,
-            400,
-            errors=error.errors,
-            view=view,
-            matters=matters,
-            show_name=show_name,
-        )
+        form.show_errors(error.errors)
+        return _render("visit/goal.html", invitation, 400, errors=error.errors, form=form)
     return redirect(url_for("visit.thanks"))
 
 

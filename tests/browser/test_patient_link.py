@@ -44,7 +44,7 @@ def _at_both_widths(page, name: str) -> None:
 def _new_link(student, base: str, patient: str, purpose: str = "feedback") -> str:
     student.goto(f"{base}/panel/")
     section = student.locator("section", has=student.locator("h2", has_text=patient))
-    section.locator(f"input[name='purpose'][value='{purpose}']").check()
+    section.locator(f"input[name$='-purpose'][value='{purpose}']").check()
     section.locator("button:has-text('Create link and QR code')").click()
     # count() does not wait: let the page after the click arrive first (flaky under load).
     student.locator(".qr svg").first.wait_for()

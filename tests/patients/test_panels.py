@@ -41,8 +41,10 @@ def test_student_adds_a_patient_without_clinical_fields(client, db, instrumented
     assert entry.consent_date is None
     # No consent yet: the panel says so, and no invitation can be made.
     assert "No consent recorded yet" in _html(client.get(f"/panel/{mine['student'].id}"))
-    refused = client.post(f"/panel/entries/{entry.id}/invitations", data={"purpose": "feedback"})
-    assert refused.status_code == 302
+    refused = client.post(
+        f"/panel/entries/{entry.id}/invitations", data={f"entry-{entry.id}-purpose": "feedback"}
+    )
+    assert refused.status_code == 400  # the panel again, with the reason
     assert db.session.scalar(select(func.count(PatientInvitation.id))) == 0
 
 
@@ -99,7 +101,7 @@ def test_invitation_shows_link_and_qr_once(client, db, instrumented):
     login(client, mine["student"])
     response = client.post(
         f"/panel/entries/{entry.id}/invitations",
-        data={"purpose": "feedback", "send_email": "y"},
+        data={f"entry-{entry.id}-purpose": "feedback", f"entry-{entry.id}-send_email": "y"},
     )
     assert response.status_code == 302
     first = _html(client.get(response.headers["Location"]))
@@ -250,7 +252,9 @@ def test_edit_entry_records_consent_and_keeps_typed_text(client, db, instrumente
     db.session.refresh(entry)
     assert entry.consent_date == clock.today() and entry.patient.preferred_language == "es"
     # Now an invitation can be made for him.
-    response = client.post(f"/panel/entries/{entry.id}/invitations", data={"purpose": "feedback"})
+    response = client.post(
+        f"/panel/entries/{entry.id}/invitations", data={f"entry-{entry.id}-purpose": "feedback"}
+    )
     assert response.headers["Location"].startswith("/panel/invitations/")
 
 
@@ -269,7 +273,7 @@ def test_invitation_link_qr_and_email_come_from_base_url_not_the_host(client, db
     )
     response = client.post(
         f"/panel/entries/{entry.id}/invitations",
-        data={"purpose": "feedback", "send_email": "y"},
+        data={f"entry-{entry.id}-purpose": "feedback", f"entry-{entry.id}-send_email": "y"},
         base_url=evil,
     )
     assert response.status_code == 302

@@ -3,6 +3,8 @@ in the patient's language, a remembered language, plain words and the school nam
 
 from __future__ import annotations
 
+import re
+
 from sqlalchemy import select
 
 from clerkship.models import GoalContribution, InvitationPurpose
@@ -36,7 +38,8 @@ def test_goal_link_asks_about_the_name_like_the_feedback_form(
     # The same question and answers, "No" chosen until the patient changes it.
     for html in (feedback_form, goal_form):
         assert f"May {mine['student'].name} see that this is from you?" in html
-        assert 'name="show_name" value="no" checked' in html
+        assert re.search(r'<input checked [^>]*name="show_name" type="radio" value="no"', html)
+        assert 'aria-describedby="show_name-hint"' in html  # the shared macro's question
         assert f"Yes — show my name, {mine['patient'].name}" in html
 
 
@@ -182,7 +185,9 @@ def _card(client, db, part, language):
         select(PanelEntry).where(PanelEntry.patient_id == part["patient"].id)
     )
     login(client, part["student"])
-    made = client.post(f"/panel/entries/{entry.id}/invitations", data={"purpose": "feedback"})
+    made = client.post(
+        f"/panel/entries/{entry.id}/invitations", data={f"entry-{entry.id}-purpose": "feedback"}
+    )
     page = _html(client.get(made.headers["Location"]))
     card = re.search(r'<section class="patient-card"[^>]*>.*?</section>', page, re.S)
     assert card is not None, "no patient card on the invitation page"

@@ -7,7 +7,9 @@ import io
 import re
 from pathlib import Path
 
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
 
 from clerkship.models import Assignment, AuditEvent, Enrollment, PanelEntry, Role, User
 from tests.conftest import login
@@ -248,6 +250,32 @@ def test_previewed_files_are_deleted_on_confirm_and_on_cancel(client, db, world)
     # A cancelled upload cannot be confirmed afterwards.
     assert _confirm(client, cohort, html).status_code == 302
     assert _count(db, User, User.email == "dr.kim@clinic.org") == 0
+
+
+def test_a_confirm_whose_commit_fails_keeps_the_file_to_confirm_again(client, db, world):
+    """The previewed file is deleted after the import is saved, not before the commit."""
+    mine = world["mine"]
+    cohort = mine["cohort"]
+    login(client, mine["director"])
+    before = _waiting(client)
+    html = _html(_upload(client, cohort, "students", "students_bom_semicolon.csv"))
+    token = re.search(r'name="token" value="([^"]+)"', html).group(1)
+
+    def database_gone(session):
+        raise OperationalError("COMMIT", {}, Exception("server closed the connection"))
+
+    event.listen(Session, "before_commit", database_gone)
+    try:
+        failed = _confirm(client, cohort, html)
+    finally:
+        event.remove(Session, "before_commit", database_gone)
+    assert failed.status_code == 503
+    assert _waiting(client) - before == {token}  # still there, and still this browser's
+    assert _count(db, User, User.email == "ana.lopez@school.edu") == 0
+
+    assert _confirm(client, cohort, html).status_code == 302
+    assert _waiting(client) == before
+    assert _count(db, User, User.email == "ana.lopez@school.edu") == 1
 
 
 def test_a_preview_with_errors_keeps_no_file(client, db, world):

@@ -76,7 +76,9 @@ def create_app(config: dict | None = None) -> Flask:
     signing_keys.init_app(app)
     pdf_signing.init_app(app)
 
+    from clerkship.accounts import bp as accounts_bp
     from clerkship.assessments import bp as assessments_bp
+    from clerkship.auditlog import bp as auditlog_bp
     from clerkship.auth import bp as auth_bp
     from clerkship.directory import bp as directory_bp
     from clerkship.goals import bp as goals_bp
@@ -103,6 +105,8 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(people_bp)
     app.register_blueprint(reminders_bp)
     app.register_blueprint(integrity_bp)
+    app.register_blueprint(accounts_bp)
+    app.register_blueprint(auditlog_bp)
 
     from clerkship import cli, tasks
 

@@ -319,6 +319,19 @@ MATRIX: dict[str, Route] = {
         "/exports/{job}/download", own=frozenset({"director"}), other=frozenset(), ok=302
     ),
     "portfolios.verify": Route("/verify", public=True),
+    # The admin's account pages (directors keep their program-scoped student pages).
+    "accounts.index": Route("/admin/people/", own=frozenset({"admin"})),
+    "accounts.new": Route("/admin/people/new", own=frozenset({"admin"})),
+    "accounts.edit": Route(
+        "/admin/people/{student}", own=frozenset({"admin"}), other=frozenset({"admin"})
+    ),
+    "accounts.confirm_deactivate": Route(
+        "/admin/people/{student}/deactivate", own=frozenset({"admin"}), other=frozenset({"admin"})
+    ),
+    # The audit log: the admin all of it, a director their programs' students' rows (the rows
+    # are scoped by permissions.audit_events_visible_to; tests/test_auditlog.py checks which).
+    "auditlog.index": Route("/audit/", own=frozenset({"director", "admin"})),
+    "auditlog.export": Route("/audit/export.csv", own=frozenset({"director", "admin"})),
     "directory.framework": Route(
         "/frameworks/{framework}",
         own=frozenset({"director", "admin"}),
@@ -353,6 +366,8 @@ FORM_PAGES = frozenset(
         "reflections.edit",
         "roster.upload",
         "people.pair",
+        "accounts.new",
+        "accounts.edit",
     }
 )
 # An allowed empty POST gets its form back (200/400/409/422) or is done (302); never a 404/5xx.

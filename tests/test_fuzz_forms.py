@@ -166,6 +166,8 @@ TARGETS: dict[str, Target] = {
     "directory.new_cohort": Target("/programs/{program}/cohorts/new"),
     "directory.edit_cohort": Target("/cohorts/{cohort}/edit"),
     "people.pair": Target(STUDENT + "/pairings"),
+    "accounts.new": Target("/admin/people/new"),
+    "accounts.edit": Target("/admin/people/{student}"),
     "people.end_pairing": Target("/assignments/{assignment}/end", page=STUDENT),
     "people.deactivate": Target("/people/{student}/deactivate", page=STUDENT),
     "people.reactivate": Target("/people/{student}/reactivate", page=None),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask_sqlalchemy.pagination import Pagination
-from sqlalchemy import func, or_, select
+from sqlalchemy import case, func, or_, select
 
 from clerkship import permissions
 from clerkship.extensions import db
@@ -34,5 +34,9 @@ def search(
         if not permissions.can_see_patient_names(viewer):
             matches = matches & (User.role != Role.PATIENT)
         query = query.where(matches)
-    query = query.order_by(User.role == Role.PATIENT, func.lower(User.name), User.id)
+    # Patients last, by id: sorted by name, their order would hint at names the admin
+    # does not see.
+    is_patient = User.role == Role.PATIENT
+    by_name = case((is_patient, ""), else_=func.lower(User.name))
+    query = query.order_by(is_patient, by_name, User.id)
     return db.paginate(query, page=page, per_page=PAGE_SIZE, error_out=False, count=True)

@@ -109,6 +109,11 @@ def edit(user_id: int):
         if locked
         else role_choices(_("Choose…"))
     )
+    if locked:
+        form.role.description = _(
+            "The role stays: this account has records in a program. Create a second account "
+            "for another role."
+        )
     if form.validate_on_submit():
         try:
             changed = accounts.change_account(_user(), person, _details(form))
@@ -118,9 +123,7 @@ def edit(user_id: int):
             flash(_("Saved.") if changed else _("Nothing was changed."), "success")
             return redirect(url_for("accounts.edit", user_id=person.id))
     status = 400 if request.method == "POST" else 200
-    return render_template(
-        "accounts/edit.html", form=form, person=person, role_locked=locked
-    ), status
+    return render_template("accounts/edit.html", form=form, person=person), status
 
 
 @bp.route("/<int:user_id>/deactivate")

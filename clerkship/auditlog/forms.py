@@ -18,12 +18,7 @@ class AuditFilterForm(FlaskForm):
     class Meta:
         csrf = False
 
-    actor = StringField(
-        _l("Who"),
-        validators=[Length(max=200)],
-        filters=[_strip],
-        description=_l("Part of a name or e-mail."),
-    )
+    actor = StringField(_l("Who (name or e-mail)"), validators=[Length(max=200)], filters=[_strip])
     student = StringField(
         _l("Whose records (student)"), validators=[Length(max=200)], filters=[_strip]
     )

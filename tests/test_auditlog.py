@@ -158,3 +158,28 @@ def test_other_roles_have_no_audit_log(app, db, world):
         assert browser.get("/audit/").status_code == 404
         assert browser.get("/audit/export.csv").status_code == 404
     assert world["mine"]["student"].role is Role.STUDENT
+
+
+def test_the_pages_cost_the_same_queries_at_few_and_many_rows(
+    client, db, world, count_queries, make_user
+):
+    mine = world["mine"]
+    login(client, world["admin"])
+
+    def cost(path: str) -> int:
+        with count_queries() as statements:
+            assert client.get(path).status_code == 200
+        return len(statements)
+
+    def add(n: int) -> None:
+        for side in ("mine", "other"):
+            for _ in range(n):
+                audit.record(world[side]["preceptor"], "record.viewed", world[side]["student"])
+                make_user(Role.PRECEPTOR)  # more accounts on the people list too
+        db.session.commit()
+
+    add(2)
+    few = (cost("/audit/"), cost("/admin/people/"))
+    add(25)
+    assert (cost("/audit/"), cost("/admin/people/")) == few
+    assert mine["student"].role is Role.STUDENT

@@ -83,7 +83,9 @@ def create_app(config: dict | None = None) -> Flask:
 
     api.init_app(app)
 
+    from clerkship.accounts import bp as accounts_bp
     from clerkship.assessments import bp as assessments_bp
+    from clerkship.auditlog import bp as auditlog_bp
     from clerkship.auth import bp as auth_bp
     from clerkship.directory import bp as directory_bp
     from clerkship.frameworks import bp as frameworks_bp
@@ -118,6 +120,8 @@ def create_app(config: dict | None = None) -> Flask:
     from clerkship.api.pages import bp as api_tokens_bp
 
     app.register_blueprint(api_tokens_bp)
+    app.register_blueprint(accounts_bp)
+    app.register_blueprint(auditlog_bp)
 
     from clerkship import cli, tasks
 

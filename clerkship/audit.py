@@ -11,7 +11,7 @@ from flask import has_request_context, request
 
 from clerkship import transactions
 from clerkship.extensions import db
-from clerkship.models import AuditEvent, User
+from clerkship.models import AuditEvent, Role, User
 
 
 def _object_ref(obj: Any) -> tuple[str | None, int | None]:
@@ -33,6 +33,15 @@ def _jsonable(data: dict | None) -> dict | None:
     return None if data is None else json.loads(json.dumps(data, default=_plain))
 
 
+def _student_of(obj: Any) -> int | None:
+    """The student whose record ``obj`` is: a student account itself, or anything carrying a
+    ``student_id`` (goals, assessments, feedback, reflections, pairings, exports…)."""
+    if isinstance(obj, User):
+        return obj.id if obj.role is Role.STUDENT else None
+    student_id = getattr(obj, "student_id", None)
+    return student_id if isinstance(student_id, int) else None
+
+
 def _event(
     actor: User | None,
     action: str,
@@ -49,6 +58,7 @@ def _event(
         before=_jsonable(before),
         after=_jsonable(after),
         ip_address=request.remote_addr if has_request_context() else None,
+        student_id=_student_of(obj),
     )
 
 

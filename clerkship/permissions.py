@@ -36,7 +36,7 @@ from typing import Any, TypeVar
 
 from flask import abort
 from flask_login import current_user
-from sqlalchemy import ColumnElement, CompoundSelect, exists, false, or_, select, union
+from sqlalchemy import ColumnElement, CompoundSelect, exists, false, or_, select, true, union
 
 from clerkship import audit
 from clerkship.clock import today
@@ -44,6 +44,7 @@ from clerkship.extensions import db
 from clerkship.models import (
     AssessmentCycle,
     Assignment,
+    AuditEvent,
     Cohort,
     CycleStatus,
     Enrollment,
@@ -307,6 +308,18 @@ def can_manage_person(user, person: User) -> bool:
     return _over_person(user, person, lambda mine, theirs: bool(mine & theirs))
 
 
+def can_manage_accounts(user) -> bool:
+    """The list of every account, and creating one: the admin only. Directors reach their
+    people through their cohorts and students (the list would show other programs' people)."""
+    return is_admin(user)
+
+
+def can_edit_account(user, person: User) -> bool:
+    """Correct a name, e-mail or role: the admin, for any account but a patient's (patients
+    are kept by their student and director, and the admin does not see their names)."""
+    return is_admin(user) and person.role is not Role.PATIENT
+
+
 def can_change_person(user, person: User) -> bool:
     """Change the account itself (rename, deactivate, enrol): an admin, or a director who runs
     every program the person is in. A preceptor teaching in two programs is changed only by
@@ -431,11 +444,18 @@ def can_endorse_goal(user, goal: LearningGoal) -> bool:
 
 def can_see_name_of(viewer, person: User) -> bool:
     """Continuity patients stay anonymous to each other: a patient account sees another
-    patient only as "Another patient" (on a shared goal's people and thread). Staff and the
-    student see names as their pages allow; everyone sees their own name."""
+    patient only as "Another patient" (on a shared goal's people and thread). The admin keeps
+    accounts, not panels, and sees a patient only as "A patient" too (user list, audit log).
+    Staff and the student see names as their pages allow; everyone sees their own name."""
     if person.role is not Role.PATIENT:
         return True
-    return _signed_in(viewer) and (viewer.role is not Role.PATIENT or viewer.id == person.id)
+    return can_see_patient_names(viewer) or (_signed_in(viewer) and viewer.id == person.id)
+
+
+def can_see_patient_names(viewer) -> bool:
+    """:func:`can_see_name_of` for every patient at once (a search must not match a name the
+    viewer would see as "A patient")."""
+    return _signed_in(viewer) and viewer.role not in (Role.PATIENT, Role.ADMIN)
 
 
 # --- assessments -----------------------------------------------------------------------------
@@ -635,6 +655,33 @@ def students_of_program(program_id: int):
         .join(Cohort, Cohort.id == Enrollment.cohort_id)
         .where(Cohort.program_id == program_id)
     )
+
+
+# --- the audit log ---------------------------------------------------------------------------
+
+
+def can_view_audit_log(user) -> bool:
+    """Who saw, changed, signed or exported a student's records: the admin for the whole
+    instance, a director for their own programs' students (:func:`audit_events_visible_to`)."""
+    return _signed_in(user) and user.role in (Role.ADMIN, Role.DIRECTOR)
+
+
+def audit_events_visible_to(user) -> ColumnElement[bool]:
+    """The audit rows a user may read, as SQL. A director sees the rows about their own
+    programs' students (whoever the actor, whatever program the actor is in) and nothing
+    else: not other programs' students, not instance set-up or other people's sign-ins."""
+    if not _signed_in(user):
+        return false()
+    if user.role is Role.ADMIN:
+        return true()
+    if user.role is Role.DIRECTOR:
+        students = (
+            select(Enrollment.student_id)
+            .join(Cohort, Cohort.id == Enrollment.cohort_id)
+            .where(Cohort.program_id.in_(user.directed_program_ids or {0}))
+        )
+        return AuditEvent.student_id.in_(students)
+    return false()
 
 
 PREDICATES: dict[str, Callable[..., bool]] = {

@@ -348,6 +348,19 @@ MATRIX: dict[str, Route] = {
     "api.assessments": Route("/api/v1/assessments", public=True, ok=401),
     "api.assessment": Route("/api/v1/assessments/1", public=True, ok=401),
     "api.feedback": Route("/api/v1/students/1/feedback-summary", public=True, ok=401),
+    # The admin's account pages (directors keep their program-scoped student pages).
+    "accounts.index": Route("/admin/people/", own=frozenset({"admin"})),
+    "accounts.new": Route("/admin/people/new", own=frozenset({"admin"})),
+    "accounts.edit": Route(
+        "/admin/people/{student}", own=frozenset({"admin"}), other=frozenset({"admin"})
+    ),
+    "accounts.confirm_deactivate": Route(
+        "/admin/people/{student}/deactivate", own=frozenset({"admin"}), other=frozenset({"admin"})
+    ),
+    # The audit log: the admin all of it, a director their programs' students' rows (the rows
+    # are scoped by permissions.audit_events_visible_to; tests/test_auditlog.py checks which).
+    "auditlog.index": Route("/audit/", own=frozenset({"director", "admin"})),
+    "auditlog.export": Route("/audit/export.csv", own=frozenset({"director", "admin"})),
     "directory.framework": Route(
         "/frameworks/{framework}",
         own=frozenset({"director", "admin"}),
@@ -398,6 +411,8 @@ FORM_PAGES = frozenset(
         "frameworks.upload",
         "people.pair",
         "api_tokens.index",
+        "accounts.new",
+        "accounts.edit",
     }
 )
 # An allowed empty POST gets its form back (200/400/409/422) or is done (302); never a 404/5xx.

@@ -27,6 +27,7 @@ from clerkship.models import (
     Reflection,
     Role,
     SubmittedForm,
+    User,
 )
 from tests.assessments.conftest import make_cycle, scaled  # noqa: F401  (fixtures)
 from tests.conftest import login
@@ -120,6 +121,13 @@ def _cases(world, goal, cycle) -> dict[str, Case]:
             {"name": "Hillside LIC", "slug": "hillside-lic", "director_emails": director.email},
             Program,
         ),
+        "account": Case(
+            "admin",
+            "/admin/people/new",
+            "/admin/people/new",
+            {"name": "Ana Ruiz", "email": "ana.ruiz@example.org", "role": "preceptor"},
+            User,
+        ),
         "cohort": Case(
             "director",
             f"/programs/{mine['program'].id}/cohorts/new",
@@ -185,6 +193,7 @@ CASES = [
     "invitation",
     "pairing",
     "program",
+    "account",
     "cohort",
     "student export",
     "cohort export",

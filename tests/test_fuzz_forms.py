@@ -171,6 +171,8 @@ TARGETS: dict[str, Target] = {
     "api_tokens.revoke": Target(
         "/api-tokens/{token}/revoke", page="/programs/{program}/api-tokens"
     ),
+    "accounts.new": Target("/admin/people/new"),
+    "accounts.edit": Target("/admin/people/{student}"),
     "people.end_pairing": Target("/assignments/{assignment}/end", page=STUDENT),
     "people.deactivate": Target("/people/{student}/deactivate"),  # the confirm page
     "people.reactivate": Target("/people/{student}/reactivate", page=None),

@@ -216,8 +216,12 @@ class AuditEvent(Base):
     before: Mapped[dict | None] = mapped_column(sa.JSON)
     after: Mapped[dict | None] = mapped_column(sa.JSON)
     ip_address: Mapped[str | None] = mapped_column(sa.String(45))
+    # Whose education record the event is about (the goal's, the assessment's… student), so
+    # the audit viewer can answer "who saw this student's records" and scope it by program.
+    student_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id"), index=True)
 
-    actor: Mapped[User | None] = relationship()
+    actor: Mapped[User | None] = relationship(foreign_keys=[actor_id])
+    student: Mapped[User | None] = relationship(foreign_keys=[student_id])
 
     __table_args__ = (sa.Index("ix_audit_event_object", "object_type", "object_id"),)
 

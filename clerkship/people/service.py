@@ -71,6 +71,18 @@ class PersonDetails:
     external_id: str | None = None
 
 
+def refuse_taken_external_id(external_id: str | None, person: User | None) -> None:
+    """A school's id names one account (the roster import and the admin's form alike)."""
+    if not external_id:
+        return
+    holder = db.session.scalar(select(User).where(User.external_id == external_id))
+    if holder is not None and holder is not person:
+        raise PeopleError(
+            _("external id %(id)s already belongs to someone else", id=external_id),
+            "external_id",
+        )
+
+
 def save_person(actor: User, details: PersonDetails, cohort: Cohort) -> tuple[User, bool]:
     """Create a student or preceptor account for ``cohort``'s program, or update the one with
     this e-mail.
@@ -86,13 +98,7 @@ def save_person(actor: User, details: PersonDetails, cohort: Cohort) -> tuple[Us
             _("%(email)s already has an account as %(role)s", email=email, role=person.role.label),
             "email",
         )
-    if details.external_id:
-        holder = db.session.scalar(select(User).where(User.external_id == details.external_id))
-        if holder is not None and holder is not person:
-            raise PeopleError(
-                _("external id %(id)s already belongs to someone else", id=details.external_id),
-                "external_id",
-            )
+    refuse_taken_external_id(details.external_id, person)
     if person is None:
         person = User(
             role=details.role,

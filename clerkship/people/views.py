@@ -12,6 +12,8 @@ from clerkship.people import bp, service
 from clerkship.people.forms import PairForm
 from clerkship.permissions import (
     can_deactivate_person,
+    can_edit_account,
+    can_manage_accounts,
     can_manage_assignment,
     can_manage_person,
     can_pair_student,
@@ -24,6 +26,10 @@ def _user() -> User:
 
 
 def _back_to(person: User):
+    if can_manage_accounts(current_user):  # the admin acts from the account pages
+        if can_edit_account(current_user, person):
+            return redirect(url_for("accounts.edit", user_id=person.id))
+        return redirect(url_for("accounts.index"))
     if person.role is Role.STUDENT:
         return redirect(url_for("directory.student", student_id=person.id))
     return redirect(request.referrer or url_for("home.index"))

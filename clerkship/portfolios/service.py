@@ -107,6 +107,9 @@ def start_export(
         job,
         after={"students": len(students), "cohort": job.cohort_id, "student": job.student_id},
     )
+    if job.student_id is None:  # a cohort: the log names each student whose records left
+        for person in students:
+            audit.record(director, "export.included", person, after={"job": job.id})
     return job
 
 

@@ -75,7 +75,7 @@ def new():
     _require_admin()
     form = NewAccountForm()
     form.role.choices = role_choices(_("Choose…"))
-    if form.validate_on_submit():
+    if submissions.valid(form):
         if (again := submissions.repeated()) is not None:
             return again
         try:

@@ -1,6 +1,7 @@
 from flask import render_template
 from flask_login import current_user, login_required
 
+from clerkship.directory.forms import StudentSearchForm
 from clerkship.home import bp, service
 from clerkship.models import Role
 
@@ -18,4 +19,6 @@ TEMPLATES = {
 def index():
     """Each role lands on its own page listing what waits for them."""
     context = service.home_for(current_user)
+    if current_user.role is Role.DIRECTOR:
+        context["search_form"] = StudentSearchForm(formdata=None)
     return render_template(TEMPLATES[current_user.role], **context)

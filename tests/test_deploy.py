@@ -37,7 +37,6 @@ DOCS = ROOT / "docs" / "deploy.md"
 UNITS = sorted((DEPLOY / "systemd").glob("clerkship-*"))
 VENV_BIN = Path(sys.executable).parent
 # Routes whose string arguments are not secrets; every other string argument is a token.
-# Addresses whose string part is a name, not a secret: a file, a roster kind, an export format.
 NOT_SECRET = {"static", "roster.template", "frameworks.download"}
 
 

@@ -650,6 +650,11 @@ def can_manage_api_tokens(user, program: Program) -> bool:
     return can_manage_program(user, program)
 
 
+def can_revoke_api_token(user, token) -> bool:
+    """Revoke a token: whoever may manage its program's tokens."""
+    return can_manage_api_tokens(user, token.program)
+
+
 def students_of_program(program_id: int):
     """The ids of a program's enrolled students (a select for ``.in_(...)``): every API list
     of education records is cut to the token's program with it, on top of the page rules."""

@@ -12,7 +12,7 @@ from clerkship.api.forms import TokenForm
 from clerkship.domain import DomainError
 from clerkship.formerrors import put_error
 from clerkship.models import ApiToken, Program
-from clerkship.permissions import can_manage_api_tokens, load_or_404
+from clerkship.permissions import can_manage_api_tokens, can_revoke_api_token, load_or_404
 
 bp = Blueprint("api_tokens", __name__)
 
@@ -36,7 +36,8 @@ def index(program_id: int):
     form = TokenForm()
     if not form.is_submitted():
         return _page(program, form)
-    if not form.validate():
+    # A create form: refused without its double-submit token too, and shown again as sent.
+    if not (form.validate() and submissions.sent_with_token()):
         return _page(program, form, 400)
     if (again := submissions.repeated()) is not None:
         return again
@@ -55,7 +56,7 @@ def index(program_id: int):
 @bp.route("/api-tokens/<int:token_id>/revoke", methods=["POST"])
 @login_required
 def revoke(token_id: int):
-    token = load_or_404(ApiToken, token_id, lambda user, t: can_manage_api_tokens(user, t.program))
+    token = load_or_404(ApiToken, token_id, can_revoke_api_token)
     tokens.revoke_token(current_user._get_current_object(), token)
     flash(_("The token no longer works."), "success")
     return redirect(url_for("api_tokens.index", program_id=token.program_id))

@@ -121,12 +121,7 @@ def goals_visible_to(user: User) -> ColumnElement[bool]:
     if user.role is Role.STUDENT:
         return LearningGoal.student_id == user.id
     if user.role is Role.DIRECTOR:
-        students = (
-            select(Enrollment.student_id)
-            .join(Cohort, Cohort.id == Enrollment.cohort_id)
-            .where(Cohort.program_id.in_(user.directed_program_ids or {0}))
-        )
-        return LearningGoal.student_id.in_(students)
+        return LearningGoal.student_id.in_(students_of_programs(user.directed_program_ids))
     shared = exists().where(
         (GoalShare.goal_id == LearningGoal.id) & (GoalShare.user_id == user.id)
     )
@@ -192,9 +187,17 @@ def students_directed_by(user) -> ColumnElement[bool]:
     if not _signed_in(user) or user.role is not Role.DIRECTOR or not user.directed_program_ids:
         return false()
     return (User.role == Role.STUDENT) & User.id.in_(
+        students_of_programs(user.directed_program_ids)
+    )
+
+
+def students_of_programs(program_ids):
+    """The ids of the students enrolled in these programs' cohorts (a select for
+    ``.in_(...)``): the one definition every director scope and the API's program cut use."""
+    return (
         select(Enrollment.student_id)
         .join(Cohort, Cohort.id == Enrollment.cohort_id)
-        .where(Cohort.program_id.in_(user.directed_program_ids))
+        .where(Cohort.program_id.in_(set(program_ids) or {0}))
     )
 
 
@@ -650,11 +653,7 @@ def can_manage_api_tokens(user, program: Program) -> bool:
 def students_of_program(program_id: int):
     """The ids of a program's enrolled students (a select for ``.in_(...)``): every API list
     of education records is cut to the token's program with it, on top of the page rules."""
-    return (
-        select(Enrollment.student_id)
-        .join(Cohort, Cohort.id == Enrollment.cohort_id)
-        .where(Cohort.program_id == program_id)
-    )
+    return students_of_programs({program_id})
 
 
 # --- the audit log ---------------------------------------------------------------------------
@@ -675,12 +674,7 @@ def audit_events_visible_to(user) -> ColumnElement[bool]:
     if user.role is Role.ADMIN:
         return true()
     if user.role is Role.DIRECTOR:
-        students = (
-            select(Enrollment.student_id)
-            .join(Cohort, Cohort.id == Enrollment.cohort_id)
-            .where(Cohort.program_id.in_(user.directed_program_ids or {0}))
-        )
-        return AuditEvent.student_id.in_(students)
+        return AuditEvent.student_id.in_(students_of_programs(user.directed_program_ids))
     return false()
 
 

@@ -16,7 +16,6 @@ FILES = Path(__file__).parent / "files"
 def test_director_imports_pairs_and_finds_who_needs_help(new_page, live_server):
     page = new_page()
     sign_in(page, live_server, f"director@{DOMAIN}")
-    # The cohort under "Your programs" (the triage above links to dashboards).
     page.locator("section[aria-labelledby='programs-h'] a[href^='/cohorts/']").first.click()
     cohort_url = page.url
 

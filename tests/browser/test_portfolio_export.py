@@ -20,7 +20,6 @@ DOMAIN = "riverbend.example.org"
 def test_director_exports_the_cohort_and_downloads_the_zip(new_page, live_server):
     page = new_page()
     sign_in(page, live_server, f"director@{DOMAIN}")
-    # The cohort under "Your programs" (the triage above links to dashboards).
     page.locator("section[aria-labelledby='programs-h'] a[href^='/cohorts/']").first.click()
     cohort_url = page.url
     page.locator("a[href^='/students/']").first.click()

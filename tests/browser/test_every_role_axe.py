@@ -1,8 +1,8 @@
 """Issue 16: every role walks the pages of its main jobs at 1280 and 390 px; axe-core finds no
 serious or critical violation on any of them and none scrolls sideways.
 
-A walk starts from the role's own pages (``SEEDS``) and follows, for each pattern in
-``FOLLOW``, the first link on a visited page whose path matches it — the records a user of
+A walk opens the role's own pages (``Walk.seeds``) and follows, for each pattern in
+``Walk.follow``, the first link on a visited page whose path matches it — the records a user of
 that role would open next (a goal, an assessment, a student...). Every pattern must be
 reached, so a walk cannot silently shrink when a page loses a link.
 """

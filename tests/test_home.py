@@ -32,6 +32,8 @@ def test_student_sees_their_preceptors_and_panel(client, world):
     assert mine["patient"].name in html
     assert "Program mine" in html
     assert world["other"]["preceptor"].name not in html
+    # Their own portfolio is one tap from home (no other page links a student to it).
+    assert f'href="/portfolios/{mine["student"].id}"' in html
 
 
 def test_preceptor_sees_current_and_past_students(client, db, world, make_user):

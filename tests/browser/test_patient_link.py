@@ -7,23 +7,12 @@ import time
 
 import pytest
 
-from tests.browser.conftest import ARTIFACTS, screenshot, sign_in
+from tests.browser.conftest import ARTIFACTS, axe_problems, screenshot, sign_in
 
 pytestmark = pytest.mark.browser
 
 DOMAIN = "riverbend.example.org"
 PHONE = {"width": 390, "height": 844}
-
-
-def _axe_problems(page) -> list[str]:
-    from axe_playwright_python.sync_playwright import Axe
-
-    results = Axe().run(page)
-    return [
-        f"{v['id']} ({v['impact']}): {v['help']}"
-        for v in results.response["violations"]
-        if v["impact"] in ("serious", "critical")
-    ]
 
 
 def _at_both_widths(page, name: str) -> None:
@@ -93,13 +82,13 @@ def test_patient_answers_in_spanish_on_a_phone(new_page, live_server):
         if run == 0:
             screenshot(student, "invitation-qr")
             # Signed-in pages carry the role badge: white on it must reach 4.5:1 (issue 16).
-            assert _axe_problems(student) == []
+            assert axe_problems(student) == []
             # The card speaks to the patient in Spanish; the page around it to the student.
             card = student.locator("section.patient-card[lang='es']")
             assert card.locator("text=Abra la cámara de su teléfono.").count() == 1
             _at_both_widths(student, "patient-card-es")
             _at_both_widths(phone, "patient-page-es")
-            assert _axe_problems(phone) == []
+            assert axe_problems(phone) == []
             screenshot(phone, "patient-form-es-phone")
             # Nothing on the page is wider than the phone.
             assert phone.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
@@ -108,7 +97,7 @@ def test_patient_answers_in_spanish_on_a_phone(new_page, live_server):
         timings.append(time.perf_counter() - started)
     phone = phone_context_pages[0]
     assert phone.locator("text=Verán su nombre.").count() == 1
-    assert _axe_problems(phone) == []
+    assert axe_problems(phone) == []
     screenshot(phone, "patient-thanks-es-phone")
 
     # The patient may take the answers back (third run), then the page says so.
@@ -116,19 +105,19 @@ def test_patient_answers_in_spanish_on_a_phone(new_page, live_server):
     last.click("a:has-text('Retirar mis respuestas')")
     # It asks first (a page of its own: no JavaScript needed), in the patient's language.
     assert last.locator("h1", has_text="¿Retirar sus respuestas?").count() == 1
-    assert _axe_problems(last) == []
+    assert axe_problems(last) == []
     screenshot(last, "patient-withdraw-confirm-es-phone")
     last.click("button:has-text('Sí, retirar mis respuestas')")
     assert last.locator("h1", has_text="Sus respuestas se retiraron").count() == 1
-    assert _axe_problems(last) == []
+    assert axe_problems(last) == []
     last.click("button:has-text('Terminé')")
-    assert _axe_problems(last) == []
+    assert axe_problems(last) == []
 
     # A broken link gets a friendly page, in the language of the browser, also accessible.
     broken = new_page(**PHONE)
     broken.goto(f"{live_server}/p/{'Q' * 32}")
     assert broken.locator("h1", has_text="Sorry").count() == 1
-    assert _axe_problems(broken) == []
+    assert axe_problems(broken) == []
 
     student.goto(f"{live_server}/panel/")
     screenshot(student, "panel")
@@ -158,12 +147,12 @@ def test_patient_adds_their_view_to_a_goal(new_page, live_server):
     link = _new_link(student, live_server, name, purpose="goal_input")
     card = student.locator("section.patient-card")
     assert card.locator("text=Open the camera on your phone.").count() == 1
-    assert _axe_problems(student) == []
+    assert axe_problems(student) == []
     _at_both_widths(student, "patient-card-en")
     phone = new_page(**PHONE)
     phone.goto(link)
     assert phone.locator("section.goal-card h2").count() == 1
-    assert _axe_problems(phone) == []
+    assert axe_problems(phone) == []
     phone.fill("#view", "I would like this too.")
     phone.locator("label.answer", has_text="matters").click()
     phone.locator("button[type='submit']").last.click()

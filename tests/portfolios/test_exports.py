@@ -69,6 +69,8 @@ def test_single_student_export_gives_a_pdf(client, db, demo_year, immediate_queu
     assert response.headers["Location"] == f"/exports/{job.id}"
     page = _html(client.get(f"/exports/{job.id}"))
     assert "Download PDF" in page
+    # A way back (issue 16): to the student the export is of, and home.
+    assert f'href="/students/{student.id}"' in page and 'href="/"' in page
     assert client.get(f"/exports/{job.id}/status").get_json() == {
         "status": "done",
         "done": 1,

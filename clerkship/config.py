@@ -53,6 +53,21 @@ class Defaults:
     OIDC_SCOPE = "openid email profile"
     # The claim that carries the school id the roster import stores as external_id.
     OIDC_EXTERNAL_ID_CLAIM = "preferred_username"
+    # School sign-in over SAML 2.0 (docs/deploy.md). Off while SAML_IDP_METADATA is unset.
+    SAML_IDP_METADATA: str | None = None  # the IdP's metadata: a file path or an https URL
+    SAML_IDP_METADATA_CERT: str | None = None  # checks a signed metadata URL (optional)
+    SAML_SP_ENTITY_ID: str | None = None  # default: BASE_URL + /sso/saml/metadata
+    # Our key and certificate (PEM files); generated in the instance folder in development.
+    SAML_SP_KEY: str | None = None
+    SAML_SP_CERT: str | None = None
+    # Our names -> the IdP's attribute friendly names (eduPerson / SAML2 URI names).
+    SAML_ATTRIBUTES: dict = {
+        "email": "mail",
+        "external_id": "eduPersonPrincipalName",
+        "name": "displayName",
+        "affiliation": "eduPersonAffiliation",
+    }
+    SAML_CLOCK_SKEW_SECONDS = 60  # tolerated difference between our clock and the IdP's
     SCHOOL_SIGN_IN_LABEL = "Sign in with your school account"
     # A fresh school sign-in before a signature may be used for this long.
     FRESH_SIGN_IN_SECONDS = 300

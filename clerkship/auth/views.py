@@ -19,6 +19,7 @@ from clerkship.auth.login import SESSION_KEY
 from clerkship.extensions import limiter
 from clerkship.formerrors import put_error
 from clerkship.sso import service as school_service
+from clerkship.sso.saml import SUBJECT_KEY as SAML_SUBJECT_KEY
 
 
 def _safe_next(target: str | None) -> str | None:
@@ -86,11 +87,16 @@ def sign_in():
 @bp.route("/sign-out", methods=["POST"])
 @login_required
 def sign_out():
+    from clerkship.sso import saml_views  # imports this module
+
+    method, subject = session.get(saml_views.METHOD_KEY), session.get(SAML_SUBJECT_KEY)
     service.sign_out(current_user._get_current_object(), session.get(SESSION_KEY))
     logout_user()
     session.clear()
     flash(_("You have signed out."), "info")
-    return redirect(url_for("auth.sign_in"))
+    # Signed in through SAML: our session has ended; now ask the IdP to end its own.
+    at_school = saml_views.single_logout_after_sign_out(method, subject)
+    return redirect(at_school or url_for("auth.sign_in"))
 
 
 @bp.route("/account/password", methods=["GET", "POST"])

@@ -56,7 +56,7 @@ from clerkship.models.records import (
     SubmittedForm,
     reflection_goal,
 )
-from clerkship.models.users import Role, SignInSession, User
+from clerkship.models.users import Role, SamlAssertion, SignInSession, User
 
 __all__ = [
     "DISCIPLINES",
@@ -96,6 +96,7 @@ __all__ = [
     "Program",
     "Reflection",
     "Role",
+    "SamlAssertion",
     "SelfAssessment",
     "SignInSession",
     "Signature",

@@ -59,6 +59,11 @@ class Program(TimestampMixin, Base):
     feedback_instrument_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("feedback_instrument.id")
     )
+    # Opt-in account creation (clerkship.sso.service.sign_up): e-mail domains, one per line or
+    # separated by spaces or commas. Empty (the default): nobody is ever created by signing in.
+    school_sign_up_domains: Mapped[str] = mapped_column(
+        sa.String(500), default="", server_default=""
+    )
 
     directors: Mapped[list[User]] = relationship(
         secondary=program_director, back_populates="directed_programs"

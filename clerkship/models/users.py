@@ -134,3 +134,14 @@ class SignInSession(Base):
     user_agent: Mapped[str] = mapped_column(sa.String(255), default="")
 
     user: Mapped[User] = relationship()
+
+
+class SamlAssertion(Base):
+    """A SAML assertion already used to sign in, kept until it expires so that it cannot be
+    used again (on any worker). The id is a SHA-256 of the IdP's entity id and the assertion's
+    ID, so its length does not depend on the IdP."""
+
+    __tablename__ = "saml_assertion"
+
+    id: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    expires_at: Mapped[datetime] = mapped_column(index=True)

@@ -100,19 +100,7 @@ def save_person(actor: User, details: PersonDetails, cohort: Cohort) -> tuple[Us
         )
     refuse_taken_external_id(details.external_id, person)
     if person is None:
-        person = User(
-            role=details.role,
-            email=email,
-            name=details.name,
-            external_id=details.external_id,
-            added_by_program_id=cohort.program_id,
-        )
-        db.session.add(person)
-        db.session.flush()
-        audit.record(
-            actor, "user.created", person, after={"role": details.role.value, "name": person.name}
-        )
-        return person, True
+        return _new_person(actor, details, email, cohort), True
     external_id = details.external_id or person.external_id
     before = {"name": person.name, "external_id": person.external_id}
     after = {"name": details.name, "external_id": external_id}
@@ -122,6 +110,32 @@ def save_person(actor: User, details: PersonDetails, cohort: Cohort) -> tuple[Us
         db.session.flush()
         audit.record(actor, "user.updated", person, before=before, after=after)
     return person, False
+
+
+def _new_person(actor: User | None, details: PersonDetails, email: str, cohort: Cohort) -> User:
+    person = User(
+        role=details.role,
+        email=email,
+        name=details.name,
+        external_id=details.external_id,
+        added_by_program_id=cohort.program_id,
+    )
+    db.session.add(person)
+    db.session.flush()
+    audit.record(
+        actor, "user.created", person, after={"role": details.role.value, "name": person.name}
+    )
+    return person
+
+
+def create_student(details: PersonDetails, cohort: Cohort, actor: User | None) -> User:
+    """A new student enrolled in ``cohort`` without a director's hand: the opt-in school
+    sign-up (clerkship.sso.service.sign_up) decided that the program allows it."""
+    email = details.email.strip().lower()
+    refuse_taken_external_id(details.external_id, None)
+    student = _new_person(actor, details, email, cohort)
+    _enrol(actor, cohort, student)
+    return student
 
 
 def enrol(actor: User, cohort: Cohort, student: User) -> Enrollment:
@@ -138,6 +152,10 @@ def enrol(actor: User, cohort: Cohort, student: User) -> Enrollment:
     )
     if current is not None:
         return current
+    return _enrol(actor, cohort, student)
+
+
+def _enrol(actor: User | None, cohort: Cohort, student: User) -> Enrollment:
     enrollment = Enrollment(cohort_id=cohort.id, student_id=student.id)
     db.session.add(enrollment)
     db.session.flush()

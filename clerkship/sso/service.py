@@ -1,7 +1,9 @@
 """Who a school sign-in is, and the fresh sign-in that a signature needs. Services flush only.
 
-A school sign-in is linked to an existing, active person: first by the external id the roster
-import carries (``OIDC_EXTERNAL_ID_CLAIM``), then by e-mail. Nobody is created here.
+One rule for OpenID Connect and SAML alike: a school sign-in is linked to an existing, active
+person, first by the external id the roster import carries (``OIDC_EXTERNAL_ID_CLAIM``, or the
+SAML attribute mapped to ``external_id``), then by e-mail. Nobody is created, unless a program
+has opted in (:func:`sign_up`).
 """
 
 from __future__ import annotations
@@ -13,10 +15,10 @@ from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
-from clerkship import audit
+from clerkship import audit, clock
 from clerkship.domain import DomainError
 from clerkship.extensions import db
-from clerkship.models import Program, User, utcnow
+from clerkship.models import Cohort, Program, Role, User, utcnow
 from clerkship.permissions import programs_of_person
 
 
@@ -39,15 +41,23 @@ def _text(value) -> str:
     return value.strip() if isinstance(value, str) else ""
 
 
+def _external_id_claim(method: str) -> str:
+    # SAML attributes are mapped to our names already (clerkship.sso.saml._claims).
+    return "external_id" if method == "saml" else current_app.config["OIDC_EXTERNAL_ID_CLAIM"]
+
+
 def person_for(claims: dict, method: str) -> User:
     """The active person these verified claims belong to; every attempt is audited."""
-    external = _text(claims.get(current_app.config["OIDC_EXTERNAL_ID_CLAIM"]))[:100]
+    external = _text(claims.get(_external_id_claim(method)))[:100]
     email = _text(claims.get("email")).lower()[:254]
+    verified = claims.get("email_verified", True) is not False
     user = None
     if external:
         user = db.session.scalar(select(User).where(User.external_id == external))
-    if user is None and email and claims.get("email_verified", True) is not False:
+    if user is None and email and verified:
         user = db.session.scalar(select(User).where(func.lower(User.email) == email))
+    if user is None and email and verified:
+        user = sign_up(claims, method, email, external or None)
     reason = "unknown" if user is None else ("inactive" if not user.active else None)
     if reason is not None:
         audit.record_refusal(
@@ -62,6 +72,57 @@ def person_for(claims: dict, method: str) -> User:
     user.last_sign_in_at = now
     user.school_sign_in_at = user.school_sign_in_at or now
     audit.record(user, "auth.school_sign_in", user, after={"method": method})
+    return user
+
+
+def sign_up_domains(program: Program) -> set[str]:
+    text = (program.school_sign_up_domains or "").replace(",", " ").lower()
+    return {domain.strip().lstrip("@") for domain in text.split() if domain.strip()}
+
+
+def _is_student(affiliations) -> bool:
+    """eduPersonAffiliation "student" (or scoped, "student@school.edu")."""
+    return any(str(a).split("@")[0].strip().lower() == "student" for a in affiliations)
+
+
+def sign_up(claims: dict, method: str, email: str, external_id: str | None) -> User | None:
+    """Opt-in account creation, the narrowest meaning that is still useful: an unknown person
+    whose school-verified e-mail domain exactly one program lists becomes a *student* of that
+    program, enrolled in its cohort running today. When the IdP says who is a student
+    (eduPersonAffiliation), they must be one. Anyone else: None (refused as unknown).
+    Preceptors, directors and admins are never created this way: they are given access."""
+    domain = email.rpartition("@")[2]
+    if not domain:
+        return None
+    affiliations = claims.get("affiliations") or []
+    if affiliations and not _is_student(affiliations):
+        return None
+    programs = [
+        program
+        for program in db.session.scalars(
+            select(Program).where(Program.school_sign_up_domains != "")
+        )
+        if domain in sign_up_domains(program)
+    ]
+    if len(programs) != 1:
+        return None  # no program, or two that list the domain: nobody can say which
+    today = clock.today()
+    cohorts = db.session.scalars(
+        select(Cohort).where(
+            Cohort.program_id == programs[0].id,
+            Cohort.start_date <= today,
+            Cohort.end_date >= today,
+        )
+    ).all()
+    if len(cohorts) != 1:
+        return None
+    from clerkship.people import service as people  # imports the views, which import us
+
+    name = _text(claims.get("name"))[:200] or email.partition("@")[0]
+    user = people.create_student(
+        people.PersonDetails(Role.STUDENT, email, name, external_id), cohorts[0], actor=None
+    )
+    audit.record(user, "auth.school_sign_up", user, after={"method": method, "cohort": cohorts[0].id})
     return user
 
 

@@ -1,4 +1,5 @@
-"""School sign-in routes: start, come back from the provider, and the fresh sign-in to sign."""
+"""School sign-in routes: start, come back from the provider, and the fresh sign-in to sign.
+OpenID Connect here; SAML (metadata, ACS, single logout) in :mod:`clerkship.sso.saml_views`."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from clerkship.audit import record_refusal
 from clerkship.auth import service as auth_service
 from clerkship.auth.login import SESSION_KEY
 from clerkship.auth.views import _safe_next
-from clerkship.sso import oidc, service
+from clerkship.sso import oidc, saml, service
 
 bp = Blueprint("sso", __name__)
 
@@ -21,7 +22,7 @@ NEXT_KEY = "sso_next"
 
 
 def signed_in_with_school() -> bool:
-    return session.get(METHOD_KEY) == "oidc"
+    return session.get(METHOD_KEY) in ("oidc", "saml")
 
 
 def take_proof(user) -> dict | None:
@@ -33,8 +34,9 @@ def spend_proof() -> None:
     session.pop(PROOF_KEY, None)
 
 
-def _refused(reason: str, status: int = 403):
+def refused(reason: str, status: int = 403):
     return render_template("sso/refused.html", reason=reason), status
+
 
 
 @bp.route("/sign-in/school")
@@ -51,10 +53,15 @@ def start():
 @bp.route("/sign-in/school/confirm")
 @login_required
 def confirm():
-    """Before a signature: sign in at the school again, whatever session the provider has."""
-    if not oidc.enabled() or not signed_in_with_school():
+    """Before a signature: sign in at the school again, whatever session the provider has
+    (OIDC prompt=login and max_age=0; SAML ForceAuthn), through the way this session began."""
+    method = session.get(METHOD_KEY)
+    next_url = _safe_next(request.args.get("next"))
+    if method == "saml" and saml.enabled():
+        return redirect(saml.start(next_url, fresh=True))
+    if method != "oidc" or not oidc.enabled():
         abort(404)
-    session[NEXT_KEY] = _safe_next(request.args.get("next"))
+    session[NEXT_KEY] = next_url
     return oidc.start(url_for("sso.callback", _external=True), fresh=True)
 
 
@@ -65,36 +72,44 @@ def callback():
     next_url = session.pop(NEXT_KEY, None)
     try:
         claims, fresh_asked = oidc.finish()
-    except oidc.Refused as refused:
-        record_refusal(None, "auth.school_sign_in_refused", None, after={"reason": refused.reason})
-        return _refused("untrusted", 400)
+    except oidc.Refused as error:
+        record_refusal(None, "auth.school_sign_in_refused", None, after={"reason": error.reason})
+        return refused("untrusted", 400)
     if fresh_asked is not None:
-        return _fresh_done(claims, next_url)
+        return fresh_done(claims, "oidc", next_url)
+    return signed_in(claims, "oidc", next_url)
+
+
+def signed_in(claims: dict, method: str, next_url: str | None, subject: dict | None = None):
+    """The verified claims of a plain school sign-in (OIDC or SAML): link, start a session."""
     if current_user.is_authenticated:
         return redirect(url_for("home.index"))
     try:
-        user = service.person_for(claims, "oidc")
+        user = service.person_for(claims, method)
     except service.NotLinked as not_linked:
-        return _refused(not_linked.reason)
+        return refused(not_linked.reason)
     key = auth_service.sign_in(user, request.headers.get("User-Agent", ""))
     session.clear()  # a fresh session at sign-in: nothing from before carries over
     login_user(user)
     session[SESSION_KEY] = key
-    session[METHOD_KEY] = "oidc"
+    session[METHOD_KEY] = method
+    if subject is not None:
+        session[saml.SUBJECT_KEY] = subject  # what single logout names
     flash(_("Welcome, %(name)s.", name=user.name), "success")
     return redirect(_safe_next(next_url) or url_for("home.index"))
 
 
-def _fresh_done(claims: dict, next_url: str | None):
+def fresh_done(claims: dict, method: str, next_url: str | None):
+    """A fresh school sign-in before a signature: the same person, proven again just now."""
     if not current_user.is_authenticated:
-        return _refused("untrusted", 400)
+        return refused("untrusted", 400)
     try:
-        user = service.person_for(claims, "oidc")
+        user = service.person_for(claims, method)
     except service.NotLinked as not_linked:
-        return _refused(not_linked.reason)
+        return refused(not_linked.reason)
     if user.id != current_user.id:
         record_refusal(user, "auth.fresh_sign_in_other_person", current_user)
-        return _refused("other_person")
-    session[PROOF_KEY] = service.fresh_proof(user, "oidc", claims)
+        return refused("other_person")
+    session[PROOF_KEY] = service.fresh_proof(user, method, claims)
     flash(_("Thank you. You can sign now."), "info")
     return redirect(_safe_next(next_url) or url_for("home.index"))

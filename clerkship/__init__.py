@@ -83,6 +83,7 @@ def create_app(config: dict | None = None) -> Flask:
 
     api.init_app(app)
 
+    import clerkship.sso.saml_views  # noqa: F401  (the SAML routes on the same blueprint)
     from clerkship.accounts import bp as accounts_bp
     from clerkship.assessments import bp as assessments_bp
     from clerkship.auditlog import bp as auditlog_bp
@@ -98,7 +99,6 @@ def create_app(config: dict | None = None) -> Flask:
     from clerkship.reflections import bp as reflections_bp
     from clerkship.reminders import bp as reminders_bp
     from clerkship.roster import bp as roster_bp
-    import clerkship.sso.saml_views  # noqa: F401  (the SAML routes on the same blueprint)
     from clerkship.sso.views import bp as sso_bp
     from clerkship.visit import bp as visit_bp
 

@@ -57,11 +57,13 @@ DIGEST_ALG = "http://www.w3.org/2001/04/xmlenc#sha256"
 
 
 class Refused(Exception):
-    """The IdP's answer cannot be trusted; ``reason`` is recorded, never shown raw."""
+    """The IdP's answer cannot be trusted; ``reason`` (and pysaml2's ``detail``) is recorded
+    in the audit log, never shown raw."""
 
-    def __init__(self, reason: str):
+    def __init__(self, reason: str, detail: str = ""):
         super().__init__(reason)
         self.reason = reason
+        self.detail = detail[:300]
 
 
 @dataclass
@@ -255,7 +257,7 @@ def finish(saml_response: str, relay_state: str) -> Answer:
             saml_response, BINDING_HTTP_POST, outstanding={pending["id"]: pending["next"] or ""}
         )
     except Exception as error:  # pysaml2 raises many unrelated types for a bad response
-        raise Refused(type(error).__name__) from error
+        raise Refused(type(error).__name__, str(error)) from error
     if response is None or response.assertion is None:
         raise Refused("no_assertion")
     if response.issuer() != idp_entity_id():
@@ -286,7 +288,9 @@ def _remember_assertion(issuer: str, assertion_id: str, not_on_or_after: int) ->
     now = utcnow()
     skew = timedelta(seconds=current_app.config["SAML_CLOCK_SKEW_SECONDS"])
     expires = (
-        datetime.fromtimestamp(not_on_or_after, UTC) if not_on_or_after else now + timedelta(days=1)
+        datetime.fromtimestamp(not_on_or_after, UTC)
+        if not_on_or_after
+        else now + timedelta(days=1)
     ) + skew
     db.session.execute(delete(SamlAssertion).where(SamlAssertion.expires_at < now))
     digest = hashlib.sha256(f"{issuer}\n{assertion_id}".encode()).hexdigest()
@@ -347,7 +351,12 @@ def start_logout(subject: dict) -> str | None:
         sign=False,
     )
     info = client.apply_binding(
-        BINDING_HTTP_REDIRECT, str(request), destination, relay_state="", sign=True, sigalg=SIGN_ALG
+        BINDING_HTTP_REDIRECT,
+        str(request),
+        destination,
+        relay_state="",
+        sign=True,
+        sigalg=SIGN_ALG,
     )
     session[LOGOUT_KEY] = request_id
     return dict(info["headers"])["Location"]
@@ -380,7 +389,7 @@ def finish_logout(query: dict) -> None:
             query["SAMLResponse"], BINDING_HTTP_REDIRECT
         )
     except Exception as error:
-        raise Refused(type(error).__name__) from error
+        raise Refused(type(error).__name__, str(error)) from error
     if response is None or response.response.in_response_to != expected:
         raise Refused("logout_wrong_request")
 
@@ -396,7 +405,7 @@ def idp_logout_request(query: dict, subject: dict | None) -> tuple[bool, str]:
             query["SAMLRequest"], BINDING_HTTP_REDIRECT, relay_state=query.get("RelayState")
         )
     except Exception as error:
-        raise Refused(type(error).__name__) from error
+        raise Refused(type(error).__name__, str(error)) from error
     if request is None or request.issuer.text != idp_entity_id():
         raise Refused("logout_wrong_issuer")
     message = request.message
@@ -436,4 +445,3 @@ def relay_fields(form) -> dict:
         "SAMLResponse": str(form.get("SAMLResponse", ""))[:200_000],
         "RelayState": str(form.get("RelayState", ""))[:200],
     }
-

@@ -52,7 +52,7 @@ def saml_acs():
     try:
         answer = saml.finish(fields["SAMLResponse"], fields["RelayState"])
     except saml.Refused as error:
-        record_refusal(None, "auth.school_sign_in_refused", None, after={"reason": error.reason})
+        _record(error, "auth.school_sign_in_refused")
         return refused("untrusted", 400)
     if answer.fresh_asked_at is not None:
         return fresh_done(answer.claims, "saml", answer.next_url)
@@ -77,9 +77,18 @@ def saml_slo():
                 _end_session()
             return redirect(answer_url)
     except saml.Refused as error:
-        record_refusal(None, "auth.single_logout_refused", None, after={"reason": error.reason})
+        _record(error, "auth.single_logout_refused")
         return refused("untrusted", 400)
     abort(400)
+
+
+def _record(error: saml.Refused, action: str) -> None:
+    record_refusal(
+        None,
+        action,
+        None,
+        after={"method": "saml", "reason": error.reason, "detail": error.detail},
+    )
 
 
 def _end_session() -> None:

@@ -122,7 +122,9 @@ def sign_up(claims: dict, method: str, email: str, external_id: str | None) -> U
     user = people.create_student(
         people.PersonDetails(Role.STUDENT, email, name, external_id), cohorts[0], actor=None
     )
-    audit.record(user, "auth.school_sign_up", user, after={"method": method, "cohort": cohorts[0].id})
+    audit.record(
+        user, "auth.school_sign_up", user, after={"method": method, "cohort": cohorts[0].id}
+    )
     return user
 
 

@@ -38,7 +38,6 @@ def refused(reason: str, status: int = 403):
     return render_template("sso/refused.html", reason=reason), status
 
 
-
 @bp.route("/sign-in/school")
 def start():
     if not oidc.enabled():

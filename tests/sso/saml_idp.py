@@ -48,6 +48,7 @@ class IdP:
     logged_in_at: int = 0
     force_authn_seen: list = field(default_factory=list)
     logout_requests: list = field(default_factory=list)
+    last_response: str = ""
     last_assertion_id: str | None = None
     last_name_id: NameID | None = None
     last_session_index: str | None = None
@@ -142,7 +143,9 @@ class IdP:
         replayed = self.last_assertion_id if self.mode == "replay" else None
         real_sid = saml2.s_utils.sid
         if replayed:
-            saml2.s_utils.sid = lambda: replayed  # the assertion's ID only (s_utils.assertion_factory)
+            saml2.s_utils.sid = lambda: (
+                replayed
+            )  # the assertion's ID only (s_utils.assertion_factory)
         try:
             response = signer.create_authn_response(
                 identity={k: v for k, v in self.person.items() if k != "uid"},
@@ -156,12 +159,14 @@ class IdP:
                 },
                 sign_assertion=self.mode != "unsigned",
                 sign_response=False,
+                sign_alg=SIGN_ALG,
+                digest_alg="http://www.w3.org/2001/04/xmlenc#sha256",
                 encrypt_assertion=self.mode == "encrypted",
                 encrypt_cert_assertion=self._sp_cert() if self.mode == "encrypted" else None,
             )
         finally:
             saml2.s_utils.sid = real_sid
-        text = str(response)
+        text = self.last_response = str(response)
         found = ASSERTION_ID.search(text)
         if found:
             self.last_assertion_id = found.group(1)

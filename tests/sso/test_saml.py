@@ -56,9 +56,18 @@ def sign_in(client, idp, who: dict):
     return client.post(path, data=fields)
 
 
-def untrusted(response):
+def untrusted(response, db=None, reason: str | None = None, detail: str = ""):
+    """Refused with the page for an answer that cannot be trusted; ``reason``: the check that
+    refused it, as the audit log recorded (so a test cannot pass on some other failure)."""
     assert response.status_code == 400, response.get_data(as_text=True)[:500]
     assert "could not be checked" in response.get_data(as_text=True)
+    if reason is not None:
+        last = db.session.scalars(
+            select(AuditEvent)
+            .where(AuditEvent.action.like("auth.%_refused"))
+            .order_by(AuditEvent.id.desc())
+        ).first()
+        assert last.after["reason"] == reason and detail in last.after["detail"], last.after
 
 
 def test_metadata_validates_against_the_saml_metadata_schema(client, saml_idp_on):
@@ -119,45 +128,59 @@ def test_sign_in_by_eppn_from_the_roster(client, saml_idp_on, world, db):
 def test_encrypted_assertion_is_accepted(client, saml_idp_on, world):
     saml_idp_on.mode = "encrypted"
     response = sign_in(client, saml_idp_on, person(world["mine"]["student"]))
+    assert "EncryptedAssertion" in saml_idp_on.last_response
+    assert "displayName" not in saml_idp_on.last_response  # the attributes travel encrypted
     assert response.status_code == 302 and response.location == "/"
 
 
 def test_unsigned_assertion_refused(client, saml_idp_on, world, db):
     saml_idp_on.mode = "unsigned"
-    untrusted(sign_in(client, saml_idp_on, person(world["mine"]["student"])))
+    response = sign_in(client, saml_idp_on, person(world["mine"]["student"]))
+    untrusted(response, db, "SignatureError", "Signature missing")
     assert client.get("/").status_code == 302  # not signed in
-    refusal = db.session.scalars(
-        select(AuditEvent).where(AuditEvent.action == "auth.school_sign_in_refused")
-    ).all()[-1]
-    assert refusal.after["reason"] != "unknown"
 
 
-def test_assertion_signed_with_another_key_refused(client, saml_idp_on, world):
+def test_assertion_signed_with_another_key_refused(client, saml_idp_on, world, db):
     saml_idp_on.mode = "wrong_key"
-    untrusted(sign_in(client, saml_idp_on, person(world["mine"]["student"])))
+    untrusted(
+        sign_in(client, saml_idp_on, person(world["mine"]["student"])),
+        db,
+        "SignatureError",
+        "Failed to verify",
+    )
     assert client.get("/").status_code == 302
 
 
-def test_expired_assertion_refused(client, saml_idp_on, world):
+def test_expired_assertion_refused(client, saml_idp_on, world, db):
     saml_idp_on.mode = "expired"
-    untrusted(sign_in(client, saml_idp_on, person(world["mine"]["student"])))
+    untrusted(
+        sign_in(client, saml_idp_on, person(world["mine"]["student"])),
+        db,
+        "VerificationError",
+        "Condition not OK",
+    )
 
 
-def test_assertion_for_another_audience_refused(client, saml_idp_on, world):
+def test_assertion_for_another_audience_refused(client, saml_idp_on, world, db):
     saml_idp_on.mode = "wrong_audience"
-    untrusted(sign_in(client, saml_idp_on, person(world["mine"]["student"])))
+    untrusted(
+        sign_in(client, saml_idp_on, person(world["mine"]["student"])),
+        db,
+        "Exception",
+        "AudienceRestrictions",
+    )
 
 
-def test_the_same_response_posted_twice_is_refused(client, saml_idp_on, world):
+def test_the_same_response_posted_twice_is_refused(client, saml_idp_on, world, db):
     saml_idp_on.person = person(world["mine"]["student"])
     path, fields = through_idp(client, "/sign-in/school/saml")
     assert client.post(path, data=fields).status_code == 302
     client.post("/sign-out")
-    untrusted(client.post(path, data={**fields, "relayed": "1"}))
+    untrusted(client.post(path, data={**fields, "relayed": "1"}), db, "no_request")
 
 
 def test_a_replayed_assertion_id_is_refused_even_in_a_new_valid_response(
-    client, saml_idp_on, world
+    client, saml_idp_on, world, db
 ):
     """The IdP signs a fresh response to our new request but reuses the assertion's ID: only
     the database of used ids can tell."""
@@ -165,16 +188,16 @@ def test_a_replayed_assertion_id_is_refused_even_in_a_new_valid_response(
     assert sign_in(client, saml_idp_on, person(student)).status_code == 302
     client.post("/sign-out")
     saml_idp_on.mode = "replay"
-    untrusted(sign_in(client, saml_idp_on, person(student)))
+    untrusted(sign_in(client, saml_idp_on, person(student)), db, "replayed")
 
 
-def test_wrong_relay_state_refused(client, saml_idp_on, world):
+def test_wrong_relay_state_refused(client, saml_idp_on, world, db):
     saml_idp_on.person = person(world["mine"]["student"])
     path, fields = through_idp(client, "/sign-in/school/saml")
-    untrusted(client.post(path, data={**fields, "RelayState": "forged"}))
+    untrusted(client.post(path, data={**fields, "RelayState": "forged"}), db, "wrong_relay_state")
 
 
-def test_unsolicited_response_refused(client, saml_idp_on, world, app):
+def test_unsolicited_response_refused(client, saml_idp_on, world, app, db):
     """A response for a request started in another browser (login CSRF) is refused."""
     saml_idp_on.person = person(world["mine"]["student"])
     path, fields = through_idp(client, "/sign-in/school/saml")
@@ -183,7 +206,7 @@ def test_unsolicited_response_refused(client, saml_idp_on, world, app):
     # No session here: the page posts the fields again from our own site...
     assert relay.status_code == 200 and 'name="relayed"' in relay.get_data(as_text=True)
     # ...and without a request started in this browser, it is refused.
-    untrusted(victim.post(path, data={**fields, "relayed": "1"}))
+    untrusted(victim.post(path, data={**fields, "relayed": "1"}), db, "no_request")
     assert victim.get("/").status_code == 302
 
 
@@ -233,7 +256,9 @@ def test_program_opt_in_creates_a_student_in_its_current_cohort(client, saml_idp
     user = db.session.scalar(select(User).where(User.email == "new.student@students.school.edu"))
     assert user is not None and user.role is Role.STUDENT and user.external_id == "new1@school.edu"
     assert db.session.scalar(
-        select(Enrollment).where(Enrollment.student_id == user.id, Enrollment.cohort_id == cohort.id)
+        select(Enrollment).where(
+            Enrollment.student_id == user.id, Enrollment.cohort_id == cohort.id
+        )
     )
     assert "New Student" in client.get("/").get_data(as_text=True)
 
@@ -298,8 +323,10 @@ def test_an_idp_that_ignores_force_authn_gives_no_fresh_proof(
     assert sign_in(client, saml_idp_on, person(world["mine"]["preceptor"])).status_code == 302
     saml_idp_on.logged_in_at -= 600
     saml_idp_on.mode = "ignore_force"
-    path, fields = through_idp(client, f"/sign-in/school/confirm?next=/assessments/{cycle.id}/sign")
-    untrusted(client.post(path, data=fields))
+    path, fields = through_idp(
+        client, f"/sign-in/school/confirm?next=/assessments/{cycle.id}/sign"
+    )
+    untrusted(client.post(path, data=fields), db, "not_fresh")
     data = {"meaning": "reviewed_and_agreed", "version": cycle.version_id}
     assert client.post(f"/assessments/{cycle.id}/sign", data=data).status_code == 400
 
@@ -309,7 +336,9 @@ def test_fresh_sign_in_as_someone_else_signs_nothing(client, saml_idp_on, make_c
     db.session.commit()
     assert sign_in(client, saml_idp_on, person(world["mine"]["preceptor"])).status_code == 302
     saml_idp_on.person = person(world["mine"]["student"])
-    path, fields = through_idp(client, f"/sign-in/school/confirm?next=/assessments/{cycle.id}/sign")
+    path, fields = through_idp(
+        client, f"/sign-in/school/confirm?next=/assessments/{cycle.id}/sign"
+    )
     response = client.post(path, data=fields)
     assert response.status_code == 403 and "someone else" in response.get_data(as_text=True)
 
@@ -340,7 +369,7 @@ def test_sign_out_ends_the_idp_session_too(client, saml_idp_on, world, db):
     assert done.status_code == 302 and done.location == "/sign-in"
     assert "signed out of your school account" in client.get("/sign-in").get_data(as_text=True)
     # The same answer again is refused: it answers no request of this browser any more.
-    untrusted(client.get(target.path, query_string=target.query))
+    untrusted(client.get(target.path, query_string=target.query), db, "logout_unsigned")
 
 
 def test_idp_initiated_logout_ends_our_session(client, saml_idp_on, world, db):
@@ -358,11 +387,11 @@ def test_logout_request_signed_by_another_key_is_refused(client, saml_idp_on, wo
     student = world["mine"]["student"]
     assert sign_in(client, saml_idp_on, person(student)).status_code == 302
     url = urlsplit(saml_idp_on.logout_request_url(SP_ENTITY, key="other"))
-    untrusted(client.get(url.path, query_string=url.query))
+    untrusted(client.get(url.path, query_string=url.query), db, "logout_unsigned")
     assert client.get("/").status_code == 200  # still signed in
     # Unsigned (the signature dropped from the query): refused too.
     query = {k: v[0] for k, v in parse_qs(url.query).items() if k not in ("Signature",)}
-    untrusted(client.get(url.path, query_string=query))
+    untrusted(client.get(url.path, query_string=query), db, "logout_unsigned")
     assert _session_row(db, student).ended_at is None
 
 

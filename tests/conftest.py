@@ -21,6 +21,7 @@ from clerkship import clock, create_app, pdf_signing, signing_keys
 from clerkship.auth.passwords import set_password
 from clerkship.extensions import db as _db
 from clerkship.extensions import limiter
+from clerkship.sso.saml import write_key_pair as write_saml_key_pair
 from clerkship.models import (
     Assignment,
     Cohort,
@@ -47,6 +48,10 @@ signing_keys.create(Path(SIGNING_KEY_FILE))
 PDF_SIGNING_CERT = os.path.join(SCRATCH, "pdf-signing-cert.pem")
 PDF_SIGNING_KEY = os.path.join(SCRATCH, "pdf-signing-key.pem")
 pdf_signing.create_self_signed(Path(PDF_SIGNING_CERT), Path(PDF_SIGNING_KEY), "Test School")
+# The SAML service provider's key pair (clerkship.sso.saml), outside the checkout.
+SAML_SP_KEY = os.path.join(SCRATCH, "saml-sp-key.pem")
+SAML_SP_CERT = os.path.join(SCRATCH, "saml-sp-cert.pem")
+write_saml_key_pair(Path(SAML_SP_KEY), Path(SAML_SP_CERT), "Clerkship test SP")
 # What a process started by the suite (export workers, gunicorn) needs to sign like it.
 SIGNING_ENVIRONMENT = {
     "CLERKSHIP_SIGNING_KEY_FILE": SIGNING_KEY_FILE,
@@ -70,6 +75,8 @@ def test_config(database_url: str, **overrides) -> dict:
         "SIGNING_KEY_FILE": SIGNING_KEY_FILE,
         "PDF_SIGNING_CERT": PDF_SIGNING_CERT,
         "PDF_SIGNING_KEY": PDF_SIGNING_KEY,
+        "SAML_SP_KEY": SAML_SP_KEY,
+        "SAML_SP_CERT": SAML_SP_CERT,
     }
     if os.environ.get("REDIS_URL"):
         config["RATELIMIT_STORAGE_URI"] = os.environ["REDIS_URL"]

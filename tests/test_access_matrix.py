@@ -58,6 +58,12 @@ MATRIX: dict[str, Route] = {
     "sso.start": Route("/sign-in/school", public=True, ok=404),
     "sso.callback": Route("/sign-in/school/callback?code=x&state=y", public=True, ok=404),
     "sso.confirm": Route("/sign-in/school/confirm?next=/", own=frozenset()),
+    # SAML is off here too (no SAML_IDP_METADATA), but the SP metadata answers: a school's IT
+    # needs it before they can send theirs. With an IdP, tests/sso/test_access.py covers them.
+    "sso.saml_metadata": Route("/sso/saml/metadata", public=True),
+    "sso.saml_start": Route("/sign-in/school/saml", public=True, ok=404),
+    "sso.saml_acs": Route("/sso/saml/acs", public=True, method="POST", ok=404),
+    "sso.saml_slo": Route("/sso/saml/slo?SAMLRequest=x", public=True, ok=404),
     "home.index": Route("/", own=ALL),
     "directory.student": Route(
         "/students/{student}",

@@ -203,15 +203,16 @@ def metadata_xml() -> str:
     """Our SP metadata (answers even before an IdP is configured). Made once per app: pysaml2
     asks ``xmlsec1`` which algorithms it knows each time."""
     cache = current_app.extensions.setdefault("clerkship_saml_metadata", {})
-    if entity_id() not in cache:
+    key = (entity_id(), *key_pair())
+    if key not in cache:
         sp_config = SPConfig()
         sp_config.load(_settings(with_idp=False))
         descriptor = entity_descriptor(sp_config)
         # pysaml2 lists every algorithm xmlsec1 knows, MD5 and SHA-1 included; advertising
         # none lets the IdP use its defaults (SHA-256 for Shibboleth), which we accept.
         descriptor.extensions = None
-        cache[entity_id()] = descriptor.to_string().decode()
-    return cache[entity_id()]
+        cache[key] = descriptor.to_string().decode()
+    return cache[key]
 
 
 def start(next_url: str | None, *, fresh: bool = False) -> str:
@@ -247,7 +248,8 @@ def finish(saml_response: str, relay_state: str) -> Answer:
     pending = session.pop(PENDING_KEY, None)
     if not isinstance(pending, dict):
         raise Refused("no_request")
-    if not secrets.compare_digest(str(relay_state), pending["relay"]):
+    # Bytes: compare_digest refuses non-ASCII str (the fuzzer posts such RelayStates).
+    if not secrets.compare_digest(str(relay_state).encode(), str(pending["relay"]).encode()):
         raise Refused("wrong_relay_state")
     if time.time() - pending["at"] > PENDING_SECONDS:
         raise Refused("request_expired")

@@ -42,22 +42,12 @@ def running_idp():
     running.stop()
 
 
-@pytest.fixture(scope="session")
-def sp_key_pair(tmp_path_factory):
-    from clerkship.sso.saml import write_key_pair
-
-    folder = tmp_path_factory.mktemp("saml-sp")
-    write_key_pair(folder / "sp-key.pem", folder / "sp-cert.pem", "Clerkship test SP")
-    return str(folder / "sp-key.pem"), str(folder / "sp-cert.pem")
-
-
 @pytest.fixture
-def saml_idp_on(app, running_idp, sp_key_pair, monkeypatch):
+def saml_idp_on(app, running_idp, monkeypatch):
     """The app with SAML on, trusting the test IdP, and the IdP trusting the app's metadata
-    (fetched from /sso/saml/metadata, as a school's IT would)."""
+    (fetched from /sso/saml/metadata, as a school's IT would). The SP's key pair is the
+    suite's (tests/conftest.py)."""
     monkeypatch.setitem(app.config, "SAML_IDP_METADATA", str(running_idp.metadata_file))
-    monkeypatch.setitem(app.config, "SAML_SP_KEY", sp_key_pair[0])
-    monkeypatch.setitem(app.config, "SAML_SP_CERT", sp_key_pair[1])
     idp = running_idp.idp
     idp.reset()
     idp.trust(app.test_client().get("/sso/saml/metadata").get_data(as_text=True))

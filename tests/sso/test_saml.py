@@ -90,16 +90,18 @@ def test_metadata_validates_against_the_saml_metadata_schema(client, saml_idp_on
 def test_metadata_answers_in_development_with_a_generated_key(app, client, tmp_path, monkeypatch):
     """No SAML settings at all: the key pair is made in the instance folder on first use."""
     monkeypatch.setattr(app, "instance_path", str(tmp_path))
-    app.extensions.pop("clerkship_saml_metadata", None)
+    monkeypatch.setitem(app.config, "SAML_SP_KEY", None)
+    monkeypatch.setitem(app.config, "SAML_SP_CERT", None)
     response = client.get("/sso/saml/metadata")
     assert response.status_code == 200 and b"X509Certificate" in response.data
     assert (tmp_path / "saml-sp-key.pem").stat().st_mode & 0o077 == 0
-    app.extensions.pop("clerkship_saml_metadata", None)
+    cert = (tmp_path / "saml-sp-cert.pem").read_text().splitlines()[1]
+    assert cert in response.get_data(as_text=True)  # the generated certificate is the one shown
 
 
 def test_metadata_is_404_in_production_without_a_key(app, client, monkeypatch):
     monkeypatch.setitem(app.config, "ENV", "production")
-    app.extensions.pop("clerkship_saml_metadata", None)
+    monkeypatch.setitem(app.config, "SAML_SP_KEY", None)
     assert client.get("/sso/saml/metadata").status_code == 404
 
 

@@ -35,6 +35,9 @@ HIDDEN = {
     "few_ok": "the patient saw the note on few answers and sends as it is",
     "confirm": "the patient confirmed taking their answers back",
     "confirmed": "the director confirmed deactivating an account (people/deactivate.html)",
+    "SAMLResponse": "the IdP's signed answer, posted again from our page (sso/saml_relay.html)",
+    "RelayState": "the IdP's RelayState, posted again with it",
+    "relayed": "marks the second post of the IdP's answer",
 }
 
 # Forms that render no field through the macro: one button (and hidden values) each.
@@ -57,6 +60,7 @@ BUTTON_ONLY = {
     "roster/preview.html": "confirm or cancel the previewed import",
     "visit/_finish.html": "the patient is done",
     "visit/base.html": "the patient's language buttons",
+    "sso/saml_relay.html": "post the IdP's answer again with our session cookie (Continue)",
     "visit/withdraw.html": "take the answers back (confirmed)",
 }
 

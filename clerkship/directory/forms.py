@@ -6,7 +6,7 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
-from wtforms import BooleanField, DateField, RadioField, SelectField, StringField
+from wtforms import BooleanField, DateField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import Length, Optional
 
 from clerkship.forminput import record_id
@@ -57,6 +57,16 @@ class ProgramForm(FlaskForm):
         description=_l(
             "Untick to make everyone who has signed in through the school keep doing so. "
             "People without a school account (community preceptors) keep their password."
+        ),
+    )
+
+    school_sign_up_domains = TextAreaField(
+        _l("Create students at their first school sign-in (e-mail domains)"),
+        validators=[Length(max=2000)],
+        description=_l(
+            "Empty (recommended): only people on a roster can sign in. List your students' "
+            "e-mail domains, one per line, to let an unknown student with a school account in "
+            "one of them join this program's current cohort on their own."
         ),
     )
 

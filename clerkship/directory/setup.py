@@ -15,6 +15,9 @@ from clerkship.extensions import db
 from clerkship.models import Cohort, EntrustmentScale, Framework, Program, Role, User
 
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{1,78}$")
+# One label: letters, digits, inner dashes. A domain: two labels or more.
+_LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
+DOMAIN = re.compile(rf"^{_LABEL}(?:\.{_LABEL})+$")
 
 
 class SetupError(DomainError):
@@ -30,6 +33,7 @@ class ProgramDetails:
     framework_ids: list[int] = field(default_factory=list)
     director_emails: list[str] = field(default_factory=list)
     password_for_school_accounts: bool = True
+    school_sign_up_domains: str = ""
 
 
 def _apply(program: Program, details: ProgramDetails) -> None:
@@ -49,6 +53,31 @@ def _apply(program: Program, details: ProgramDetails) -> None:
         raise SetupError(_("Choose from the loaded frameworks."), "framework_ids")
     program.frameworks = frameworks
     program.password_for_school_accounts = details.password_for_school_accounts
+    program.school_sign_up_domains = _sign_up_domains(details.school_sign_up_domains)
+
+
+DOMAIN = re.compile(
+    r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)+$"
+)
+
+
+def _sign_up_domains(text: str) -> str:
+    """The opt-in account creation's e-mail domains (clerkship.sso.service.sign_up), checked
+    and kept one per line; empty: off."""
+    domains = [d.strip().lstrip("@").lower() for d in text.replace(",", " ").split()]
+    wrong = [d for d in domains if not DOMAIN.match(d)]
+    if wrong:
+        raise SetupError(
+            _(
+                "“%(domain)s” is not an e-mail domain (like students.example.edu).",
+                domain=wrong[0],
+            ),
+            "school_sign_up_domains",
+        )
+    joined = "\n".join(dict.fromkeys(domains))
+    if len(joined) > 500:
+        raise SetupError(_("List at most a few domains."), "school_sign_up_domains")
+    return joined
 
 
 def create_program(admin: User, details: ProgramDetails) -> Program:
@@ -82,6 +111,7 @@ def edit_program(actor: User, program: Program, details: ProgramDetails) -> None
             "name": program.name,
             "frameworks": sorted(f.id for f in program.frameworks),
             "password_for_school_accounts": program.password_for_school_accounts,
+            "school_sign_up_domains": program.school_sign_up_domains,
         }
 
     before = state()

@@ -186,6 +186,7 @@ def _program_form(program: Program | None) -> ProgramForm:
                 "scale_id": program.scale_id,
                 "framework_ids": [f.id for f in program.frameworks],
                 "password_for_school_accounts": program.password_for_school_accounts,
+                "school_sign_up_domains": program.school_sign_up_domains,
             },
         )
     form.scale_id.choices = [(s.id, s.name) for s in service.all_scales()]
@@ -202,6 +203,7 @@ def _program_details(form: ProgramForm) -> setup.ProgramDetails:
         framework_ids=[i for i in form.framework_ids.data or () if i is not None],
         director_emails=form.emails(),
         password_for_school_accounts=bool(form.password_for_school_accounts.data),
+        school_sign_up_domains=form.school_sign_up_domains.data or "",
     )
 
 

@@ -402,3 +402,25 @@ def test_password_sign_out_does_not_go_to_the_idp(client, saml_idp_on, world):
 
     login(client, world["mine"]["student"])
     assert client.post("/sign-out").location == "/sign-in"
+
+
+def test_director_lists_sign_up_domains_on_the_program_form(client, world, db):
+    from tests.conftest import login
+
+    mine, other = world["mine"], world["other"]
+    login(client, mine["director"])
+    url = f"/programs/{mine['program'].id}/edit"
+    page = client.get(url).get_data(as_text=True)
+    assert 'name="school_sign_up_domains"' in page
+    data = {"name": "LIC", "password_for_school_accounts": "y"}
+    wrong = client.post(url, data={**data, "school_sign_up_domains": "students.school.edu evil"})
+    assert wrong.status_code == 400
+    assert "is not an e-mail domain" in wrong.get_data(as_text=True)
+    assert "students.school.edu evil" in wrong.get_data(as_text=True)  # kept as typed
+    typed = "Students.School.edu, @med.school.edu"
+    assert client.post(url, data={**data, "school_sign_up_domains": typed}).status_code == 302
+    db.session.expire_all()
+    assert mine["program"].school_sign_up_domains == "students.school.edu\nmed.school.edu"
+    assert other["program"].school_sign_up_domains == ""
+    # The other program's form is not this director's.
+    assert client.get(f"/programs/{other['program'].id}/edit").status_code == 404

@@ -21,7 +21,6 @@ from clerkship import clock, create_app, pdf_signing, signing_keys
 from clerkship.auth.passwords import set_password
 from clerkship.extensions import db as _db
 from clerkship.extensions import limiter
-from clerkship.sso.saml import write_key_pair as write_saml_key_pair
 from clerkship.models import (
     Assignment,
     Cohort,
@@ -31,6 +30,7 @@ from clerkship.models import (
     Role,
     User,
 )
+from clerkship.sso.saml import write_key_pair as write_saml_key_pair
 from tests.databases import fresh_database
 
 TEST_PASSWORD = "correct horse battery staple"

@@ -93,10 +93,13 @@ def sign_out():
     service.sign_out(current_user._get_current_object(), session.get(SESSION_KEY))
     logout_user()
     session.clear()
-    flash(_("You have signed out."), "info")
-    # Signed in through SAML: our session has ended; now ask the IdP to end its own.
+    # Signed in through SAML: our session has ended; now ask the IdP to end its own. A page
+    # with a link, not a redirect: CSP's form-action 'self' stops a form's redirect elsewhere.
     at_school = saml_views.single_logout_after_sign_out(method, subject)
-    return redirect(at_school or url_for("auth.sign_in"))
+    if at_school:
+        return render_template("sso/saml_logout.html", url=at_school)
+    flash(_("You have signed out."), "info")
+    return redirect(url_for("auth.sign_in"))
 
 
 @bp.route("/account/password", methods=["GET", "POST"])

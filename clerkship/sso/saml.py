@@ -139,9 +139,12 @@ def write_key_pair(key_path: Path, cert_path: Path, name: str) -> None:
 def _settings(with_idp: bool) -> dict:
     config = current_app.config
     key, cert = key_pair()
+    xmlsec = shutil.which("xmlsec1")
+    if xmlsec is None:
+        raise RuntimeError("xmlsec1 is missing: `make saml-tools` (or apt-get install xmlsec1).")
     settings: dict = {
         "entityid": entity_id(),
-        "xmlsec_binary": shutil.which("xmlsec1"),
+        "xmlsec_binary": xmlsec,
         "key_file": key,
         "cert_file": cert,
         # Optional encrypted assertions: the IdP encrypts to our certificate, we decrypt.

@@ -3,7 +3,17 @@ logout. The rules are in :mod:`clerkship.sso.saml` and :mod:`clerkship.sso.servi
 
 from __future__ import annotations
 
-from flask import Response, abort, flash, redirect, render_template, request, session, url_for
+from flask import (
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user, logout_user
 
@@ -21,7 +31,8 @@ def saml_metadata():
     """What the school's IdP needs to know about us; answers in development out of the box."""
     try:
         xml = saml.metadata_xml()
-    except RuntimeError:  # production without SAML_SP_KEY/SAML_SP_CERT: no SAML here
+    except RuntimeError:  # production without SAML_SP_KEY/SAML_SP_CERT, or no xmlsec1
+        current_app.logger.exception("SAML metadata unavailable")
         abort(404)
     return Response(xml, mimetype="application/samlmetadata+xml")
 

@@ -66,6 +66,10 @@ class Refused(Exception):
         self.detail = detail[:300]
 
 
+class Unavailable(Exception):
+    """The IdP's metadata cannot be read (a missing file, an unreachable URL, not one IdP)."""
+
+
 @dataclass
 class Answer:
     """A verified SAML sign-in: the mapped attributes and how the person authenticated."""
@@ -185,21 +189,26 @@ def _settings(with_idp: bool) -> dict:
 
 
 def _client() -> Saml2Client:
-    """One client per IdP metadata and app (parsing metadata and certificates is slow)."""
+    """One client per IdP metadata and app (parsing metadata and certificates is slow; a
+    changed metadata file is read at the next restart)."""
     clients = current_app.extensions.setdefault("clerkship_saml", {})
     key = (current_app.config["SAML_IDP_METADATA"], entity_id())
     if key not in clients:
-        sp_config = SPConfig()
-        sp_config.load(_settings(with_idp=True))
-        clients[key] = Saml2Client(config=sp_config)
+        try:
+            sp_config = SPConfig()
+            sp_config.load(_settings(with_idp=True))
+            client = Saml2Client(config=sp_config)
+        except Exception as error:  # pysaml2 raises many types for unreadable metadata
+            log.exception("SAML: the IdP metadata cannot be used")
+            raise Unavailable(str(error)) from error
+        if len(list(client.metadata.identity_providers())) != 1:
+            raise Unavailable("SAML_IDP_METADATA must describe exactly one identity provider.")
+        clients[key] = client  # only a usable client is kept: a failure is tried again
     return clients[key]
 
 
 def idp_entity_id() -> str:
-    ids = list(_client().metadata.identity_providers())
-    if len(ids) != 1:
-        raise RuntimeError("SAML_IDP_METADATA must describe exactly one identity provider.")
-    return ids[0]
+    return next(iter(_client().metadata.identity_providers()))
 
 
 def metadata_xml() -> str:

@@ -26,6 +26,12 @@ from clerkship.sso import saml
 from clerkship.sso.views import METHOD_KEY, bp, fresh_done, refused, signed_in
 
 
+@bp.errorhandler(saml.Unavailable)
+def saml_unavailable(_error):
+    """The IdP's metadata cannot be read (logged in clerkship.sso.saml): a readable page."""
+    return refused("unavailable", 503)
+
+
 @bp.route("/sso/saml/metadata")
 def saml_metadata():
     """What the school's IdP needs to know about us; answers in development out of the box."""

@@ -428,3 +428,13 @@ def test_director_lists_sign_up_domains_on_the_program_form(client, world, db):
     assert other["program"].school_sign_up_domains == ""
     # The other program's form is not this director's.
     assert client.get(f"/programs/{other['program'].id}/edit").status_code == 404
+
+
+def test_unreadable_idp_metadata_gives_a_readable_page(client, app, monkeypatch, tmp_path):
+    """A deployment whose metadata file is gone (or URL down): 503 with words, not a 500."""
+    monkeypatch.setitem(app.config, "SAML_IDP_METADATA", str(tmp_path / "missing.xml"))
+    response = client.get("/sign-in/school/saml")
+    assert response.status_code == 503
+    assert "cannot be reached" in response.get_data(as_text=True)
+    acs = client.post("/sso/saml/acs", data={"SAMLResponse": "eA==", "relayed": "1"})
+    assert acs.status_code in (400, 503)

@@ -438,3 +438,17 @@ def test_unreadable_idp_metadata_gives_a_readable_page(client, app, monkeypatch,
     assert "cannot be reached" in response.get_data(as_text=True)
     acs = client.post("/sso/saml/acs", data={"SAMLResponse": "eA==", "relayed": "1"})
     assert acs.status_code in (400, 503)
+
+
+def test_acs_is_csrf_exempt_only_because_the_signed_answer_replaces_the_token(
+    client, app, saml_idp_on, world, db, monkeypatch
+):
+    """With CSRF on, the IdP's POST (no CSRF token) signs in; a forged one does not, and the
+    rest of the app still wants its token."""
+    monkeypatch.setitem(app.config, "WTF_CSRF_ENABLED", True)
+    saml_idp_on.mode = "wrong_key"
+    untrusted(sign_in(client, saml_idp_on, person(world["mine"]["student"])), db)
+    saml_idp_on.mode = None
+    assert sign_in(client, saml_idp_on, person(world["mine"]["student"])).status_code == 302
+    assert client.get("/").status_code == 200
+    assert client.post("/sign-out").status_code == 400  # no token: CSRF still guards the rest

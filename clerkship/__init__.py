@@ -92,6 +92,7 @@ def create_app(config: dict | None = None) -> Flask:
     from clerkship.goals import bp as goals_bp
     from clerkship.home import bp as home_bp
     from clerkship.integrity import bp as integrity_bp
+    from clerkship.credentials import bp as credentials_bp
     from clerkship.panels import bp as panels_bp
     from clerkship.people import bp as people_bp
     from clerkship.portfolios import bp as portfolios_bp
@@ -115,6 +116,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(people_bp)
     app.register_blueprint(reminders_bp)
     app.register_blueprint(integrity_bp)
+    app.register_blueprint(credentials_bp)
     app.register_blueprint(sso_bp)
 
     from clerkship.api.pages import bp as api_tokens_bp

@@ -59,6 +59,10 @@ class Program(TimestampMixin, Base):
     feedback_instrument_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("feedback_instrument.id")
     )
+    # The lowest level (by value, on the program's scale) a co-signed preceptor rating must
+    # reach to be an entrustment decision, which the student may take away as a credential.
+    # None: the program issues no credentials.
+    entrustment_value: Mapped[int | None]
 
     directors: Mapped[list[User]] = relationship(
         secondary=program_director, back_populates="directed_programs"

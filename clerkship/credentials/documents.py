@@ -79,7 +79,7 @@ def achievement(program: Program, competency: Competency) -> dict:
     marked_label = marked.label if marked else ""
     result: dict = {
         "id": external_url(
-            "credentials.achievement", program_id=program.id, competency_id=competency.id
+            "credentials.achievement_definition", program_id=program.id, competency_id=competency.id
         ),
         "type": ["Achievement"],
         "achievementType": "Competency",

@@ -19,6 +19,7 @@ from datetime import datetime
 
 from flask import current_app
 
+from clerkship.api.uris import competency_uri
 from clerkship.credentials import decisions, issuing
 from clerkship.models import Competency, IssuedCredential, Program, User
 from clerkship.urls import external_url
@@ -98,17 +99,16 @@ def achievement(program: Program, competency: Competency) -> dict:
         "humanCode": competency.code,
         "creator": issuer_profile(program),
     }
-    if competency.uri:
-        result["alignment"] = [
-            {
-                "type": ["Alignment"],
-                "targetName": competency.title,
-                "targetUrl": competency.uri,
-                "targetCode": competency.code,
-                "targetFramework": competency.framework.name,
-                "targetType": "ceasn:Competency",
-            }
-        ]
+    result["alignment"] = [
+        {
+            "type": ["Alignment"],
+            "targetName": competency.title,
+            "targetUrl": competency_uri(competency),
+            "targetCode": competency.code,
+            "targetFramework": competency.framework.name,
+            "targetType": "ceasn:Competency",
+        }
+    ]
     return result
 
 

@@ -13,6 +13,7 @@ from joserfc.jwk import KeySet, OKPKey
 from sqlalchemy import select
 
 from clerkship import signing_keys
+from clerkship.api.uris import competency_uri
 from clerkship.assessments import service as assessments
 from clerkship.credentials import decisions, documents, schemas, service, vcjwt, verify
 from clerkship.models import CycleStatus, IssuedCredential
@@ -61,7 +62,9 @@ def test_issued_credentials_validate_and_verify_with_joserfc(app, db, decision, 
         result = jws.deserialize_compact(token, keys, algorithms=["EdDSA"])
     assert json.loads(result.payload)["id"] == credential["id"]
     subject = credential["credentialSubject"]
-    assert subject["achievement"]["alignment"][0]["targetUrl"] == decision.competency.uri
+    assert subject["achievement"]["alignment"][0]["targetUrl"] == competency_uri(
+        decision.competency
+    )
     assert subject["identifier"][0]["identityHash"].startswith("sha256$")
     assert student.email not in json.dumps(credential)
     assert credential["evidence"][0]["id"].endswith(
@@ -298,3 +301,35 @@ def test_public_issuer_achievement_and_status_list(app, db, client, decision, sc
     program.entrustment_value = None
     db.session.commit()
     assert client.get(f"/credentials/issuers/{program.id}").status_code == 404
+
+
+def test_the_api_lists_the_portfolio_documents_and_credentials(app, db, client, decision, scaled):
+    from clerkship.api import tokens
+
+    part = scaled["mine"]
+    _token, secret = tokens.create_token(part["director"], part["program"], "LMS", 30)
+    db.session.commit()
+    auth = {"Authorization": f"Bearer {secret}"}
+    student = part["student"]
+    body = client.get(f"/api/v1/students/{student.id}/portfolio", headers=auth).get_json()
+    assert body["student_id"] == student.id
+    assert [c["assessment_id"] for c in body["credentials"]] == [decision.id]
+    assert body["credentials"][0]["download_url"].endswith(
+        f"/portfolios/{student.id}/credentials/{decision.id}.jwt"
+    )
+    assert body["learner_record_url"].endswith(f"/portfolios/{student.id}/credentials/clr.jwt")
+    assert body["documents"] == []  # no PDF issued yet
+    other = scaled["other"]["student"]
+    assert client.get(f"/api/v1/students/{other.id}/portfolio", headers=auth).status_code == 404
+    # Withdrawn: still listed (the portfolio shows it), without a download.
+    from clerkship.assessments import service as assessments
+
+    with app.test_request_context():
+        assessments.add_addendum(
+            part["preceptor"], decision, body="Withdrawn", password=TEST_PASSWORD, withdraws=True
+        )
+    db.session.commit()
+    body = client.get(f"/api/v1/students/{student.id}/portfolio", headers=auth).get_json()
+    assert body["credentials"][0]["withdrawn"] is True
+    assert body["credentials"][0]["download_url"] is None
+    assert body["learner_record_url"] is None

@@ -87,12 +87,12 @@ def create_app(config: dict | None = None) -> Flask:
     from clerkship.assessments import bp as assessments_bp
     from clerkship.auditlog import bp as auditlog_bp
     from clerkship.auth import bp as auth_bp
+    from clerkship.credentials import bp as credentials_bp
     from clerkship.directory import bp as directory_bp
     from clerkship.frameworks import bp as frameworks_bp
     from clerkship.goals import bp as goals_bp
     from clerkship.home import bp as home_bp
     from clerkship.integrity import bp as integrity_bp
-    from clerkship.credentials import bp as credentials_bp
     from clerkship.panels import bp as panels_bp
     from clerkship.people import bp as people_bp
     from clerkship.portfolios import bp as portfolios_bp

@@ -20,7 +20,6 @@ from clerkship.clock import at
 from clerkship.domain import DomainError
 from clerkship.extensions import db
 from clerkship.goals import service as goals_service
-from clerkship.urls import external_url
 from clerkship.models import (
     AssessmentCycle,
     Cohort,
@@ -39,6 +38,7 @@ from clerkship.models import (
     User,
     program_framework,
 )
+from clerkship.urls import external_url
 
 
 def encode_cursor(last_id: int) -> str:
@@ -343,8 +343,8 @@ def portfolio(principal, student: User) -> dict:
             {
                 "assessment_id": cycle.id,
                 "competency_uri": competency_uri(cycle.competency),
-                "level": cycle.preceptor_assessment.level.label,
-                "signed_at": cycle.signature.signed_at,
+                "level": decisions.signed_level(cycle)[0],
+                "signed_at": decisions.signed_level(cycle)[1],
                 "withdrawn": gone,
                 "download_url": None
                 if gone

@@ -8,6 +8,8 @@ and no signed addendum has withdrawn it.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
@@ -20,7 +22,16 @@ def threshold_level(program: Program | None):
     """The program's marked level (an EntrustmentLevel), or None when it issues nothing."""
     if program is None or program.entrustment_value is None or program.scale is None:
         return None
-    return next((lvl for lvl in program.scale.levels if lvl.value == program.entrustment_value), None)
+    return next(
+        (lvl for lvl in program.scale.levels if lvl.value == program.entrustment_value), None
+    )
+
+
+def signed_level(cycle: AssessmentCycle) -> tuple[str, datetime]:
+    """The preceptor's level (its wording) and when it was co-signed, of a decision."""
+    if cycle.signature is None:
+        raise LookupError(f"assessment cycle {cycle.id} is not signed")
+    return cycle.ratings()[1].label, cycle.signature.signed_at
 
 
 def withdrawn(cycle: AssessmentCycle) -> bool:

@@ -30,7 +30,9 @@ CLR_CONTEXT = "https://purl.imsglobal.org/spec/clr/v2p0/context-2.0.1.json"
 OB_SCHEMA = (
     "https://purl.imsglobal.org/spec/ob/v3p0/schema/json/ob_v3p0_achievementcredential_schema.json"
 )
-CLR_SCHEMA = "https://purl.imsglobal.org/spec/clr/v2p0/schema/json/clr_v2p0_clrcredential_schema.json"
+CLR_SCHEMA = (
+    "https://purl.imsglobal.org/spec/clr/v2p0/schema/json/clr_v2p0_clrcredential_schema.json"
+)
 # The Bitstring Status List spec's minimum: 16 KB of bits, so one index says little.
 MIN_STATUS_BITS = 16 * 1024 * 8
 
@@ -46,12 +48,19 @@ def _salt(label: str) -> str:
 
 def identity(student: User, label: str) -> list[dict]:
     salt = _salt(label)
-    digest = hashlib.sha256((student.email.strip().lower() + salt).encode("utf-8")).hexdigest()
+    # A student without an e-mail address (rare: accounts made by a school sign-in) is named
+    # by this instance's identifier for them, hashed the same way.
+    kind, value = (
+        ("emailAddress", student.email.strip().lower())
+        if student.email
+        else ("identifier", f"{current_app.config['BASE_URL']}#user-{student.id}")
+    )
+    digest = hashlib.sha256((value + salt).encode("utf-8")).hexdigest()
     return [
         {
             "type": "IdentityObject",
             "identityHash": f"sha256${digest}",
-            "identityType": "emailAddress",
+            "identityType": kind,
             "hashed": True,
             "salt": salt,
         }
@@ -80,7 +89,9 @@ def achievement(program: Program, competency: Competency) -> dict:
     marked_label = marked.label if marked else ""
     result: dict = {
         "id": external_url(
-            "credentials.achievement_definition", program_id=program.id, competency_id=competency.id
+            "credentials.achievement_definition",
+            program_id=program.id,
+            competency_id=competency.id,
         ),
         "type": ["Achievement"],
         "achievementType": "Competency",

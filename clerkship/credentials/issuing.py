@@ -6,10 +6,18 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from clerkship import audit
+from clerkship import audit, signed_content
 from clerkship.clock import utcnow
 from clerkship.extensions import db
-from clerkship.models import AssessmentAddendum, AssessmentCycle, IssuedCredential, Program, User
+from clerkship.models import (
+    AssessmentAddendum,
+    AssessmentCycle,
+    IssuedCredential,
+    Program,
+    Signature,
+    SignatureMeaning,
+    User,
+)
 
 
 def _existing(cycle: AssessmentCycle) -> IssuedCredential | None:
@@ -31,7 +39,10 @@ def issued_for(
         if found is not None:
             return found
         row = IssuedCredential(
-            cycle_id=cycle.id, program_id=program.id, status_index=_next_index(), issued_at=utcnow()
+            cycle_id=cycle.id,
+            program_id=program.id,
+            status_index=_next_index(),
+            issued_at=utcnow(),
         )
         try:
             with db.session.begin_nested():
@@ -51,8 +62,13 @@ def withdraw(
     if none was downloaded yet, so a later download is refused rather than issued)."""
     row = issued_for(cycle, program)
     if row.withdrawn_at is None:
-        row.withdrawn_at = utcnow()
+        row.withdrawn_at = utcnow().replace(microsecond=0)
         row.withdrawn_by_addendum_id = addendum.id
+        db.session.flush()
+        signature = signed_content.sign(
+            actor, SignatureMeaning.WITHDREW_DECISION, row, withdrawal_record(row)
+        )
+        row.withdrawal_signature_id = signature.id
         db.session.flush()
         audit.record(
             actor,
@@ -60,6 +76,25 @@ def withdraw(
             cycle,
             after={"credential": row.uuid, "addendum": addendum.id, "index": row.status_index},
         )
+
+
+def withdrawal_record(row: IssuedCredential) -> dict:
+    """What the withdrawing preceptor signs: which credential, by which addendum, when."""
+    return {
+        "credential": row.uuid,
+        "cycle": row.cycle_id,
+        "status_index": row.status_index,
+        "addendum": row.withdrawn_by_addendum_id,
+        "withdrawn_at": row.withdrawn_at,
+    }
+
+
+@signed_content.reader(IssuedCredential.__tablename__)
+def _signed_withdrawal(signature: Signature) -> dict | None:
+    row = db.session.get(IssuedCredential, signature.subject_id)
+    if row is None or row.withdrawal_signature_id != signature.id:
+        return None
+    return withdrawal_record(row)
 
 
 def revoked_indexes(program: Program) -> list[int]:

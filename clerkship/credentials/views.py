@@ -59,8 +59,10 @@ def _public_program(program_id: int) -> Program:
 
 @bp.route("/credentials/issuers/<int:program_id>")
 def issuer(program_id: int):
-    response = jsonify({"@context": [documents.VC_CONTEXT, documents.OB_CONTEXT]}
-                       | documents.issuer_profile(_public_program(program_id)))
+    response = jsonify(
+        {"@context": [documents.VC_CONTEXT, documents.OB_CONTEXT]}
+        | documents.issuer_profile(_public_program(program_id))
+    )
     response.headers["Cache-Control"] = "public, max-age=300"
     return response
 
@@ -95,7 +97,7 @@ def verify():
         token = ""
         if form.validate_on_submit():
             upload = form.file.data
-            if upload is not None and getattr(upload, "filename", ""):
+            if upload is not None and getattr(upload, "filename", None):
                 raw = upload.stream.read(MAX_TOKEN + 1)
                 if len(raw) > MAX_TOKEN:
                     form.file.errors = [_("This file is too large to be a credential.")]

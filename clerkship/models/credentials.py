@@ -16,6 +16,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from clerkship.models.assessments import AssessmentAddendum, AssessmentCycle
 from clerkship.models.base import Base, utcnow
 from clerkship.models.programs import Program
+from clerkship.models.records import Signature
 
 
 def _new_uuid() -> str:
@@ -38,7 +39,10 @@ class IssuedCredential(Base):
     withdrawn_by_addendum_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("assessment_addendum.id")
     )
+    # The preceptor's signature over the withdrawal (clerkship.signed_content).
+    withdrawal_signature_id: Mapped[int | None] = mapped_column(sa.ForeignKey("signature.id"))
 
     cycle: Mapped[AssessmentCycle] = relationship()
     program: Mapped[Program] = relationship()
     withdrawn_by: Mapped[AssessmentAddendum | None] = relationship()
+    withdrawal_signature: Mapped[Signature | None] = relationship()

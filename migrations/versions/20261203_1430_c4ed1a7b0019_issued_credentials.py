@@ -29,6 +29,7 @@ def upgrade():
         sa.Column("issued_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("withdrawn_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("withdrawn_by_addendum_id", sa.Integer(), nullable=True),
+        sa.Column("withdrawal_signature_id", sa.Integer(), nullable=True),
         sa.ForeignKeyConstraint(
             ["cycle_id"],
             ["assessment_cycle.id"],
@@ -41,6 +42,11 @@ def upgrade():
             ["withdrawn_by_addendum_id"],
             ["assessment_addendum.id"],
             name=op.f("fk_issued_credential_withdrawn_by_addendum_id_assessment_addendum"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["withdrawal_signature_id"],
+            ["signature.id"],
+            name=op.f("fk_issued_credential_withdrawal_signature_id_signature"),
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_issued_credential")),
         sa.UniqueConstraint("cycle_id", name=op.f("uq_issued_credential_cycle_id")),

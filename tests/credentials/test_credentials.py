@@ -175,12 +175,16 @@ def test_wrong_key_and_garbage_are_refused(app, db, decision, scaled):
         kid = signing_keys.thumbprint(stranger.public_key())
         header = {"alg": "EdDSA", "kid": kid}
         with pytest.warns(Warning):
-            forged = jws.serialize_compact(header, json.dumps(good).encode(), key, algorithms=["EdDSA"])
+            forged = jws.serialize_compact(
+                header, json.dumps(good).encode(), key, algorithms=["EdDSA"]
+            )
         assert _verify(forged).state == verify.WRONG_KEY
         # The same forgery naming our key id: the signature does not match our key.
         header["kid"] = signing_keys.ring().kid
         with pytest.warns(Warning):
-            named = jws.serialize_compact(header, json.dumps(good).encode(), key, algorithms=["EdDSA"])
+            named = jws.serialize_compact(
+                header, json.dumps(good).encode(), key, algorithms=["EdDSA"]
+            )
         assert _verify(named).state == verify.TAMPERED
         assert _verify("not a credential").state == verify.UNREADABLE
         # Verified against a JWKS that lacks our key (another instance's): wrong key.
@@ -270,7 +274,9 @@ def test_verify_page_and_command_share_the_service(app, db, client, decision, sc
     assert "Tampered" in changed.get_data(as_text=True)
     # The command, offline, from a JWKS file and a downloaded status list.
     (tmp_path / "c.jwt").write_text(token)
-    (tmp_path / "jwks.json").write_text(client.get("/.well-known/jwks.json").get_data(as_text=True))
+    (tmp_path / "jwks.json").write_text(
+        client.get("/.well-known/jwks.json").get_data(as_text=True)
+    )
     program = scaled["mine"]["program"]
     (tmp_path / "status.jwt").write_text(
         client.get(f"/credentials/status/{program.id}").get_data(as_text=True)
@@ -333,3 +339,23 @@ def test_the_api_lists_the_portfolio_documents_and_credentials(app, db, client, 
     assert body["credentials"][0]["withdrawn"] is True
     assert body["credentials"][0]["download_url"] is None
     assert body["learner_record_url"] is None
+
+
+def test_un_revoking_in_the_database_is_caught_by_the_integrity_check(app, db, decision, scaled):
+    from clerkship.integrity import service as integrity
+
+    student, preceptor = scaled["mine"]["student"], scaled["mine"]["preceptor"]
+    with app.test_request_context():
+        token = service.achievement_jwt(student, student, decision)
+        assessments.add_addendum(
+            preceptor, decision, body="Withdrawn.", password=TEST_PASSWORD, withdraws=True
+        )
+        row = db.session.scalar(select(IssuedCredential))
+        assert row.withdrawal_signature.meaning == "withdrew_decision"
+        assert integrity.full_check().ok
+        row.withdrawn_at = None  # someone with database access quietly un-revokes it
+        db.session.flush()
+        assert _verify(token).state == verify.VALID  # the list follows the database...
+        check = integrity.full_check()  # ...and the signed withdrawal says it was changed
+    assert not check.ok
+    assert any("record changed after signing" in problem for problem in check.problems)

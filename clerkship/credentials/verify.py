@@ -55,6 +55,10 @@ class Verdict:
         return self.state == VALID
 
     @property
+    def valid_from(self) -> datetime | None:
+        return _moment(self.credential.get("validFrom"))
+
+    @property
     def sentence(self) -> str:
         return str(SENTENCES[self.state])
 

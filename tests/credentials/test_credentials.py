@@ -359,3 +359,23 @@ def test_un_revoking_in_the_database_is_caught_by_the_integrity_check(app, db, d
         check = integrity.full_check()  # ...and the signed withdrawal says it was changed
     assert not check.ok
     assert any("record changed after signing" in problem for problem in check.problems)
+
+
+def test_the_evidence_link_says_what_was_issued_and_whether_revoked(
+    app, db, client, decision, scaled
+):
+    student, preceptor = scaled["mine"]["student"], scaled["mine"]["preceptor"]
+    with app.test_request_context():
+        evidence = _payload(service.achievement_jwt(student, student, decision))["evidence"][0]
+    db.session.commit()
+    path = evidence["id"].split("://", 1)[1].split("/", 1)[1]
+    page = client.get(f"/{path}").get_data(as_text=True)
+    assert decision.competency.title in page and "Not revoked" in page
+    assert student.name not in page  # the link is public: it names no one
+    with app.test_request_context():
+        assessments.add_addendum(
+            preceptor, decision, body="Withdrawn.", password=TEST_PASSWORD, withdraws=True
+        )
+    db.session.commit()
+    assert "Revoked on" in client.get(f"/{path}").get_data(as_text=True)
+    assert client.get("/credentials/verify?id=nope").status_code == 404

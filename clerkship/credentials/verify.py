@@ -40,6 +40,17 @@ SENTENCES = {
     ),
 }
 
+LABELS = {
+    VALID: _l("Valid"),
+    TAMPERED: _l("Tampered"),
+    WRONG_KEY: _l("Wrong key"),
+    REVOKED: _l("Revoked"),
+    EXPIRED: _l("Expired"),
+    NOT_YET: _l("Not yet valid"),
+    UNREADABLE: _l("Unreadable"),
+    STATUS_UNKNOWN: _l("Status unknown"),
+}
+
 # url -> the status list credential's JWT (None: not available)
 StatusSource = Callable[[str], str | None]
 
@@ -57,6 +68,10 @@ class Verdict:
     @property
     def valid_from(self) -> datetime | None:
         return _moment(self.credential.get("validFrom"))
+
+    @property
+    def label(self) -> str:
+        return str(LABELS[self.state])
 
     @property
     def sentence(self) -> str:

@@ -50,6 +50,7 @@ def test_student_downloads_a_badge_and_verifies_it(new_page, live_server, width,
     page.fill("textarea[name='token']", token)
     page.click("button:has-text('Verify')")
     assert page.locator(".tag.ok", has_text="Valid").count() == 1
+    assert page.locator("p", has_text="unchanged, and not revoked").count() == 1
     screenshot(page, f"credential-verify-valid-{width}")
     head, _body, signature = token.split(".")
     claims = vcjwt.peek(token)[1]

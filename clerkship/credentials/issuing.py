@@ -108,5 +108,14 @@ def revoked_indexes(program: Program) -> list[int]:
     )
 
 
+def has_issued(program: Program) -> bool:
+    return (
+        db.session.scalar(
+            select(IssuedCredential.id).where(IssuedCredential.program_id == program.id).limit(1)
+        )
+        is not None
+    )
+
+
 def highest_index() -> int:
     return db.session.scalar(select(func.max(IssuedCredential.status_index))) or 0

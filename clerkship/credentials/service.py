@@ -15,6 +15,7 @@ from clerkship.credentials.verify import Verdict, verify
 from clerkship.directory.queries import latest_program_of
 from clerkship.extensions import db
 from clerkship.models import AssessmentCycle, IssuedCredential, Program, User
+from clerkship.urls import external_url
 
 
 class NotIssuable(LookupError):
@@ -55,12 +56,23 @@ def status_list_jwt(program: Program, now: datetime | None = None) -> str:
     return vcjwt.sign(documents.jwt_claims(credential))
 
 
+def issuing_program(program_id: int) -> Program | None:
+    """A program that issues credentials, or did: its profile and status list stay public
+    for as long as credentials it issued exist, even after it stops issuing new ones."""
+    program = db.session.get(Program, program_id)
+    if program is None:
+        return None
+    if decisions.threshold_level(program) is None and not issuing.has_issued(program):
+        return None
+    return program
+
+
 def instance_status_source(url: str) -> str | None:
     """This instance's own status lists, built from the database (no network)."""
-    for program in db.session.scalars(select(Program)):
-        if documents.status_list_url(program) == url:
-            return status_list_jwt(program)
-    return None
+    prefix = external_url("credentials.status_list", program_id=1)[:-1]
+    tail = url[len(prefix) :] if url.startswith(prefix) else ""
+    program = issuing_program(int(tail)) if tail.isdigit() and len(tail) < 10 else None
+    return status_list_jwt(program) if program is not None else None
 
 
 def verify_here(token: str) -> Verdict:

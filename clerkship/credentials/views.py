@@ -7,7 +7,7 @@ from flask import Response, abort, current_app, jsonify, render_template, reques
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from clerkship.credentials import bp, decisions, documents, service, vcjwt
+from clerkship.credentials import bp, documents, service, vcjwt
 from clerkship.credentials.forms import MAX_TOKEN, CredentialVerifyForm
 from clerkship.extensions import db, limiter
 from clerkship.models import AssessmentCycle, Competency, Program, User
@@ -51,9 +51,9 @@ def clr(student_id: int):
 
 
 def _public_program(program_id: int) -> Program:
-    program = db.session.get(Program, program_id)
-    if program is None or decisions.threshold_level(program) is None:
-        abort(404)  # a program that issues no credentials has no issuer profile
+    program = service.issuing_program(program_id)
+    if program is None:
+        abort(404)  # a program that never issued and issues no credentials has no profile
     return program
 
 

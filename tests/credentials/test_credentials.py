@@ -297,6 +297,10 @@ def test_verify_page_and_command_share_the_service(app, db, client, decision, sc
 
 def test_public_issuer_achievement_and_status_list(app, db, client, decision, scaled):
     program = scaled["mine"]["program"]
+    student = scaled["mine"]["student"]
+    with app.test_request_context():
+        service.achievement_jwt(student, student, decision)
+    db.session.commit()
     profile = client.get(f"/credentials/issuers/{program.id}").get_json()
     assert profile["type"] == ["Profile"] and profile["id"].endswith(
         f"/credentials/issuers/{program.id}"
@@ -304,9 +308,17 @@ def test_public_issuer_achievement_and_status_list(app, db, client, decision, sc
     url = f"/credentials/achievements/{program.id}/{decision.competency_id}"
     assert client.get(url).get_json()["type"] == ["Achievement"]
     assert client.get(f"/credentials/status/{program.id}").mimetype == "application/vc+jwt"
+    # It stops issuing: what it issued still verifies (profile and status list stay up).
     program.entrustment_value = None
     db.session.commit()
-    assert client.get(f"/credentials/issuers/{program.id}").status_code == 404
+    assert client.get(f"/credentials/issuers/{program.id}").status_code == 200
+    assert client.get(f"/credentials/status/{program.id}").status_code == 200
+    # A program that never issued any has neither.
+    other = scaled["other"]["program"]
+    other.entrustment_value = None
+    db.session.commit()
+    assert client.get(f"/credentials/issuers/{other.id}").status_code == 404
+    assert client.get(f"/credentials/status/{other.id}").status_code == 404
 
 
 def test_the_api_lists_the_portfolio_documents_and_credentials(app, db, client, decision, scaled):

@@ -60,3 +60,14 @@ def test_student_downloads_a_badge_and_verifies_it(new_page, live_server, width,
     page.click("button:has-text('Verify')")
     assert page.locator(".tag.danger", has_text="Tampered").count() == 1
     screenshot(page, f"credential-verify-refused-{width}")
+
+
+def test_director_sees_the_marked_level_on_the_program_settings(new_page, live_server):
+    page = new_page()
+    sign_in(page, live_server, "director@riverbend.example.org")
+    page.locator("section[aria-labelledby='programs-h'] a[href^='/programs/']").first.click()
+    page.goto(page.url.rstrip("/") + "/edit")
+    chosen = page.locator("select[name='entrustment_value'] option:checked")
+    assert chosen.inner_text() == "Act with indirect supervision"
+    page.locator("select[name='entrustment_value']").scroll_into_view_if_needed()
+    screenshot(page, "program-settings-entrustment")

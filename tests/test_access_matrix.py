@@ -367,6 +367,7 @@ MATRIX: dict[str, Route] = {
     "api.assessments": Route("/api/v1/assessments", public=True, ok=401),
     "api.assessment": Route("/api/v1/assessments/1", public=True, ok=401),
     "api.feedback": Route("/api/v1/students/1/feedback-summary", public=True, ok=401),
+    "api.portfolio": Route("/api/v1/students/1/portfolio", public=True, ok=401),
     # The admin's account pages (directors keep their program-scoped student pages).
     "accounts.index": Route("/admin/people/", own=frozenset({"admin"})),
     "accounts.new": Route("/admin/people/new", own=frozenset({"admin"})),

@@ -76,10 +76,22 @@ def test_issued_credentials_validate_and_verify_with_joserfc(app, db, decision, 
 
 
 def test_schema_refuses_a_credential_missing_what_the_spec_requires(app, db, decision, scaled):
+    from jsonschema import Draft202012Validator
+
+    for name in (schemas.ACHIEVEMENT, schemas.CLR):
+        Draft202012Validator.check_schema(schemas.validator(name).schema)
     student = scaled["mine"]["student"]
     with app.test_request_context():
         credential = _payload(service.achievement_jwt(student, student, decision))
-    for path in (["issuer"], ["credentialSubject", "achievement", "criteria"], ["validFrom"]):
+    for path in (
+        ["issuer"],
+        ["name"],
+        ["credentialSubject", "achievement", "criteria"],
+        ["credentialSubject", "achievement", "alignment", 0, "targetUrl"],
+        ["credentialSubject", "identifier", 0, "identityHash"],
+        ["credentialStatus", "statusListIndex"],
+        ["validFrom"],
+    ):
         broken = json.loads(json.dumps(credential))
         target = broken
         for key in path[:-1]:

@@ -8,8 +8,8 @@ from flask_wtf.file import FileField
 from wtforms import TextAreaField
 from wtforms.validators import Length
 
-# A credential with a dozen decisions bundled (a CLR) stays well under this.
-MAX_TOKEN = 512 * 1024
+# A learner record bundling a hundred decisions stays under this (each is about 3 KB).
+MAX_TOKEN = 400 * 1024
 
 
 class CredentialVerifyForm(FlaskForm):

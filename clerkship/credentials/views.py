@@ -86,36 +86,46 @@ def status_list(program_id: int):
     return response
 
 
+def _submitted_token(form: CredentialVerifyForm) -> str | None:
+    """The credential sent (the file wins over the pasted text), or None with the reason on
+    the form."""
+    if not form.validate_on_submit():
+        return None
+    upload = form.file.data
+    if upload is not None and getattr(upload, "filename", None):
+        try:
+            raw = upload.stream.read(MAX_TOKEN + 1)
+        finally:
+            upload.close()  # a large upload is spooled to a temporary file
+        if len(raw) > MAX_TOKEN:
+            form.file.errors = [_("This file is too large to be a credential.")]
+            return None
+        token = raw.decode("utf-8", errors="replace")
+    else:
+        token = form.token.data or ""
+    if not token.strip():
+        form.token.errors = [_("Paste the credential or choose its file.")]
+        return None
+    return token
+
+
 @bp.route("/credentials/verify", methods=["GET", "POST"])
 @limiter.limit(lambda: current_app.config["VERIFY_RATE_LIMIT"])
 def verify():
-    """Anyone holding a credential can check it: signature, dates and revocation."""
+    """Anyone holding a credential can check it: signature, dates and revocation. With
+    ``?id=`` (a credential's evidence link) it also says what was issued under that id."""
     form = CredentialVerifyForm()
-    verdict = None
-    status = 200
+    verdict, status = None, 200
     if request.method == "POST":
-        token = ""
-        if form.validate_on_submit():
-            upload = form.file.data
-            if upload is not None and getattr(upload, "filename", None):
-                raw = upload.stream.read(MAX_TOKEN + 1)
-                if len(raw) > MAX_TOKEN:
-                    form.file.errors = [_("This file is too large to be a credential.")]
-                token = raw.decode("utf-8", errors="replace")
-            else:
-                token = form.token.data or ""
-            if not token.strip() and not form.file.errors:
-                form.token.errors = [_("Paste the credential or choose its file.")]
-        if token.strip() and not form.errors:
-            verdict = service.verify_here(token)
-        else:
+        token = _submitted_token(form)
+        if token is None:
             status = 400
-    record = None
+        else:
+            verdict = service.verify_here(token)
     credential_id = (request.args.get("id") or "").strip()
-    if credential_id:
-        record = service.issued_record(credential_id)
-        if record is None:
-            status = 404
+    record = service.issued_record(credential_id) if credential_id else None
+    if credential_id and record is None:
+        status = 404
     return render_template(
         "credentials/verify.html",
         form=form,

@@ -7,6 +7,7 @@ import pytest
 
 from clerkship.models import CycleStatus
 from tests.assessments.conftest import make_cycle, scaled  # noqa: F401  (fixtures)
+from tests.test_signed_records import own_key_file  # noqa: F401  (a fixture)
 
 
 @pytest.fixture

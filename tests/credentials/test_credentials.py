@@ -217,18 +217,17 @@ def test_expired_and_not_yet_valid(app, db, decision, scaled):
         assert _verify(vcjwt.sign(dict(payload, validFrom=soon))).state == verify.NOT_YET
 
 
-def test_rotation_keeps_old_credentials_valid(app, db, decision, scaled):
+def test_rotation_keeps_old_credentials_valid(app, db, decision, scaled, own_key_file):
     student = scaled["mine"]["student"]
     with app.test_request_context():
         token = service.achievement_jwt(student, student, decision)
-    path = signing_keys.loaded_path()
-    saved = path.read_text()
-    try:
-        signing_keys.rotate(path)
-        with app.test_request_context():
-            assert _verify(token).state == verify.VALID
-    finally:
-        path.write_text(saved)
+        old_kid = signing_keys.ring().kid
+        signing_keys.rotate(own_key_file)
+        assert signing_keys.ring().kid != old_kid
+        assert _verify(token).state == verify.VALID  # the retired key is still published
+        assert vcjwt.peek(service.status_list_jwt(scaled["mine"]["program"]))[0]["kid"] != (
+            old_kid
+        )
 
 
 @pytest.mark.parametrize("who", ["student", "director"])
@@ -403,3 +402,32 @@ def test_the_evidence_link_says_what_was_issued_and_whether_revoked(
     db.session.commit()
     assert "Revoked on" in client.get(f"/{path}").get_data(as_text=True)
     assert client.get("/credentials/verify?id=nope").status_code == 404
+
+
+def test_verify_page_takes_a_file_and_says_what_is_missing(app, db, client, decision, scaled):
+    import io
+
+    student = scaled["mine"]["student"]
+    with app.test_request_context():
+        token = service.achievement_jwt(student, student, decision)
+    db.session.commit()
+    empty = client.post("/credentials/verify", data={"token": "  "})
+    assert empty.status_code == 400
+    assert "Paste the credential or choose its file." in empty.get_data(as_text=True)
+    upload = client.post(
+        "/credentials/verify",
+        data={"file": (io.BytesIO(token.encode()), "badge.jwt")},
+        content_type="multipart/form-data",
+    )
+    assert upload.status_code == 200 and "unchanged, and not revoked" in upload.get_data(
+        as_text=True
+    )
+    typed = "my notes " * 10
+    too_big = client.post(
+        "/credentials/verify",
+        data={"token": typed, "file": (io.BytesIO(b"x" * (450 * 1024)), "big.jwt")},
+        content_type="multipart/form-data",
+    )
+    assert too_big.status_code == 400
+    assert "too large to be a credential" in too_big.get_data(as_text=True)
+    assert typed.strip() in too_big.get_data(as_text=True)  # what was typed stays

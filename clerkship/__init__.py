@@ -88,6 +88,7 @@ def create_app(config: dict | None = None) -> Flask:
     from clerkship.assessments import bp as assessments_bp
     from clerkship.auditlog import bp as auditlog_bp
     from clerkship.auth import bp as auth_bp
+    from clerkship.credentials import bp as credentials_bp
     from clerkship.directory import bp as directory_bp
     from clerkship.frameworks import bp as frameworks_bp
     from clerkship.goals import bp as goals_bp
@@ -116,6 +117,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(people_bp)
     app.register_blueprint(reminders_bp)
     app.register_blueprint(integrity_bp)
+    app.register_blueprint(credentials_bp)
     app.register_blueprint(sso_bp)
 
     from clerkship.api.pages import bp as api_tokens_bp

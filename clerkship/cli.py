@@ -190,6 +190,48 @@ def verify_pdf_command(path):
     raise SystemExit(1)
 
 
+@click.command("verify-credential")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.option(
+    "--jwks",
+    "jwks_path",
+    type=click.Path(exists=True, dir_okay=False),
+    help="A published JWK Set (/.well-known/jwks.json). Default: this instance's key ring.",
+)
+@click.option(
+    "--status-list",
+    "status_paths",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False),
+    help="A downloaded status list (.jwt). Default: this instance's own status lists.",
+)
+@with_appcontext
+def verify_credential_command(path, jwks_path, status_paths):
+    """Verify a VC-JWT credential offline: signature, dates, revocation; exit 1 if not valid."""
+    import json
+    from pathlib import Path
+
+    from clerkship import signing_keys
+    from clerkship.credentials import service, vcjwt
+    from clerkship.credentials.verify import verify
+
+    keys = json.loads(Path(jwks_path).read_text()) if jwks_path else signing_keys.ring().jwks()
+    source = service.instance_status_source
+    if status_paths:
+        lists = {}
+        for status_path in status_paths:
+            token = Path(status_path).read_text().strip()
+            try:
+                lists[vcjwt.peek(token)[1].get("id")] = token
+            except vcjwt.Unreadable:
+                click.echo(f"{status_path}: not a status list credential.", err=True)
+        source = lists.get
+    verdict = verify(Path(path).read_text(errors="replace"), keys, source)
+    click.echo(f"{path}: {verdict.sentence}" + (f" ({verdict.detail})" if verdict.detail else ""))
+    if not verdict.ok:
+        raise SystemExit(1)
+
+
 @click.command("rotate-signing-key")
 @with_appcontext
 def rotate_signing_key_command():
@@ -204,6 +246,7 @@ def init_app(app: Flask) -> None:
     for command in (
         verify_records_command,
         verify_pdf_command,
+        verify_credential_command,
         rotate_signing_key_command,
         send_digests_command,
         clean_exports_command,

@@ -385,6 +385,26 @@ def can_supervise_student(user, student: User) -> bool:
     return _signed_in(user) and precepts(user, student.id, active_only=True)
 
 
+def can_download_credentials(user, student: User) -> bool:
+    """The student's own credentials, and their program's directors: a preceptor sees the
+    portfolio but does not hand out the student's credentials; an admin never sees records."""
+    if not _signed_in(user):
+        return False
+    if user.role is Role.STUDENT:
+        return user.id == student.id
+    if user.role is not Role.DIRECTOR:
+        return False
+    enrolled = students_of_programs(user.directed_program_ids).where(
+        Enrollment.student_id == student.id
+    )
+    return bool(db.session.scalar(select(exists(enrolled))))
+
+
+def can_withdraw_decision(user, cycle: AssessmentCycle) -> bool:
+    """Only the preceptor who may sign for the cycle withdraws an entrustment decision."""
+    return can_add_addendum(user, cycle) and can_sign_assessment(user, cycle)
+
+
 def can_view_portfolio(user, student: User) -> bool:
     """The student, their preceptors and their director; nobody else (not even admins)."""
     if not _signed_in(user) or user.role in (Role.PATIENT, Role.ADMIN):

@@ -329,6 +329,25 @@ MATRIX: dict[str, Route] = {
         "/exports/{job}/download", own=frozenset({"director"}), other=frozenset(), ok=302
     ),
     "portfolios.verify": Route("/verify", public=True),
+    # Credentials: the student and their director download; preceptors, patients, admins and
+    # the other program get 404. The issuer profile, achievement definitions, status lists
+    # and the verify page are public (anyone checking a credential needs them).
+    "credentials.achievement": Route(
+        "/portfolios/{student}/credentials/{signed_cycle}.jwt",
+        own=frozenset({"student", "director"}),
+        other=frozenset(),
+    ),
+    "credentials.clr": Route(
+        "/portfolios/{student}/credentials/clr.jwt",
+        own=frozenset({"student", "director"}),
+        other=frozenset(),
+    ),
+    "credentials.issuer": Route("/credentials/issuers/{program}", public=True),
+    "credentials.achievement_definition": Route(
+        "/credentials/achievements/{program}/{competency}", public=True
+    ),
+    "credentials.status_list": Route("/credentials/status/{program}", public=True),
+    "credentials.verify": Route("/credentials/verify", public=True),
     # API tokens: the program's directors and the admins (tests/api covers what a token reads).
     "api_tokens.index": Route(
         "/programs/{program}/api-tokens",
@@ -354,6 +373,7 @@ MATRIX: dict[str, Route] = {
     "api.assessments": Route("/api/v1/assessments", public=True, ok=401),
     "api.assessment": Route("/api/v1/assessments/1", public=True, ok=401),
     "api.feedback": Route("/api/v1/students/1/feedback-summary", public=True, ok=401),
+    "api.portfolio": Route("/api/v1/students/1/portfolio", public=True, ok=401),
     # The admin's account pages (directors keep their program-scoped student pages).
     "accounts.index": Route("/admin/people/", own=frozenset({"admin"})),
     "accounts.new": Route("/admin/people/new", own=frozenset({"admin"})),
@@ -475,6 +495,8 @@ def _cycles(world, side: str, db) -> dict:
         part["program"].scale = seeds.default_scale()
         competency = db.session.scalar(select(Framework).where(Framework.code == "aamc-core-epas"))
         levels = part["program"].scale.levels
+        # The signed cycle's preceptor level is an entrustment decision (its credential).
+        part["program"].entrustment_value = levels[1].value
         student, preceptor = part["student"], part["preceptor"]
         for until in range(4):
             cycle = service.start_cycle(
@@ -505,6 +527,7 @@ def _cycles(world, side: str, db) -> dict:
         "revealed_cycle": existing[1].id,
         "ready_cycle": existing[2].id,
         "signed_cycle": existing[3].id,
+        "competency": existing[3].competency_id,
     }
 
 
@@ -591,7 +614,7 @@ def _ids(world, side: str, db, path: str = "") -> dict:
         "goal": goal.id,
         "suggestion": goal.contributions[0].id,
         # Cycles cost a few services calls each: made only for the routes that need them.
-        **(_cycles(world, side, db) if "cycle}" in path else {}),
+        **(_cycles(world, side, db) if "cycle}" in path or "credentials/" in path else {}),
         **(_panel_records(world, side, db) if "/panel/" in path else {}),
         **({"job": _export_job(world, side, db)} if "{job}" in path else {}),
         **({"assignment": _assignment(world, side, db)} if "{assignment}" in path else {}),

@@ -207,6 +207,8 @@ TARGETS: dict[str, Target] = {
     ),
     "portfolios.export_cohort": Target("/cohorts/{cohort}/export", page="/cohorts/{cohort}"),
     "portfolios.verify": Target("/verify", roles=ANONYMOUS, read_only=True),
+    # --- credentials ---
+    "credentials.verify": Target("/credentials/verify", roles=ANONYMOUS, read_only=True),
     # --- integrity ---
     "integrity.check_now": Target("/integrity/check", page="/integrity"),
 }

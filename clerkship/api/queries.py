@@ -26,6 +26,9 @@ from clerkship.models import (
     Competency,
     ContributionKind,
     Enrollment,
+    ExportDocument,
+    ExportJob,
+    ExportStatus,
     Framework,
     GoalContribution,
     LearningGoal,
@@ -35,6 +38,7 @@ from clerkship.models import (
     User,
     program_framework,
 )
+from clerkship.urls import external_url
 
 
 def encode_cursor(last_id: int) -> str:
@@ -303,3 +307,54 @@ def assessment_out(principal, cycle: AssessmentCycle) -> dict:
 
 def _start_of(day: date):
     return at(day)
+
+
+def portfolio(principal, student: User) -> dict:
+    """What the portfolio page offers its reader, as links: never more than the page shows."""
+    from clerkship.credentials import decisions
+
+    documents = db.session.scalars(
+        select(ExportDocument)
+        .join(ExportJob, ExportJob.id == ExportDocument.job_id)
+        .where(
+            ExportDocument.student_id == student.id,
+            ExportDocument.status == ExportStatus.DONE,
+            ExportJob.program_id == principal.program_id,
+        )
+        .order_by(ExportDocument.issued_at, ExportDocument.id)
+    )
+    may_download = permissions.can_download_credentials(principal, student)
+    standing = decisions.decisions_of(student) if may_download else []
+    return {
+        "student_id": student.id,
+        "portfolio_url": external_url("portfolios.show", student_id=student.id),
+        "documents": [
+            {
+                "id": document.public_id,
+                "issued_at": document.issued_at,
+                "pages": document.pages,
+                "content_hash": document.content_hash,
+                "verify_url": external_url("portfolios.verify", id=document.public_id),
+                "download_url": external_url("portfolios.download", job_id=document.job_id),
+            }
+            for document in documents
+        ],
+        "credentials": [
+            {
+                "assessment_id": cycle.id,
+                "competency_uri": competency_uri(cycle.competency),
+                "level": decisions.signed_level(cycle)[0],
+                "signed_at": decisions.signed_level(cycle)[1],
+                "withdrawn": gone,
+                "download_url": None
+                if gone
+                else external_url(
+                    "credentials.achievement", student_id=student.id, cycle_id=cycle.id
+                ),
+            }
+            for cycle, gone in standing
+        ],
+        "learner_record_url": external_url("credentials.clr", student_id=student.id)
+        if any(not gone for _cycle, gone in standing)
+        else None,
+    }

@@ -164,6 +164,38 @@ class FeedbackSummaryOut(Schema):
     responses = fields.List(fields.Nested(FeedbackResponseOut), required=True)
 
 
+class PortfolioDocumentOut(Schema):
+    id = fields.String(required=True, metadata={"description": "The id printed on the PDF."})
+    issued_at = fields.DateTime(required=True)
+    pages = fields.Integer(required=True, allow_none=True)
+    content_hash = fields.String(required=True, allow_none=True)
+    verify_url = fields.Url(required=True)
+    download_url = fields.Url(
+        required=True, metadata={"description": "The PDF (a signed-in director's page)."}
+    )
+
+
+class CredentialOut(Schema):
+    assessment_id = fields.Integer(required=True)
+    competency_uri = fields.String(required=True, allow_none=True)
+    level = fields.String(required=True)
+    signed_at = fields.DateTime(required=True)
+    withdrawn = fields.Boolean(required=True)
+    download_url = fields.Url(
+        required=True, allow_none=True, metadata={"description": "The AchievementCredential."}
+    )
+
+
+class PortfolioOut(Schema):
+    student_id = fields.Integer(required=True)
+    portfolio_url = fields.Url(required=True)
+    documents = fields.List(fields.Nested(PortfolioDocumentOut), required=True)
+    credentials = fields.List(fields.Nested(CredentialOut), required=True)
+    learner_record_url = fields.Url(
+        required=True, allow_none=True, metadata={"description": "The ClrCredential."}
+    )
+
+
 def page_of(item: type[Schema]) -> type[Schema]:
     """A page of ``item``s: the items and the cursor of the next page (null on the last)."""
     name = item.__name__.removesuffix("Out") + "Page"

@@ -155,13 +155,8 @@ def assessment(cycle_id: int):
     return found
 
 
-@bp.route("/students/<int:student_id>/feedback-summary")
-@bp.response(200, s.FeedbackSummaryOut)
-@bp.alt_response(404, description="No such student for this token.", schema=None)
-@_documented
-def feedback(student_id: int):
-    """Patient feedback as the student's portfolio shows it: scores, and only the words the
-    patient allowed to be quoted."""
+def _portfolio_student(student_id: int) -> User:
+    """A student of the token's program whose portfolio its maker may open; else 404."""
     student = db.session.get(User, student_id)
     principal = _who()
     if (
@@ -170,4 +165,26 @@ def feedback(student_id: int):
         or principal.program_id not in permissions.student_program_ids(student.id)
     ):
         abort(404)
+    return student
+
+
+@bp.route("/students/<int:student_id>/portfolio")
+@bp.response(200, s.PortfolioOut)
+@bp.alt_response(404, description="No such student for this token.", schema=None)
+@_documented
+def portfolio(student_id: int):
+    """The student's portfolio documents: the issued PDFs of the token's program (ids to
+    /verify), and their entrustment-decision credentials with links to download them."""
+    student = _portfolio_student(student_id)
+    return queries.portfolio(_who(), student)
+
+
+@bp.route("/students/<int:student_id>/feedback-summary")
+@bp.response(200, s.FeedbackSummaryOut)
+@bp.alt_response(404, description="No such student for this token.", schema=None)
+@_documented
+def feedback(student_id: int):
+    """Patient feedback as the student's portfolio shows it: scores, and only the words the
+    patient allowed to be quoted."""
+    student = _portfolio_student(student_id)
     return {"student_id": student.id, **feedback_summary(student.id)}

@@ -145,6 +145,13 @@ class AddendumForm(FlaskForm):
         _l("Write the correction or addition."),
         _l("The signed record stays as it was; this is shown beneath it, signed by you."),
     )
+    withdraws_decision = BooleanField(
+        _l("This addendum withdraws the entrustment decision"),
+        description=_l(
+            "The student's credential for this decision is revoked: anyone who checks it is "
+            "told so from now on."
+        ),
+    )
     password = PasswordField(
         _l("Your password"),
         validators=[InputRequired(_l("Enter your password to sign.")), Length(max=1024)],

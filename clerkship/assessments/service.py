@@ -622,8 +622,11 @@ def addendum_record(addendum: AssessmentAddendum, original: Signature) -> dict:
     }
 
 
-def add_addendum(author: User, cycle: AssessmentCycle, *, body: str, password: str):
-    """A signed correction shown beneath the original, which itself never changes."""
+def add_addendum(
+    author: User, cycle: AssessmentCycle, *, body: str, password: str, withdraws: bool = False
+):
+    """A signed correction shown beneath the original, which itself never changes.
+    ``withdraws``: it also withdraws the entrustment decision (its credential is revoked)."""
     if cycle.status is not CycleStatus.SIGNED:
         raise IllegalStep(_("Addenda are for signed assessments; change the record instead."))
     if not permissions.can_add_addendum(author, cycle):
@@ -631,8 +634,18 @@ def add_addendum(author: User, cycle: AssessmentCycle, *, body: str, password: s
             _("Only the student or their current preceptor can add an addendum.")
         )
     body = _required(body, _("Write the correction or addition."), field="body")
+    if withdraws and not permissions.can_withdraw_decision(author, cycle):
+        raise AssessmentError(
+            _("Only the preceptor can withdraw an entrustment decision."),
+            field="withdraws_decision",
+        )
     _reauthenticate(author, password, cycle)
-    return record_addendum(author, cycle, body)
+    addendum = record_addendum(author, cycle, body)
+    if withdraws:
+        from clerkship.credentials import withdrawal  # credentials build on assessments
+
+        withdrawal.withdraw_decision(author, cycle, addendum)
+    return addendum
 
 
 def record_addendum(author: User, cycle: AssessmentCycle, body: str) -> AssessmentAddendum:

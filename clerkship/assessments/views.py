@@ -34,6 +34,7 @@ from clerkship.permissions import (
     can_sign_assessment,
     can_view_assessment,
     can_view_calibration,
+    can_withdraw_decision,
     is_assessed_student,
     load_or_404,
     require_role,
@@ -497,7 +498,14 @@ def addendum(cycle_id: int):
     form = AddendumForm()
 
     def render(status=200):
-        return render_template("assessments/addendum.html", cycle=cycle, form=form), status
+        from clerkship.credentials.decisions import is_entrustment_decision  # builds on this
+
+        return render_template(
+            "assessments/addendum.html",
+            cycle=cycle,
+            form=form,
+            may_withdraw=can_withdraw_decision(_user(), cycle) and is_entrustment_decision(cycle),
+        ), status
 
     if not form.validate_on_submit():
         return render(400 if request.method == "POST" else 200)
@@ -505,7 +513,11 @@ def addendum(cycle_id: int):
         form,
         render,
         lambda: service.add_addendum(
-            _user(), cycle, body=form.body.data, password=form.password.data
+            _user(),
+            cycle,
+            body=form.body.data,
+            password=form.password.data,
+            withdraws=bool(form.withdraws_decision.data),
         ),
         _("Addendum signed and added beneath the record."),
     )

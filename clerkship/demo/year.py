@@ -85,6 +85,8 @@ def _program() -> Program:
             name="Riverbend Longitudinal Integrated Clerkship",
             slug=PROGRAM_SLUG,
             institution="Riverbend School of Medicine",
+            # "Act with indirect supervision" and above are entrustment decisions (credentials).
+            entrustment_value=3,
         )
         db.session.add(program)
     program.scale = program.scale or seeds.default_scale()

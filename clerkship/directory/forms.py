@@ -48,6 +48,15 @@ class ProgramForm(FlaskForm):
         description=_l("Existing program-director accounts."),
     )
     scale_id = SelectField(_l("Entrustment scale"), coerce=_id_or_none, validate_choice=False)
+    entrustment_value = SelectField(
+        _l("Entrustment decision from"),
+        coerce=_id_or_none,
+        validate_choice=False,
+        description=_l(
+            "A co-signed preceptor rating at this level or above is an entrustment decision: "
+            "the student can download it as an Open Badges credential."
+        ),
+    )
     framework_ids = MultiCheckboxField(
         _l("Competency frameworks assessed"), coerce=_id_or_none, validate_choice=False
     )

@@ -30,6 +30,7 @@ class ProgramDetails:
     institution: str = ""
     slug: str = ""
     scale_id: int | None = None
+    entrustment_value: int | None = None
     framework_ids: list[int] = field(default_factory=list)
     director_emails: list[str] = field(default_factory=list)
     password_for_school_accounts: bool = True
@@ -46,6 +47,11 @@ def _apply(program: Program, details: ProgramDetails) -> None:
         if scale is None:
             raise SetupError(_("Choose one of the scales."), "scale_id")
         program.scale = scale
+    if details.entrustment_value is not None:
+        values = {level.value for level in program.scale.levels} if program.scale else set()
+        if details.entrustment_value not in values:
+            raise SetupError(_("Choose a level of the program's scale."), "entrustment_value")
+    program.entrustment_value = details.entrustment_value
     frameworks = list(
         db.session.scalars(select(Framework).where(Framework.id.in_(details.framework_ids or [0])))
     )
@@ -112,6 +118,7 @@ def edit_program(actor: User, program: Program, details: ProgramDetails) -> None
             "frameworks": sorted(f.id for f in program.frameworks),
             "password_for_school_accounts": program.password_for_school_accounts,
             "school_sign_up_domains": program.school_sign_up_domains,
+            "entrustment_value": program.entrustment_value,
         }
 
     before = state()

@@ -184,12 +184,21 @@ def _program_form(program: Program | None) -> ProgramForm:
                 "name": program.name,
                 "institution": program.institution,
                 "scale_id": program.scale_id,
+                "entrustment_value": program.entrustment_value,
                 "framework_ids": [f.id for f in program.frameworks],
                 "password_for_school_accounts": program.password_for_school_accounts,
                 "school_sign_up_domains": program.school_sign_up_domains,
             },
         )
-    form.scale_id.choices = [(s.id, s.name) for s in service.all_scales()]
+    scales = service.all_scales()
+    form.scale_id.choices = [(s.id, s.name) for s in scales]
+    # The levels of the program's scale (a new program: of every scale, named with it).
+    shown = [program.scale] if program is not None and program.scale else scales
+    form.entrustment_value.choices = [(None, _("None: issue no credentials"))] + [
+        (level.value, f"{level.label}" if len(shown) == 1 else f"{scale.name}: {level.label}")
+        for scale in shown
+        for level in scale.levels
+    ]
     form.framework_ids.choices = [(f.id, f.name) for f in service.all_frameworks()]
     return form
 
@@ -200,6 +209,7 @@ def _program_details(form: ProgramForm) -> setup.ProgramDetails:
         institution=form.institution.data or "",
         slug=form.slug.data or "",
         scale_id=form.scale_id.data,
+        entrustment_value=form.entrustment_value.data,
         framework_ids=[i for i in form.framework_ids.data or () if i is not None],
         director_emails=form.emails(),
         password_for_school_accounts=bool(form.password_for_school_accounts.data),

@@ -12,6 +12,7 @@ from clerkship.models.assessments import (
     self_assessment_reflection,
 )
 from clerkship.models.base import Base, utcnow
+from clerkship.models.credentials import IssuedCredential
 from clerkship.models.feedback import (
     FeedbackAnswer,
     FeedbackInstrument,
@@ -88,6 +89,7 @@ __all__ = [
     "GoalVersion",
     "IntegrityCheck",
     "InvitationPurpose",
+    "IssuedCredential",
     "LearningGoal",
     "PanelEntry",
     "PatientFeedback",

@@ -64,6 +64,10 @@ class Program(TimestampMixin, Base):
     school_sign_up_domains: Mapped[str] = mapped_column(
         sa.String(500), default="", server_default=""
     )
+    # The lowest level (by value, on the program's scale) a co-signed preceptor rating must
+    # reach to be an entrustment decision, which the student may take away as a credential.
+    # None: the program issues no credentials.
+    entrustment_value: Mapped[int | None]
 
     directors: Mapped[list[User]] = relationship(
         secondary=program_director, back_populates="directed_programs"

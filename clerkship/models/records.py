@@ -21,6 +21,9 @@ class SignatureMeaning(enum.StrEnum):
     REVIEWED_AND_AGREED = "reviewed_and_agreed"
     COSIGNED_SUPERVISOR = "cosigned_supervisor"
     ADDENDUM = "addendum"
+    # The preceptor withdrew an entrustment decision (with an addendum): its credential is
+    # revoked. Signed, so that un-revoking it in the database shows in the integrity check.
+    WITHDREW_DECISION = "withdrew_decision"
 
 
 class Signature(Base):

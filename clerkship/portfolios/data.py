@@ -37,6 +37,7 @@ MEANING_TEXT = {
     "reviewed_and_agreed": "Reviewed and agreed",
     "cosigned_supervisor": "Co-signed as supervising preceptor",
     "addendum": "Addendum",
+    "withdrew_decision": "Withdrew an entrustment decision",
     "agreed_goal": "Agreed learning goal",
 }
 NO_COMPETENCY = "—"

@@ -17,12 +17,14 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from clerkship import pdf_signing, submissions, transactions
+from clerkship.credentials import decisions
 from clerkship.csvfile import to_csv
 from clerkship.directory import service as directory_service
 from clerkship.extensions import limiter
 from clerkship.formerrors import put_error
 from clerkship.models import Cohort, ExportJob, ExportStatus, User
 from clerkship.permissions import (
+    can_download_credentials,
     can_export_cohort,
     can_export_portfolios,
     can_export_student,
@@ -52,6 +54,7 @@ def show(student_id: int):
     data = portfolio.portfolio_data(student, start=start, end=end)
     charts, patient_chart = render.charts_for(data)
     program = service._program_of(student)
+    may_download = can_download_credentials(_user(), student)
     return render_template(
         "portfolios/show.html",
         data=data,
@@ -59,6 +62,8 @@ def show(student_id: int):
         patient_chart=patient_chart,
         period_form=form,
         may_export=program is not None and can_export_portfolios(_user(), program),
+        may_download_credentials=may_download,
+        credentials=decisions.decisions_of(student) if may_download else [],
     ), (400 if problem else 200)
 
 

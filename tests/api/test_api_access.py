@@ -29,6 +29,7 @@ OPERATIONS: dict[str, tuple[str, frozenset]] = {
     "api.assessments": ("/api/v1/assessments?student={student}", RECORDS),
     "api.assessment": ("/api/v1/assessments/{cycle}", RECORDS),
     "api.feedback": ("/api/v1/students/{student}/feedback-summary", RECORDS),
+    "api.portfolio": ("/api/v1/students/{student}/portfolio", RECORDS),
 }
 LISTS = {
     "api.programs",

@@ -64,6 +64,7 @@ OPERATIONS = [
     "GET /api/v1/assessments",
     "GET /api/v1/assessments/{cycle_id}",
     "GET /api/v1/students/{student_id}/feedback-summary",
+    "GET /api/v1/students/{student_id}/portfolio",
 ]
 
 

@@ -1,0 +1,153 @@
+"""The one offline verification of a VC-JWT credential, used by the page and by
+``flask verify-credential``: the signature against published keys (a JWKS), the validity
+dates, and the revocation bit in a status list the caller supplies (verified the same way)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from flask_babel import lazy_gettext as _l
+
+from clerkship.credentials import documents, vcjwt
+
+VALID, TAMPERED, WRONG_KEY, REVOKED, EXPIRED, NOT_YET, UNREADABLE, STATUS_UNKNOWN = (
+    "valid",
+    "tampered",
+    "wrong key",
+    "revoked",
+    "expired",
+    "not yet valid",
+    "unreadable",
+    "status unknown",
+)
+
+SENTENCES = {
+    VALID: _l("Valid: signed with the issuer's published key, unchanged, and not revoked."),
+    TAMPERED: _l(
+        "Tampered: the signature does not match. The credential was changed after it was "
+        "issued, or signed with a key other than the one it names."
+    ),
+    WRONG_KEY: _l("Wrong key: it was signed with a key this issuer does not publish."),
+    REVOKED: _l("Revoked: the issuer has withdrawn this entrustment decision."),
+    EXPIRED: _l("Expired: its validity period has ended."),
+    NOT_YET: _l("Not yet valid: its validity period has not started."),
+    UNREADABLE: _l("Unreadable: this is not a signed credential (a VC-JWT)."),
+    STATUS_UNKNOWN: _l(
+        "The signature is good, but its revocation status list could not be checked."
+    ),
+}
+
+LABELS = {
+    VALID: _l("Valid"),
+    TAMPERED: _l("Tampered"),
+    WRONG_KEY: _l("Wrong key"),
+    REVOKED: _l("Revoked"),
+    EXPIRED: _l("Expired"),
+    NOT_YET: _l("Not yet valid"),
+    UNREADABLE: _l("Unreadable"),
+    STATUS_UNKNOWN: _l("Status unknown"),
+}
+
+# url -> the status list credential's JWT (None: not available)
+StatusSource = Callable[[str], str | None]
+
+
+@dataclass
+class Verdict:
+    state: str
+    detail: str = ""
+    credential: dict = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.state == VALID
+
+    @property
+    def valid_from(self) -> datetime | None:
+        return _moment(self.credential.get("validFrom"))
+
+    @property
+    def label(self) -> str:
+        return str(LABELS[self.state])
+
+    @property
+    def sentence(self) -> str:
+        return str(SENTENCES[self.state])
+
+
+def _moment(text: object) -> datetime | None:
+    if not isinstance(text, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _claims_agree(payload: dict) -> str | None:
+    """The JWT claims must say what the credential says (a signed mismatch is not ours)."""
+    issuer = payload.get("issuer")
+    issuer_id = issuer.get("id") if isinstance(issuer, dict) else issuer
+    if payload.get("iss") != issuer_id:
+        return "iss differs from issuer.id"
+    if payload.get("jti") != payload.get("id"):
+        return "jti differs from id"
+    return None
+
+
+def _revoked(payload: dict, jwks: dict, status_source: StatusSource) -> bool | None:
+    entry = payload.get("credentialStatus")
+    if entry is None:
+        return False
+    if not isinstance(entry, dict) or entry.get("type") != "BitstringStatusListEntry":
+        return None
+    url = entry.get("statusListCredential")
+    token = status_source(url) if isinstance(url, str) else None
+    if token is None:
+        return None
+    try:
+        _header, status_list = vcjwt.read(token, jwks)
+        subject = status_list["credentialSubject"]
+        if status_list.get("id") != url or subject.get("statusPurpose") != "revocation":
+            return None
+        return documents.bit_is_set(subject["encodedList"], int(entry["statusListIndex"]))
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return None
+
+
+def verify(
+    token: str, jwks: dict, status_source: StatusSource, now: datetime | None = None
+) -> Verdict:
+    now = now or datetime.now(UTC)
+    try:
+        _header, claimed = vcjwt.peek(token)
+    except vcjwt.Unreadable as problem:
+        return Verdict(UNREADABLE, str(problem))
+    try:
+        _header, payload = vcjwt.read(token, jwks)
+    except vcjwt.UnknownKey as problem:
+        return Verdict(WRONG_KEY, f"key id {problem}", claimed)
+    except vcjwt.BadSignature as problem:
+        return Verdict(TAMPERED, str(problem), claimed)
+    except (vcjwt.Unreadable, json.JSONDecodeError) as problem:
+        return Verdict(UNREADABLE, str(problem), claimed)
+    mismatch = _claims_agree(payload)
+    if mismatch:
+        return Verdict(TAMPERED, mismatch, payload)
+    starts, ends = _moment(payload.get("validFrom")), _moment(payload.get("validUntil"))
+    if starts is None:
+        return Verdict(UNREADABLE, "no validFrom", payload)
+    if starts > now:
+        return Verdict(NOT_YET, payload["validFrom"], payload)
+    if ends is not None and ends <= now:
+        return Verdict(EXPIRED, payload["validUntil"], payload)
+    revoked = _revoked(payload, jwks, status_source)
+    if revoked is None:
+        return Verdict(STATUS_UNKNOWN, "", payload)
+    if revoked:
+        return Verdict(REVOKED, "", payload)
+    return Verdict(VALID, "", payload)

@@ -9,7 +9,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 from wtforms import SelectChoice
 
-from clerkship import submissions, transactions
+from clerkship import picker, submissions, transactions
 from clerkship.assessments import bp, queries, service
 from clerkship.assessments.forms import (
     AddendumForm,
@@ -25,6 +25,7 @@ from clerkship.assessments.forms import (
 from clerkship.charts import level_chart
 from clerkship.extensions import db, limiter
 from clerkship.formerrors import put_error
+from clerkship.frameworks import queries as frameworks
 from clerkship.models import AssessmentCycle, CycleStatus, Role, User
 from clerkship.permissions import (
     can_add_addendum,
@@ -125,8 +126,19 @@ def new():
     form.competency.choices = queries.competency_choices(competencies)
 
     def render(status=200):
-        return render_template("assessments/new.html", form=form, people=people), status
+        groups = (
+            frameworks.picker_groups(chosen_student.id, form.competency) if chosen_student else []
+        )
+        return render_template(
+            "assessments/new.html",
+            form=form,
+            people=people,
+            picker=picker.prepared(groups),
+            query=picker.query(),
+        ), status
 
+    if picker.searching():
+        return render()
     if not submissions.valid(form):
         return render(400 if request.method == "POST" else 200)
     if (again := submissions.repeated()) is not None:
@@ -235,9 +247,16 @@ def self_assess(cycle_id: int):
 
     def render(status=200):
         return render_template(
-            "assessments/self.html", cycle=cycle, form=form, levels=levels
+            "assessments/self.html",
+            cycle=cycle,
+            form=form,
+            levels=levels,
+            picker=picker.prepared(_evidence_groups(form)),
+            query=picker.query(),
         ), status
 
+    if picker.searching():
+        return render()
     if not form.validate_on_submit():
         return render(400 if request.method == "POST" else 200)
     rating = service.SelfRating(
@@ -255,6 +274,15 @@ def self_assess(cycle_id: int):
         _("Self-assessment submitted."),
     )
     return failed or redirect(url_for("assessments.show", cycle_id=cycle.id))
+
+
+def _evidence_groups(form: SelfAssessmentForm) -> list[picker.Group]:
+    """The evidence picker: one group for each kind of record the student may link."""
+    return [
+        picker.flat(sub, str(sub.label.text), [(c.value, c.label, "") for c in sub.choices])
+        for sub in (form.goals, form.feedback, form.reflections)
+        if sub.choices
+    ]
 
 
 @bp.route("/<int:cycle_id>/rate", methods=["GET", "POST"])

@@ -59,3 +59,26 @@ def pickable(
 def indented(depth: int, label: str) -> str:
     """A picker label showing its place in the tree (en spaces: no markup, no script)."""
     return "\u2002\u2002" * depth + label
+
+
+def picker_groups(student_id: int, form_field, keep: tuple[int, ...] = ()) -> list:
+    """The same trees as :func:`pickable`, nested for the tree picker (one group a framework)."""
+    from clerkship.picker import Group, Node
+
+    groups: dict[int, Group] = {}
+    path: list[Node] = []  # the open branch: path[d] is the last node seen at depth d
+    for framework, depth, competency in pickable(student_id, keep):
+        group = groups.get(framework.id)
+        if group is None:
+            group = groups[framework.id] = Group(form_field, framework.name, [])
+        node = Node(competency.id, competency.label, hint=_type_hint(competency))
+        del path[depth:]
+        (path[-1].children if path else group.nodes).append(node)
+        path.append(node)
+    return list(groups.values())
+
+
+def _type_hint(competency: Competency) -> str:
+    """The node type when it says more than "competency" (domain, behaviour, level…)."""
+    kind = (competency.node_type or "").replace("_", " ").replace("-", " ")
+    return "" if kind in ("", "competency") else kind

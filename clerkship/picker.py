@@ -76,7 +76,9 @@ def search(groups: list[Group], query: str, ticked: Iterable[int] = ()) -> list[
     wanted = words(query)
     chosen = set(ticked)
     for group in groups:
-        group.shown = _mark(group.nodes, wanted, chosen, not wanted or _matches(group.name, wanted))
+        group.shown = _mark(
+            group.nodes, wanted, chosen, not wanted or _matches(group.name, wanted)
+        )
     return groups
 
 

@@ -15,7 +15,6 @@ from sqlalchemy import func, select
 from clerkship import picker
 from clerkship.frameworks import planner, reading
 from clerkship.models import AssessmentCycle, Competency, Framework, LearningGoal
-from tests.assessments.conftest import make_cycle, scaled  # noqa: F401  (fixtures)
 from tests.conftest import login
 
 FILES = Path(__file__).parent / "files"
@@ -23,7 +22,7 @@ ITEM = re.compile(r'<li data-label="([^"]*)"( hidden)?>\s*<label[^>]*><input typ
 
 
 @pytest.fixture
-def milestones(db, scaled):  # noqa: F811
+def milestones(db, scaled):
     """ "mine" assesses against the five-level test framework only."""
     raw = (FILES / "ctdl-v1.jsonld").read_bytes()
     planner.apply(planner.plan(reading.parse_file(raw, "ctdl-v1.jsonld")), file_name="t")
@@ -175,7 +174,7 @@ def test_the_assessment_picker_is_the_same_tree_as_radio_buttons(db, client, mil
     assert db.session.scalar(select(AssessmentCycle)).competency.code == "ICS-01"
 
 
-def test_the_evidence_picker_uses_the_same_tree_and_search(db, client, milestones, make_cycle):  # noqa: F811
+def test_the_evidence_picker_uses_the_same_tree_and_search(db, client, milestones, make_cycle):
     student = milestones["mine"]["student"]
     login(client, student)
     for title in ("Break bad news", "Examine the knee"):

@@ -25,7 +25,6 @@ from clerkship.assessments.forms import (
 from clerkship.charts import level_chart
 from clerkship.extensions import db, limiter
 from clerkship.formerrors import put_error
-from clerkship.frameworks import queries as frameworks
 from clerkship.models import AssessmentCycle, CycleStatus, Role, User
 from clerkship.permissions import (
     can_add_addendum,
@@ -126,9 +125,9 @@ def new():
     form.competency.choices = queries.competency_choices(competencies)
 
     def render(status=200):
-        groups = (
-            frameworks.picker_groups(chosen_student.id, form.competency) if chosen_student else []
-        )
+        from clerkship.frameworks.queries import picker_groups  # the package imports views
+
+        groups = picker_groups(chosen_student.id, form.competency) if chosen_student else []
         return render_template(
             "assessments/new.html",
             form=form,

@@ -10,7 +10,6 @@ from clerkship import picker, submissions, transactions
 from clerkship.extensions import db
 from clerkship.flashes import flash_at
 from clerkship.formerrors import put_error
-from clerkship.frameworks import queries as frameworks
 from clerkship.goals import bp, queries, service
 from clerkship.goals.forms import (
     ActionForm,
@@ -90,9 +89,11 @@ def _goal_form(student_id: int, keep: tuple[int, ...] = (), **kwargs) -> GoalFor
 
 
 def _render_form(form: GoalForm, goal: LearningGoal | None, status: int = 200):
+    from clerkship.frameworks.queries import picker_groups  # the package imports its views
+
     student_id = goal.student_id if goal else _user().id
     keep = tuple(c.id for c in goal.competencies) if goal else ()
-    groups = picker.prepared(frameworks.picker_groups(student_id, form.competencies, keep))
+    groups = picker.prepared(picker_groups(student_id, form.competencies, keep))
     return render_template(
         "goals/form.html", form=form, goal=goal, picker=groups, query=picker.query()
     ), status

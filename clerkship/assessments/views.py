@@ -549,7 +549,7 @@ def calibration(student_id: int):
     scale = service.scale_for(student.id)
     levels = [(level.value, level.label) for level in scale.levels] if scale else []
     rows = []
-    for competency, points in queries.calibration(student.id):
+    for competency, points, above in queries.calibration(student.id):
         chart = level_chart(
             competency.label,
             levels,
@@ -559,5 +559,6 @@ def calibration(student_id: int):
                 (_("Preceptor"), "preceptor", "square", [p.preceptor_level.value for p in points]),
             ],
         )
-        rows.append((competency, points, chart))
+        group = above[0] if above else competency
+        rows.append((competency, points, chart, group, above[1:]))
     return render_template("assessments/calibration.html", student=student, rows=rows)

@@ -71,11 +71,17 @@ def picker_groups(student_id: int, form_field, keep: tuple[int, ...] = ()) -> li
 
     groups: dict[int, Group] = {}
     path: list[Node] = []  # the open branch: path[d] is the last node seen at depth d
-    for framework, depth, competency in pickable(student_id, keep):
+    rows = pickable(student_id, keep)
+    # A node's type is said only where a framework mixes types (domain → competency …).
+    kinds: dict[int, set[str]] = {}
+    for framework, _depth, competency in rows:
+        kinds.setdefault(framework.id, set()).add(competency.node_type)
+    for framework, depth, competency in rows:
         group = groups.get(framework.id)
         if group is None:
             group = groups[framework.id] = Group(form_field, framework.name, [])
-        node = Node(competency.id, competency.label, hint=_type_hint(competency))
+        hint = _type_hint(competency) if len(kinds[framework.id]) > 1 else ""
+        node = Node(competency.id, competency.label, hint=hint)
         del path[depth:]
         (path[-1].children if path else group.nodes).append(node)
         path.append(node)

@@ -292,9 +292,9 @@ def _by_tree(sections: dict[int | None, dict], linked: dict) -> list[dict]:
         item["path"] = (
             [{"code": a.code, "title": a.title} for a in place.ancestors] if place else []
         )
-        item["group"] = (
-            item["path"][0] if item["path"] else {"code": item["code"], "title": item["title"]}
-        )
+        top = item["path"][0] if item["path"] else {"code": item["code"], "title": item["title"]}
+        framework = linked[key].framework.name if key is not None else ""
+        item["group"] = {**top, "framework": framework}
     last = (2**31, 0)  # goals without a competency come after every framework
     keys = sorted(sections, key=lambda k: where[k].order if k in where else last)
     return [sections[k] for k in keys]

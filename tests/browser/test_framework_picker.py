@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import screenshot, sign_in
+from tests.browser.conftest import axe_problems, screenshot, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -70,9 +70,11 @@ def test_admin_imports_director_limits_student_picks_from_the_tree(browser, new_
         student.fill("#competency-picker-q", "listens")
         expect(student.locator("#competency-picker-status")).to_have_text("2 of 8 shown")
         assert _visible_items(student) == ["ICS", "ICS-01"]
+        assert axe_problems(student) == []
         screenshot(student, "goal-picker-search-1280")
         student.set_viewport_size({"width": 390, "height": 844})
         screenshot(student, "goal-picker-search-390")
+        assert axe_problems(student) == []
         student.fill("#competency-picker-q", "")
         expect(student.locator("#competency-picker-status")).to_have_text("")
         assert len(_visible_items(student)) == 8

@@ -45,6 +45,9 @@ def init_app(app: Flask) -> None:
     from clerkship.auth.sessions import describe_browser
 
     app.jinja_env.filters["browser_name"] = describe_browser
+    from clerkship import picker
+
+    app.jinja_env.filters["picker_count"] = picker.count
     app.jinja_env.add_extension("jinja2.ext.do")
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True

@@ -33,7 +33,8 @@ def _text(label, message=None, description=None, required=True):
 
 class StartForm(FlaskForm):
     person = SelectField(coerce=int, validators=[InputRequired(_l("Choose who."))])
-    competency = SelectField(
+    # Radio buttons in the tree picker (templates/_macros/forms.html tree_picker).
+    competency = RadioField(
         _l("Competency"), coerce=int, validators=[InputRequired(_l("Choose a competency."))]
     )
     period_start = DateField(_l("Period from"), validators=[Optional()])

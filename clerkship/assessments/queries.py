@@ -333,8 +333,11 @@ def assessed_on(cycle: AssessmentCycle) -> date:
     return max(times).date() if times else cycle.created_at.date()
 
 
-def calibration(student_id: int) -> list[tuple[Competency, list[CalibrationPoint]]]:
-    """Per competency, the revealed cycles (never blind ones) in date order."""
+def calibration(
+    student_id: int,
+) -> list[tuple[Competency, list[CalibrationPoint], list[Competency]]]:
+    """Per competency, the revealed cycles (never blind ones) in date order, and the nodes
+    above it (top first); competencies in their frameworks' reading order."""
     cycles = db.session.scalars(
         select(AssessmentCycle)
         .where(
@@ -355,7 +358,10 @@ def calibration(student_id: int) -> list[tuple[Competency, list[CalibrationPoint
             continue
         point = CalibrationPoint(cycle, assessed_on(cycle), *cycle.ratings())
         by_competency.setdefault(cycle.competency_id, (cycle.competency, []))[1].append(point)
-    rows = sorted(by_competency.values(), key=lambda row: (row[0].framework_id, row[0].position))
+    from clerkship.frameworks.queries import places  # the package imports its views
+
+    where = places(competency for competency, _points in by_competency.values())
+    rows = sorted(by_competency.values(), key=lambda row: where[row[0].id].order)
     for _competency, points in rows:
         points.sort(key=lambda p: (p.on, p.cycle.id))
-    return rows
+    return [(competency, points, where[competency.id].ancestors) for competency, points in rows]

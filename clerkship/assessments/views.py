@@ -9,7 +9,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 from wtforms import SelectChoice
 
-from clerkship import submissions, transactions
+from clerkship import picker, submissions, transactions
 from clerkship.assessments import bp, queries, service
 from clerkship.assessments.forms import (
     AddendumForm,
@@ -126,8 +126,19 @@ def new():
     form.competency.choices = queries.competency_choices(competencies)
 
     def render(status=200):
-        return render_template("assessments/new.html", form=form, people=people), status
+        from clerkship.frameworks.queries import picker_groups  # the package imports views
 
+        groups = picker_groups(chosen_student.id, form.competency) if chosen_student else []
+        return render_template(
+            "assessments/new.html",
+            form=form,
+            people=people,
+            picker=picker.prepared(groups),
+            query=picker.query(),
+        ), status
+
+    if picker.searching():
+        return render()
     if not submissions.valid(form):
         return render(400 if request.method == "POST" else 200)
     if (again := submissions.repeated()) is not None:
@@ -236,9 +247,16 @@ def self_assess(cycle_id: int):
 
     def render(status=200):
         return render_template(
-            "assessments/self.html", cycle=cycle, form=form, levels=levels
+            "assessments/self.html",
+            cycle=cycle,
+            form=form,
+            levels=levels,
+            picker=picker.prepared(_evidence_groups(form)),
+            query=picker.query(),
         ), status
 
+    if picker.searching():
+        return render()
     if not form.validate_on_submit():
         return render(400 if request.method == "POST" else 200)
     rating = service.SelfRating(
@@ -256,6 +274,15 @@ def self_assess(cycle_id: int):
         _("Self-assessment submitted."),
     )
     return failed or redirect(url_for("assessments.show", cycle_id=cycle.id))
+
+
+def _evidence_groups(form: SelfAssessmentForm) -> list[picker.Group]:
+    """The evidence picker: one group for each kind of record the student may link."""
+    return [
+        picker.flat(sub, str(sub.label.text), [(c.value, c.label, "") for c in sub.choices])
+        for sub in (form.goals, form.feedback, form.reflections)
+        if sub.choices
+    ]
 
 
 @bp.route("/<int:cycle_id>/rate", methods=["GET", "POST"])
@@ -534,7 +561,7 @@ def calibration(student_id: int):
     scale = service.scale_for(student.id)
     levels = [(level.value, level.label) for level in scale.levels] if scale else []
     rows = []
-    for competency, points in queries.calibration(student.id):
+    for competency, points, above in queries.calibration(student.id):
         chart = level_chart(
             competency.label,
             levels,
@@ -544,5 +571,6 @@ def calibration(student_id: int):
                 (_("Preceptor"), "preceptor", "square", [p.preceptor_level.value for p in points]),
             ],
         )
-        rows.append((competency, points, chart))
+        group = above[0] if above else competency
+        rows.append((competency, points, chart, group, above[1:]))
     return render_template("assessments/calibration.html", student=student, rows=rows)

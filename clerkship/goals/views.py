@@ -6,7 +6,7 @@ from flask_login import current_user, login_required
 from sqlalchemy.orm.exc import StaleDataError
 from wtforms import SelectChoice
 
-from clerkship import submissions, transactions
+from clerkship import picker, submissions, transactions
 from clerkship.extensions import db
 from clerkship.flashes import flash_at
 from clerkship.formerrors import put_error
@@ -80,10 +80,23 @@ def index():
 # --- the student's own goal ------------------------------------------------------------------
 
 
-def _goal_form(student_id: int, **kwargs) -> GoalForm:
+def _goal_form(student_id: int, keep: tuple[int, ...] = (), **kwargs) -> GoalForm:
+    """``keep``: the goal's linked competencies, offered even if retired since, so saving
+    another change does not drop them."""
     form = GoalForm(**kwargs)
-    form.competencies.choices = queries.competency_choices(student_id)
+    form.competencies.choices = queries.competency_choices(student_id, keep)
     return form
+
+
+def _render_form(form: GoalForm, goal: LearningGoal | None, status: int = 200):
+    from clerkship.frameworks.queries import picker_groups  # the package imports its views
+
+    student_id = goal.student_id if goal else _user().id
+    keep = tuple(c.id for c in goal.competencies) if goal else ()
+    groups = picker.prepared(picker_groups(student_id, form.competencies, keep))
+    return render_template(
+        "goals/form.html", form=form, goal=goal, picker=groups, query=picker.query()
+    ), status
 
 
 def _text(form: GoalForm) -> service.GoalText:
@@ -102,6 +115,8 @@ def new():
     require_role(Role.STUDENT)
     user = _user()
     form = _goal_form(user.id)
+    if picker.searching():
+        return _render_form(form, None)
     if submissions.valid(form):
         if (again := submissions.repeated()) is not None:
             return again
@@ -110,21 +125,22 @@ def new():
             goal = service.create_goal(user, _text(form), competencies)
         except service.GoalError as error:
             put_error(form, error)
-            return render_template("goals/form.html", form=form, goal=None), error.status
+            return _render_form(form, None, error.status)
         flash(_("Goal saved as a draft. Share it with a preceptor when you are ready."), "success")
         return redirect(submissions.done(url_for("goals.show", goal_id=goal.id)))
-    status = 400 if request.method == "POST" else 200
-    return render_template("goals/form.html", form=form, goal=None), status
+    return _render_form(form, None, 400 if request.method == "POST" else 200)
 
 
 @bp.route("/<int:goal_id>/edit", methods=["GET", "POST"])
 @login_required
 def edit(goal_id: int):
     goal = _load(goal_id, can_edit_goal)
+    keep = tuple(c.id for c in goal.competencies)
     if request.method == "GET":
         latest = goal.latest
         form = _goal_form(
             goal.student_id,
+            keep,
             data={
                 "title": latest.title,
                 "specific": latest.specific,
@@ -135,11 +151,13 @@ def edit(goal_id: int):
                 "seen_version": goal.version_id,
             },
         )
-        return render_template("goals/form.html", form=form, goal=goal)
+        return _render_form(form, goal)
 
-    form = _goal_form(goal.student_id)
+    form = _goal_form(goal.student_id, keep)
+    if picker.searching():
+        return _render_form(form, goal)
     if not form.validate_on_submit():
-        return render_template("goals/form.html", form=form, goal=goal), 400
+        return _render_form(form, goal, 400)
     competencies = queries.competencies_by_id(form.competencies.data)
     try:
         version = service.edit_goal(
@@ -155,7 +173,7 @@ def edit(goal_id: int):
         return _conflict(goal_id, form)
     except service.GoalError as error:
         put_error(form, error)
-        return render_template("goals/form.html", form=form, goal=goal), error.status
+        return _render_form(form, goal, error.status)
     if version is None:
         flash(_("Nothing had changed, so no new version was made."), "info")
     elif goal.status is GoalStatus.SHARED and goal.shares:

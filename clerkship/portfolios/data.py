@@ -245,29 +245,28 @@ def portfolio_data(student: User, *, start: date | None = None, end: date | None
     program, cohort = _program(student.id)
     scale = assessments.scale_for(student.id)
     sections: dict[int | None, dict] = {}
+    linked: dict[int, object] = {}
 
     def section(competency) -> dict:
         key = competency.id if competency else None
         if key not in sections:
+            if competency is not None:
+                linked[competency.id] = competency
             sections[key] = {
                 "code": competency.code if competency else NO_COMPETENCY,
                 "title": competency.title if competency else NO_COMPETENCY_TITLE,
-                "order": (competency.framework_id, competency.position)
-                if competency
-                else (1e9, 0),
                 "goals": [],
                 "assessments": [],
             }
         return sections[key]
 
-    for linked, goal in _goals(student.id, start, end):
-        for competency in linked:
+    for competencies, goal in _goals(student.id, start, end):
+        for competency in competencies:
             section(competency)["goals"].append(goal)
     for competency, cycle in _assessments(student.id, start, end):
         section(competency)["assessments"].append(cycle)
-    ordered = sorted(sections.values(), key=lambda s: s["order"])
+    ordered = _by_tree(sections, linked)
     for item in ordered:
-        item.pop("order")
         item["assessments"].sort(key=lambda a: (a["on"], a["id"]))
     return {
         "student": {"id": student.id, "name": student.name},
@@ -281,6 +280,25 @@ def portfolio_data(student: User, *, start: date | None = None, end: date | None
         "reflections": _reflections(student.id, start, end),
         "chain": _chain_head(),
     }
+
+
+def _by_tree(sections: dict[int | None, dict], linked: dict) -> list[dict]:
+    """The sections in the frameworks' reading order, each with the nodes above it (``path``,
+    top first) so the page and the PDF group them: domain → competency → …"""
+    from clerkship.frameworks.queries import places  # the package imports its views
+
+    where = places(linked.values())
+    for key, item in sections.items():
+        place = where.get(key) if key is not None else None
+        item["path"] = (
+            [{"code": a.code, "title": a.title} for a in place.ancestors] if place else []
+        )
+        top = item["path"][0] if item["path"] else {"code": item["code"], "title": item["title"]}
+        framework = linked[key].framework.name if key is not None else ""
+        item["group"] = {**top, "framework": framework}
+    last = (2**31, 0)  # goals without a competency come after every framework
+    keys = sorted(sections, key=lambda k: where[k].order if k in where else last)
+    return [sections[k] for k in keys]
 
 
 def _chain_head() -> dict | None:

@@ -479,7 +479,10 @@ def test_calibration_per_competency_in_date_order(db, scaled, make_cycle):
     late.period_start, late.period_end = date(2026, 11, 1), date(2026, 11, 15)
     db.session.flush()
     rows = queries.calibration(mine["student"].id)
-    assert [competency.id for competency, _points in rows] == [scaled["epa"].id, second_epa.id]
+    assert [competency.id for competency, _points, _above in rows] == [
+        scaled["epa"].id,
+        second_epa.id,
+    ]
     points = rows[0][1]
     assert [(p.cycle.id, p.self_level.value, p.preceptor_level.value, p.gap) for p in points] == [
         (early.id, 4, 2, 2),

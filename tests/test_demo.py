@@ -2,7 +2,7 @@
 
 from sqlalchemy import func, select
 
-from clerkship import demo
+from clerkship import demo, mail
 from clerkship.clock import today
 from clerkship.models import (
     DISCIPLINES,
@@ -18,6 +18,7 @@ from clerkship.models import (
     Signature,
     User,
 )
+from clerkship.people import service as people_service
 
 TABLES = (
     User,
@@ -168,6 +169,18 @@ def test_running_it_again_adds_nothing_and_more_students_top_up(app, db):
         .group_by(Assignment.preceptor_id)
     ).all()
     assert max(n for _, n in loads) <= 12
+
+
+def test_the_demo_year_emails_nobody_and_mail_still_goes_out_after_it(app, db, world):
+    """Its people are made up: the notifications its services would send are held back (not
+    even rendered), and only while it builds."""
+    demo.build_demo_year(students=2)
+    db.session.commit()
+    assert mail.outbox(app) == []
+    student = world["mine"]["student"]
+    people_service.send_reset_link(world["admin"], student)
+    db.session.commit()
+    assert [m["To"] for m in mail.outbox(app)] == [student.email]
 
 
 def test_if_empty_leaves_an_existing_database_alone(app, db, student):

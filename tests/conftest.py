@@ -39,6 +39,9 @@ TEST_PASSWORD = "correct horse battery staple"
 # queue in Redis instead.
 SCRATCH = tempfile.mkdtemp(prefix="clerkship-tests-")
 os.environ.setdefault("CLERKSHIP_QUEUE_PATH", os.path.join(SCRATCH, "queue.sqlite3"))
+# Workers the suite starts look for dead workers' leases every 5 s, not every minute: the
+# fault tests wait for the reaper after each kill (config.EXPORT_REAP_SECONDS).
+os.environ.setdefault("CLERKSHIP_EXPORT_REAP_SECONDS", "5")
 EXPORT_DIR = os.path.join(SCRATCH, "exports")
 # One program key for the whole run (and the worker processes it starts), made up front so
 # that apps built in production mode find it too.

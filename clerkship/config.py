@@ -121,9 +121,11 @@ class Defaults:
     EXPORT_DIR: str | None = None
     EXPORT_KEEP_DAYS = 7  # export files are deleted after this many days
     # A worker holds a portfolio (or a ZIP being packed) this long; a worker that dies loses
-    # it and the reaper (every minute) queues it again, up to EXPORT_MAX_ATTEMPTS tries,
-    # waiting EXPORT_RETRY_SECONDS (doubling) after a database, queue or disk error.
+    # it and the reaper (every EXPORT_REAP_SECONDS, at most 60) queues it again, up to
+    # EXPORT_MAX_ATTEMPTS tries, waiting EXPORT_RETRY_SECONDS (doubling) after a database,
+    # queue or disk error.
     EXPORT_LEASE_SECONDS = 120
+    EXPORT_REAP_SECONDS = 60
     EXPORT_MAX_ATTEMPTS = 4
     EXPORT_RETRY_SECONDS = 20
     # Tests only (keep 0): a pause before each ZIP entry, so a fault test can SIGKILL the

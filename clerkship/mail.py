@@ -28,7 +28,8 @@ import logging
 import smtplib
 import sys
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextvars import ContextVar
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from pathlib import Path
@@ -41,6 +42,8 @@ logger = logging.getLogger("clerkship.mail")
 # Where a message goes when the backend is SMTP: a task-queue function taking the raw bytes.
 # The app factory sets it (clerkship.tasks.send_email), so this module never imports the queue.
 _LATER_KEY = "mail_send_later"
+# True inside :func:`held`: nothing is rendered or sent.
+_HELD: ContextVar[bool] = ContextVar("clerkship_mail_held", default=False)
 
 
 class Email(EmailMessage):
@@ -75,12 +78,24 @@ def render(template: str, **context: Any) -> tuple[str, str, str]:
 
 def send(to: str | None, template: str, *, locale: str | None = None, **context: Any) -> None:
     """Render ``emails/<template>`` (in ``locale``, else the page's) and send it after the
-    commit. People without an address are skipped."""
-    if not to:
+    commit. People without an address are skipped, and so is everyone inside :func:`held`."""
+    if not to or _HELD.get():
         return
     with force_locale(locale) if locale else contextlib.nullcontext():
         subject, text, html = render(template, **context)
     _queue(_build(to, subject, text, html))
+
+
+@contextlib.contextmanager
+def held() -> Iterator[None]:
+    """Send no e-mail from this block, and render none: for work done in people's name that
+    must not reach them (the demo year writes through the services, which notify, but its
+    made-up people have no inbox)."""
+    token = _HELD.set(True)
+    try:
+        yield
+    finally:
+        _HELD.reset(token)
 
 
 def _queue(message: EmailMessage) -> None:

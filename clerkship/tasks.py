@@ -96,6 +96,18 @@ def reap_exports() -> None:
     from clerkship.portfolios import jobs
 
     _once("reap-exports", jobs.reap)
+    # Huey's scheduler ticks once a minute: a shorter EXPORT_REAP_SECONDS schedules the rest of
+    # this minute's runs now (each tick schedules its own minute only, so runs never pile up).
+    every = int(_app().config["EXPORT_REAP_SECONDS"])
+    for delay in range(every, 60, every) if 0 < every < 60 else ():
+        reap_exports_again.schedule(delay=delay)
+
+
+@huey.task()
+def reap_exports_again() -> None:
+    from clerkship.portfolios import jobs
+
+    _once("reap-exports", jobs.reap)
 
 
 @huey.task(retries=3, retry_delay=120)

@@ -7,6 +7,7 @@ import contextlib
 import os
 import secrets
 import tempfile
+import threading
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -16,6 +17,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import event, select
+from werkzeug.serving import make_server
 
 from clerkship import clock, create_app, pdf_signing, signing_keys
 from clerkship.auth.passwords import set_password
@@ -40,6 +42,9 @@ TEST_PASSWORD = "correct horse battery staple"
 # queue in Redis instead.
 SCRATCH = tempfile.mkdtemp(prefix="clerkship-tests-")
 os.environ.setdefault("CLERKSHIP_QUEUE_PATH", os.path.join(SCRATCH, "queue.sqlite3"))
+# Workers the suite starts look for dead workers' leases every 5 s, not every minute: the
+# fault tests wait for the reaper after each kill (config.EXPORT_REAP_SECONDS).
+os.environ.setdefault("CLERKSHIP_EXPORT_REAP_SECONDS", "5")
 EXPORT_DIR = os.path.join(SCRATCH, "exports")
 # One program key for the whole run (and the worker processes it starts), made up front so
 # that apps built in production mode find it too.
@@ -157,6 +162,21 @@ def demo_year_app(label: str, students: int) -> Iterator[Flask]:
             with app.app_context():
                 _db.session.remove()
                 _db.engine.dispose()
+
+
+@contextlib.contextmanager
+def serving(app: Flask, *, threaded: bool = True) -> Iterator[str]:
+    """``app`` served by werkzeug on a loopback port of its own (port 0: the system picks a
+    free one), in a thread, until the block ends; yields its base URL."""
+    server = make_server("127.0.0.1", 0, app, threaded=threaded)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+        server.server_close()
 
 
 def people_by_name() -> dict[str, User]:

@@ -380,9 +380,6 @@ MATRIX: dict[str, Route] = {
     "accounts.edit": Route(
         "/admin/people/{student}", own=frozenset({"admin"}), other=frozenset({"admin"})
     ),
-    "accounts.confirm_deactivate": Route(
-        "/admin/people/{student}/deactivate", own=frozenset({"admin"}), other=frozenset({"admin"})
-    ),
     # The audit log: the admin all of it, a director their programs' students' rows (the rows
     # are scoped by permissions.audit_events_visible_to; tests/test_auditlog.py checks which).
     "auditlog.index": Route("/audit/", own=frozenset({"director", "admin"})),

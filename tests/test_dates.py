@@ -10,12 +10,10 @@ from urllib.parse import urlsplit
 
 import pytest
 from flask_babel import force_locale
-from sqlalchemy import select
 
 from clerkship import demo
 from clerkship.dates import short_day, show_date, show_datetime
-from clerkship.models import User
-from tests.conftest import login
+from tests.conftest import demo_year_app, login, people_by_name
 
 # What the app printed before: ISO days and times, "22/11/2026", "22 Nov" without a year.
 OTHER_FORMATS = re.compile(
@@ -67,14 +65,16 @@ def _walk(client, start: str = "/", limit: int = 40) -> dict[str, str]:
     return seen
 
 
+@pytest.fixture(scope="module")
+def app():
+    """One demo year for the module: the walks only read (each test is rolled back)."""
+    with demo_year_app("dates", students=3) as app:
+        yield app
+
+
 @pytest.fixture
 def demo_people(db):
-    demo.build_demo_year(students=3)
-    db.session.commit()
-    return {
-        u.email.split("@")[0]: u
-        for u in db.session.scalars(select(User).where(User.email.is_not(None)))
-    }
+    return people_by_name()
 
 
 @pytest.mark.parametrize("role", ["student01", "preceptor01", "director", "admin"])

@@ -1,9 +1,12 @@
 """The demo year: believable, complete for every role, idempotent, and its sign-ins work."""
 
+import flask_migrate
+import pytest
 from sqlalchemy import func, select
 
-from clerkship import demo
+from clerkship import create_app, demo, mail
 from clerkship.clock import today
+from clerkship.extensions import db as _db
 from clerkship.models import (
     DISCIPLINES,
     AssessmentCycle,
@@ -18,6 +21,9 @@ from clerkship.models import (
     Signature,
     User,
 )
+from clerkship.people import service as people_service
+from tests.conftest import test_config
+from tests.databases import fresh_database
 
 TABLES = (
     User,
@@ -39,8 +45,35 @@ def role_count(db, role) -> int:
     return db.session.scalar(select(func.count()).select_from(User).where(User.role == role))
 
 
-def test_demo_year_has_every_role_and_relationship(app, db):
-    result = app.test_cli_runner().invoke(args=["demo"])
+@pytest.fixture(scope="module")
+def default_year():
+    """``flask demo`` as people run it (the default twelve students), once for the tests that
+    only read its year; yields the app (on a database of its own) and the command's result."""
+    with fresh_database("demo_default") as url:
+        app = create_app(test_config(url))
+        with app.app_context():
+            flask_migrate.upgrade()
+        result = app.test_cli_runner().invoke(args=["demo"])
+        try:
+            yield app, result
+        finally:
+            with app.app_context():
+                _db.session.remove()
+                _db.engine.dispose()
+
+
+@pytest.fixture
+def default_db(default_year):
+    """The default year's database, for one test (nothing is written: nothing to roll back)."""
+    app, _result = default_year
+    with app.app_context():
+        yield _db
+        _db.session.remove()
+
+
+def test_demo_year_has_every_role_and_relationship(default_year, default_db):
+    _app, result = default_year
+    db = default_db
     assert result.exit_code == 0, result.output
     assert "password for all: clerkship-demo-2026" in result.output
     assert "director@riverbend.example.org" in result.output
@@ -170,6 +203,18 @@ def test_running_it_again_adds_nothing_and_more_students_top_up(app, db):
     assert max(n for _, n in loads) <= 12
 
 
+def test_the_demo_year_emails_nobody_and_mail_still_goes_out_after_it(app, db, world):
+    """Its people are made up: the notifications its services would send are held back (not
+    even rendered), and only while it builds."""
+    demo.build_demo_year(students=2)
+    db.session.commit()
+    assert mail.outbox(app) == []
+    student = world["mine"]["student"]
+    people_service.send_reset_link(world["admin"], student)
+    db.session.commit()
+    assert [m["To"] for m in mail.outbox(app)] == [student.email]
+
+
 def test_if_empty_leaves_an_existing_database_alone(app, db, student):
     result = app.test_cli_runner().invoke(args=["demo", "--if-empty"])
     assert "left as it is" in result.output
@@ -189,14 +234,17 @@ def test_printed_sign_ins_work(app, db, client):
         client.post("/sign-out")
 
 
-def test_demo_dashboard_triages_a_quarter_to_a_half_for_different_reasons(app, db):
+def test_demo_dashboard_triages_a_quarter_to_a_half_for_different_reasons(
+    default_year, default_db
+):
     """The demo year looks like real use: not everyone flagged, not for the same reason, and
     every flag says who or what it waits on."""
     from clerkship.directory import dashboard
     from clerkship.models import Cohort
 
-    assert app.test_cli_runner().invoke(args=["demo"]).exit_code == 0
-    cohort = db.session.scalar(select(Cohort).order_by(Cohort.start_date.desc()))
+    _app, result = default_year
+    assert result.exit_code == 0, result.output
+    cohort = default_db.session.scalar(select(Cohort).order_by(Cohort.start_date.desc()))
     board = dashboard.cohort_board(cohort)
     total, flagged = len(board.rows), board.flagged
     assert total / 4 <= len(flagged) <= total / 2, f"{len(flagged)} of {total} flagged"

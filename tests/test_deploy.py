@@ -28,7 +28,7 @@ from clerkship import create_app
 from clerkship.config import Defaults
 from clerkship.extensions import db as _db
 from tests import databases
-from tests.conftest import SIGNING_ENVIRONMENT, test_config
+from tests.conftest import SIGNING_ENVIRONMENT, serving, test_config
 
 ROOT = Path(__file__).resolve().parent.parent
 DEPLOY = ROOT / "deploy"
@@ -374,24 +374,13 @@ def test_development_server_access_log_hides_tokens_and_queries(app, caplog):
     """`make run` serves with werkzeug: its access log is redacted as gunicorn's is."""
     import contextlib
     import logging
-    import threading
-    import urllib.request
 
-    from werkzeug.serving import make_server
-
-    server = make_server("127.0.0.1", 0, app, threaded=False)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    base = f"http://127.0.0.1:{server.server_port}"
-    try:
-        with caplog.at_level(logging.INFO, logger="werkzeug"):
-            for path in ("/p/SECRETTOKEN?x=SECRETQUERY", "/account/set-password/SECRET.sig"):
-                # 404 for an unknown token: the log line is what matters.
-                with contextlib.suppress(urllib.error.HTTPError):
-                    urllib.request.urlopen(base + path, timeout=10)  # noqa: S310 - loopback
-    finally:
-        server.shutdown()
-        thread.join(timeout=10)
+    # Stopped inside the log capture: a non-threaded server has logged every request by then.
+    with caplog.at_level(logging.INFO, logger="werkzeug"), serving(app, threaded=False) as base:
+        for path in ("/p/SECRETTOKEN?x=SECRETQUERY", "/account/set-password/SECRET.sig"):
+            # 404 for an unknown token: the log line is what matters.
+            with contextlib.suppress(urllib.error.HTTPError):
+                urllib.request.urlopen(base + path, timeout=10)  # noqa: S310 - loopback
     lines = [record.getMessage() for record in caplog.records if record.name == "werkzeug"]
     assert len(lines) == 2, lines
     assert "SECRET" not in "\n".join(lines)

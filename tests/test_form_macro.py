@@ -34,7 +34,7 @@ HIDDEN = {
     "end": "the period the portfolio page shows, sent with its export",
     "few_ok": "the patient saw the note on few answers and sends as it is",
     "confirm": "the patient confirmed taking their answers back",
-    "confirmed": "the director confirmed deactivating an account (people/deactivate.html)",
+    "confirmed": "a director or admin confirmed deactivating an account (people/deactivate.html)",
     "SAMLResponse": "the IdP's signed answer, posted again from our page (sso/saml_relay.html)",
     "RelayState": "the IdP's RelayState, posted again with it",
     "relayed": "marks the second post of the IdP's answer",
@@ -42,11 +42,10 @@ HIDDEN = {
 
 # Forms that render no field through the macro: one button (and hidden values) each.
 BUTTON_ONLY = {
-    "accounts/deactivate.html": "deactivate (confirmed) or reactivate an account",
     "accounts/edit.html": "send a set-password link, reactivate",
     "api/tokens.html": "revoke a token",
     "frameworks/preview.html": "confirm or cancel the previewed framework import",
-    "people/deactivate.html": "deactivate (confirmed)",
+    "people/deactivate.html": "deactivate (confirmed) or reactivate an account",
     "auth/sessions.html": "sign out everywhere else",
     "base.html": "sign out",
     "directory/dashboard.html": "send today's reminders",

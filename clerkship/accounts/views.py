@@ -13,7 +13,6 @@ from clerkship.models import Role, User
 from clerkship.people import accounts, service
 from clerkship.people.service import PersonDetails
 from clerkship.permissions import (
-    can_deactivate_person,
     can_edit_account,
     can_manage_accounts,
     load_or_404,
@@ -46,10 +45,6 @@ def _details(form: AccountForm) -> PersonDetails:
         name=form.name.data or "",
         external_id=form.external_id.data or None,
     )
-
-
-def _may_deactivate(user, person: User) -> bool:
-    return can_manage_accounts(user) and can_deactivate_person(user, person)
 
 
 @bp.route("/")
@@ -124,11 +119,3 @@ def edit(user_id: int):
             return redirect(url_for("accounts.edit", user_id=person.id))
     status = 400 if request.method == "POST" else 200
     return render_template("accounts/edit.html", form=form, person=person), status
-
-
-@bp.route("/<int:user_id>/deactivate")
-@login_required
-def confirm_deactivate(user_id: int):
-    """Deactivating signs someone out everywhere: say so, and ask, before the POST."""
-    person = load_or_404(User, user_id, _may_deactivate)
-    return render_template("accounts/deactivate.html", person=person)

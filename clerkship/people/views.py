@@ -7,6 +7,7 @@ from flask_login import current_user, login_required
 from clerkship import submissions
 from clerkship.extensions import limiter
 from clerkship.formerrors import put_error
+from clerkship.jinja import name_of
 from clerkship.models import DISCIPLINES, Assignment, Role, User
 from clerkship.people import bp, service
 from clerkship.people.forms import PairForm
@@ -25,14 +26,16 @@ def _user() -> User:
     return current_user._get_current_object()
 
 
-def _back_to(person: User):
-    if can_manage_accounts(current_user):  # the admin acts from the account pages
+def _page_of(person: User, otherwise: str | None = None) -> str:
+    """The page a change to the account starts from and returns to: the admin's account
+    pages, else the director's student page (``otherwise`` for anyone else: Home)."""
+    if can_manage_accounts(current_user):
         if can_edit_account(current_user, person):
-            return redirect(url_for("accounts.edit", user_id=person.id))
-        return redirect(url_for("accounts.index"))
+            return url_for("accounts.edit", user_id=person.id)
+        return url_for("accounts.index")
     if person.role is Role.STUDENT:
-        return redirect(url_for("directory.student", student_id=person.id))
-    return redirect(request.referrer or url_for("home.index"))
+        return url_for("directory.student", student_id=person.id)
+    return otherwise or url_for("home.index")
 
 
 @bp.route("/students/<int:student_id>/pairings", methods=["GET", "POST"])
@@ -93,7 +96,7 @@ def deactivate(user_id: int):
     """Asks first (a page, no script): deactivating signs the person out everywhere."""
     person = load_or_404(User, user_id, can_deactivate_person)
     if request.method == "GET" or request.form.get("confirmed") != "yes":
-        return render_template("people/deactivate.html", person=person)
+        return render_template("people/deactivate.html", person=person, back=_page_of(person))
     try:
         service.set_active(_user(), person, False)
     except service.PeopleError as error:
@@ -102,11 +105,11 @@ def deactivate(user_id: int):
         flash(
             _(
                 "%(name)s is deactivated and signed out everywhere. Their records stay.",
-                name=person.name,
+                name=name_of(person),
             ),
             "success",
         )
-    return _back_to(person)
+    return redirect(_page_of(person))
 
 
 @bp.route("/people/<int:user_id>/reactivate", methods=["POST"])
@@ -114,8 +117,8 @@ def deactivate(user_id: int):
 def reactivate(user_id: int):
     person = load_or_404(User, user_id, can_deactivate_person)
     service.set_active(_user(), person, True)
-    flash(_("%(name)s can sign in again.", name=person.name), "success")
-    return _back_to(person)
+    flash(_("%(name)s can sign in again.", name=name_of(person)), "success")
+    return redirect(_page_of(person))
 
 
 def _reset_target() -> str:
@@ -140,4 +143,4 @@ def reset_password(user_id: int):
             _("A link to choose a new password was sent to %(email)s.", email=person.email),
             "success",
         )
-    return _back_to(person)
+    return redirect(_page_of(person, request.referrer))

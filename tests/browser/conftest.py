@@ -7,16 +7,14 @@ Never a downloaded browser. Where Chromium cannot run the tests skip loudly — 
 from __future__ import annotations
 
 import os
-import threading
 from pathlib import Path
 
 import flask_migrate
 import pytest
-from werkzeug.serving import make_server
 
 from clerkship import create_app, demo
 from clerkship.extensions import db
-from tests.conftest import test_config
+from tests.conftest import serving, test_config
 from tests.databases import fresh_database
 
 CHROMIUM = "/usr/bin/chromium"
@@ -50,17 +48,12 @@ def live_server():
             flask_migrate.upgrade()
             demo.build_demo_year(students=2)
             db.session.commit()
-        server = make_server("127.0.0.1", 0, app, threaded=True)
-        # Links in e-mails and QR codes come from BASE_URL only: this server's address.
-        app.config["BASE_URL"] = f"http://127.0.0.1:{server.server_port}"
-        thread = threading.Thread(target=server.serve_forever, daemon=True)
-        thread.start()
         try:
-            yield f"http://127.0.0.1:{server.server_port}"
+            with serving(app) as base:
+                # Links in e-mails and QR codes come from BASE_URL only: this server's address.
+                app.config["BASE_URL"] = base
+                yield base
         finally:
-            server.shutdown()
-            thread.join(timeout=10)
-            server.server_close()
             with app.app_context():
                 db.session.remove()
                 db.engine.dispose()

@@ -114,7 +114,7 @@ WALKS = {
         ),
         follow=(
             r"/admin/people/\d+",
-            r"/admin/people/\d+/deactivate",
+            r"/people/\d+/deactivate",
             r"/programs/\d+",
             r"/programs/\d+/edit",
             r"/cohorts/\d+",

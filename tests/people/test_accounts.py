@@ -164,16 +164,15 @@ def test_admin_deactivates_after_a_confirmation_and_sessions_end(app, db, world)
     login(admin_browser, world["admin"])
     edit = admin_browser.get(f"/admin/people/{student.id}").get_data(as_text=True)
     # The edit page links to a confirmation; it does not deactivate with one click.
-    assert f'href="/admin/people/{student.id}/deactivate"' in edit
+    assert f'href="/people/{student.id}/deactivate"' in edit
     assert f'action="/people/{student.id}/deactivate"' not in edit
-    confirm = admin_browser.get(f"/admin/people/{student.id}/deactivate").get_data(as_text=True)
+    # The director's confirmation page, leading back to the account pages.
+    confirm = admin_browser.get(f"/people/{student.id}/deactivate").get_data(as_text=True)
     assert (
         "signed out at once" in confirm and f'action="/people/{student.id}/deactivate"' in confirm
     )
-
-    # This page is the confirmation the deactivate route asks for (issue 16's director page
-    # asks with its own): its form says so.
     assert 'name="confirmed" value="yes"' in confirm
+    assert f'class="button" href="/admin/people/{student.id}">Keep the account' in confirm
     done = admin_browser.post(f"/people/{student.id}/deactivate", data={"confirmed": "yes"})
     assert done.headers["Location"] == f"/admin/people/{student.id}"
     assert student_browser.get("/").status_code == 302  # signed out, everywhere
@@ -195,3 +194,35 @@ def test_directors_have_no_account_list(client, db, world):
     login(client, world["mine"]["director"])
     assert client.get("/admin/people/").status_code == 404
     assert client.get(f"/admin/people/{world['mine']['student'].id}").status_code == 404
+
+
+def test_the_admin_deactivates_a_patient_on_the_same_page_without_seeing_their_name(
+    client, db, world
+):
+    """One confirmation page for directors and the admin; the admin keeps accounts, not
+    panels, so a patient stays "Another patient" there, in the message after, and once
+    deactivated the page offers to reactivate instead."""
+    patient = world["other"]["patient"]
+    patient.name = "Zelda Quillfeather"
+    db.session.commit()
+    login(client, world["admin"])
+    listed = client.get("/admin/people/?role=patient").get_data(as_text=True)
+    assert f'href="/people/{patient.id}/deactivate"' in listed
+    page = client.get(f"/people/{patient.id}/deactivate").get_data(as_text=True)
+    assert 'name="confirmed" value="yes"' in page and "Zelda" not in page
+    assert 'class="button" href="/admin/people/">Keep the account' in page
+    done = client.post(
+        f"/people/{patient.id}/deactivate", data={"confirmed": "yes"}, follow_redirects=True
+    )
+    assert "is deactivated" in done.get_data(as_text=True)
+    assert "Zelda" not in done.get_data(as_text=True)
+    db.session.refresh(patient)
+    assert not patient.active
+    again = client.get(f"/people/{patient.id}/deactivate").get_data(as_text=True)
+    assert "already deactivated" in again and 'name="confirmed"' not in again
+    assert f'action="/people/{patient.id}/reactivate"' in again
+    back = client.post(f"/people/{patient.id}/reactivate", follow_redirects=True)
+    assert "can sign in again" in back.get_data(as_text=True)
+    assert "Zelda" not in back.get_data(as_text=True)
+    db.session.refresh(patient)
+    assert patient.active

@@ -711,11 +711,13 @@ def test_opening_another_persons_record_is_audited(client, db, world):
 
     def views():
         return db.session.scalars(
-            select(AuditEvent.actor_id).where(
+            select(AuditEvent.actor_id)
+            .where(
                 AuditEvent.action == "record.viewed",
                 AuditEvent.object_type == "user",
                 AuditEvent.object_id == student_id,
             )
+            .order_by(AuditEvent.id)  # PostgreSQL returns rows in no set order without one
         ).all()
 
     login(client, mine["student"])

@@ -7,8 +7,8 @@ so 50 sign-ins queued for many seconds and the last ones gave up with "database 
 read without it, and the lock is held only while rows are written: waiting is the worst case.
 
 Bounded: ~0.1 s a hash and the old 5 s time-out for the lock; the old behaviour (50 hashes in
-a row under the lock) fails here within seconds, the new one takes a few seconds in all. Runs on PostgreSQL too,
-where nothing queues, as a check that the same journey holds there.
+a row under the lock) fails here within seconds, the new one takes a few seconds in all. Runs
+on PostgreSQL too, where nothing queues, as a check that the same journey holds there.
 """
 
 from __future__ import annotations

@@ -43,6 +43,10 @@ def reading_first() -> None:
         setattr(g, _MODE, "read")
 
 
+def reading_first_declared() -> bool:
+    return has_request_context() and g.get(_MODE) == "read"
+
+
 def _make_sqlite_transactional(engine: Engine, busy_timeout_ms: int) -> None:
     """Enforce foreign keys, let SQLAlchemy own BEGIN (so SAVEPOINTs and rollbacks work) and
     make waiting for the write lock the worst that concurrent use can do.

@@ -104,25 +104,26 @@ def side_write(write: Callable[[], Any]) -> None:
 
 
 def release_read() -> None:
-    """End the transaction if it has only read so far, before slow work that needs no
-    database (checking a password hash takes ~0.2 s of CPU): the next query opens a new one.
+    """End a request's transaction that was declared read-first (database.reading_first) and
+    has only read, before slow work that needs no database (checking a password hash takes
+    ~0.2 s of CPU): the next query opens a new transaction, for writing.
 
     On SQLite a form's transaction holds the write lock from its first query; held through a
     hash, 50 people signing in at once would queue for seconds. Objects read before are
-    reloaded when next used. Does nothing once something was written or queued.
+    reloaded when next used. Does nothing anywhere else (commands, tasks, other forms), or
+    once something was written or queued.
     """
+    from clerkship import database
+
+    if not database.reading_first_declared():
+        return
     session = db.session
     if session.new or session.dirty or session.deleted:
         return
-    if session.info.get(_PENDING) or session.info.get(_FLUSHED):
+    if session.info.get(_PENDING) or session.info.get(_FLUSHED) or g.get(_REFUSALS):
         return
-    if has_request_context() and g.get(_REFUSALS):
-        return
-    from clerkship import database
-
     session.rollback()
-    if database.reads_only():
-        database.writing(False)  # the read is over: what comes next is the request's own
+    database.writing(False)  # the read is over: what comes next is the request's own
 
 
 def keep_refusal(write: Callable[[Session], None]) -> None:

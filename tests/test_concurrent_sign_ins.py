@@ -13,6 +13,7 @@ on PostgreSQL too, where nothing queues, as a check that the same journey holds 
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 import time
 
@@ -110,3 +111,26 @@ def test_fifty_people_signing_in_at_once_all_get_in(app):
             == PEOPLE
         )
         db.session.remove()
+
+
+def test_a_page_reads_while_another_connection_holds_the_write_lock(app):
+    """A page takes no write lock (WAL readers never wait): it answers while a long write
+    (an export worker's, an import's) holds SQLite's lock. It used to wait for the lock and,
+    after the time-out, answer 503."""
+    url = app.config["SQLALCHEMY_DATABASE_URI"]
+    if not url.startswith("sqlite:///"):
+        pytest.skip("SQLite's database-wide write lock")
+    client = app.test_client()
+    signed_in = client.post(
+        "/sign-in", data={"email": "student00@example.org", "password": TEST_PASSWORD}
+    )
+    assert signed_in.status_code == 302
+    writer = sqlite3.connect(url.removeprefix("sqlite:///"), isolation_level=None)
+    try:
+        writer.execute("BEGIN IMMEDIATE")
+        page = client.get("/")  # before: a wait of BUSY_TIMEOUT_MS, then 503
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()
+    assert page.status_code == 200
+    assert "Student 00" in page.text

@@ -8,7 +8,7 @@ FLASK  := $(BIN)/flask --app clerkship
 HOST   ?= 127.0.0.1
 PORT   ?= 5000
 
-.PHONY: run test lint format bench venv dev chromium pdf-libs pdf-tools saml-tools translations translations-update clean
+.PHONY: run test lint format bench bench-scale venv dev chromium pdf-libs pdf-tools saml-tools translations translations-update clean
 
 $(VENV)/.installed: pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -125,6 +125,12 @@ $(VENV)/.installed-bench: pyproject.toml $(VENV)/.installed-dev
 bench: dev pdf-libs $(VENV)/.installed-bench
 	$(BIN)/python bench/portfolio_bench.py
 	$(BIN)/python bench/load_bench.py
+	$(BIN)/python bench/page_bench.py
+
+## bench-scale: 1,000 students in 3 programs on PostgreSQL: dashboards, portfolio pages and a
+## cohort export with 1, 2 and 4 workers (BENCH_REDIS_URL: a Redis database it may empty)
+bench-scale: dev pdf-libs $(VENV)/.installed-bench
+	$(BIN)/python bench/scale_bench.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info test-artifacts

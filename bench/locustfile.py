@@ -454,6 +454,43 @@ class Patient(Browser):
         self.journey(steps)
 
 
+# --- one page alone, for its capacity (bench/page_bench.py) ----------------------------------
+
+
+class OnePage(Person):
+    """Signs in once (not counted), then asks for one page as fast as it is answered."""
+
+    abstract = True
+    path = "/"
+
+    @task
+    def ask(self):
+        self.journey(lambda: self._request("GET", self.path, (200,), f"page {self.path_name}"))
+
+    @property
+    def path_name(self) -> str:
+        return pattern(self.path)
+
+
+class StudentHome(OnePage):
+    role = "student"
+    accounts = PLAN.get("students", [])
+    numbers = itertools.count()
+
+
+class PreceptorHome(OnePage):
+    role = "preceptor"
+    accounts = PLAN.get("preceptors", [])
+    numbers = itertools.count()
+
+
+class CohortDashboard(OnePage):
+    role = "director"
+    accounts = PLAN.get("directors", [])
+    numbers = itertools.count()
+    path = f"/cohorts/{PLAN.get('cohort')}/dashboard"
+
+
 class Hello(Browser):
     """The baseline: the same client asking a hello-world Flask app for its one page."""
 

@@ -70,9 +70,12 @@ def record(
     before: dict | None = None,
     after: dict | None = None,
 ) -> AuditEvent:
-    """Add an audit event to the current transaction (the request's commit keeps it)."""
+    """Add an audit event to the current transaction (the request's commit keeps it).
+
+    A page that only reads (opening a record, the audit log) writes its event just after it,
+    in a transaction of its own, and only if the page succeeds (transactions.side_write)."""
     event = _event(actor, action, obj, before, after)
-    db.session.add(event)
+    transactions.side_write(lambda: db.session.add(event))
     return event
 
 

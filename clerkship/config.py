@@ -29,6 +29,9 @@ class Defaults:
         None  # filled in with a SQLite file in the instance folder
     )
     SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
+    # SQLite only: how long a write waits for the database's one write lock (milliseconds)
+    # before the request is answered "busy, try again" (503). Writes hold it for milliseconds.
+    SQLITE_BUSY_TIMEOUT_MS = 30_000
     REDIS_URL: str | None = None
 
     SESSION_COOKIE_HTTPONLY = True

@@ -730,7 +730,7 @@ def load_or_404(
     if obj is None or not predicate(current_user, obj):
         abort(404)
     if owner is not None and owner(obj) != current_user.id:
-        # Part of the request's transaction: a refused request leaves no "viewed" row.
+        # Kept only with the request's success: a refused request leaves no "viewed" row.
         audit.record_view(current_user, obj, owner_id=owner(obj))
     return obj
 

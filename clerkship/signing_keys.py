@@ -54,11 +54,16 @@ def thumbprint(public: Ed25519PublicKey) -> str:
     return _b64(hashlib.sha256(canonical.encode("ascii")).digest())
 
 
+CHECKED_LIMIT = 100_000  # signature checks remembered per process (~20 MB at most)
+
+
 @dataclass
 class KeyRing:
     private: Ed25519PrivateKey
     public: dict[str, Ed25519PublicKey] = field(default_factory=dict)  # kid -> key, all keys
     retired: list[str] = field(default_factory=list)
+    # (kid, signature, SHA-256 of the message) -> whether it verified (see verify)
+    _checked: dict[tuple[str, str, bytes], bool] = field(default_factory=dict, repr=False)
 
     @property
     def kid(self) -> str:
@@ -71,11 +76,21 @@ class KeyRing:
         key = self.public.get(kid or "")
         if key is None or not signature:
             return False
-        try:
-            key.verify(_unb64(signature), message)
-        except (InvalidSignature, ValueError, TypeError):
-            return False
-        return True
+        # Pages check the same signatures again and again (a cohort dashboard: 400 goal
+        # agreements a view); the answer for one (key, signature, message) never changes.
+        # Keyed by the message's SHA-256, so a changed record is checked afresh.
+        remembered = (kid, signature, hashlib.sha256(message).digest())
+        known = self._checked.get(remembered)
+        if known is None:
+            try:
+                key.verify(_unb64(signature), message)
+                known = True
+            except (InvalidSignature, ValueError, TypeError):
+                known = False
+            if len(self._checked) >= CHECKED_LIMIT:
+                self._checked.clear()  # a bound on memory; the next views fill it again
+            self._checked[remembered] = known
+        return known
 
     def jwks(self) -> dict:
         """The JWK Set: the current key first, then the retired ones."""

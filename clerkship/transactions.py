@@ -45,6 +45,7 @@ _PENDING = "clerkship_after_commit"
 _DUE = "clerkship_after_commit_due"
 _FAILED = "clerkship_request_failed"
 _REFUSALS = "clerkship_refusals"
+_FLUSHED = "clerkship_flushed"
 
 CONFLICT = _l(
     "Someone changed this at the same moment and theirs was saved first. Nothing you sent "
@@ -83,6 +84,46 @@ def fail() -> None:
 
 def failed() -> bool:
     return has_request_context() and getattr(g, _FAILED, False)
+
+
+def side_write(write: Callable[[], Any]) -> None:
+    """A small write made by a request that otherwise only reads (the session's activity
+    time, a "viewed" row in the audit log).
+
+    On a page (GET/HEAD) it runs in a short transaction of its own once the page's has
+    committed, and is dropped if the page fails: a page never holds SQLite's write lock while
+    it reads and renders (clerkship.database), so pages never queue behind one another. In
+    any other request it is part of the request's own transaction.
+    """
+    from clerkship import database
+
+    if database.reads_only():
+        after_commit(lambda: _write_own_transaction([lambda _session: write()]))
+    else:
+        write()
+
+
+def release_read() -> None:
+    """End a request's transaction that was declared read-first (database.reading_first) and
+    has only read, before slow work that needs no database (checking a password hash takes
+    ~0.2 s of CPU): the next query opens a new transaction, for writing.
+
+    On SQLite a form's transaction holds the write lock from its first query; held through a
+    hash, 50 people signing in at once would queue for seconds. Objects read before are
+    reloaded when next used. Does nothing anywhere else (commands, tasks, other forms), or
+    once something was written or queued.
+    """
+    from clerkship import database
+
+    if not database.reading_first_declared():
+        return
+    session = db.session
+    if session.new or session.dirty or session.deleted:
+        return
+    if session.info.get(_PENDING) or session.info.get(_FLUSHED) or g.get(_REFUSALS):
+        return
+    session.rollback()
+    database.writing(False)  # the read is over: what comes next is the request's own
 
 
 def keep_refusal(write: Callable[[Session], None]) -> None:
@@ -144,14 +185,19 @@ def _failed_commit(code: int, message: Any) -> Response:
 
 
 def _write_own_transaction(writes: list[Callable[[Session], None]]) -> None:
+    from clerkship import database
+
     _roll_back()  # whatever the request left open (a read) is not part of this
+    database.writing()  # SQLite: wait for the write lock at BEGIN, never fail half-way
     try:
         for write in writes:
             write(db.session)
         db.session.commit()
     except Exception:
-        logger.exception("could not record a refusal in the audit log")
+        logger.exception("could not write a refusal or a page's side write")
         _roll_back()
+    finally:
+        database.writing(False)
 
 
 @event.listens_for(Session, "after_commit")
@@ -166,10 +212,16 @@ def _rolled_back(session: Session) -> None:
     session.info.pop(_PENDING, None)
 
 
+@event.listens_for(Session, "after_flush")
+def _flushed(session: Session, _context: Any) -> None:
+    session.info[_FLUSHED] = True
+
+
 @event.listens_for(Session, "after_transaction_end")
 def _run_due(session: Session, transaction: SessionTransaction) -> None:
     if transaction.parent is not None:
         return
+    session.info.pop(_FLUSHED, None)
     due = session.info.pop(_DUE, None)
     for callback in due or ():
         try:

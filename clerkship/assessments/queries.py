@@ -157,7 +157,18 @@ def waiting_in(cycles) -> list[Waiting]:
 
 
 def student_queue(student_id: int) -> list[Waiting]:
-    rows = [w for w in waiting_in(cycles_of_student(student_id)) if w.on == "student"]
+    """What waits on the student, oldest first. Signed cycles wait on nobody: not read, so the
+    home page costs the same after years of assessments."""
+    cycles = db.session.scalars(
+        select(AssessmentCycle)
+        .where(
+            AssessmentCycle.student_id == student_id,
+            AssessmentCycle.status != CycleStatus.SIGNED,
+        )
+        .options(*LIST_OPTIONS)
+        .order_by(AssessmentCycle.status_changed_at.desc())
+    )
+    rows = [w for w in waiting_in(cycles) if w.on == "student"]
     return sorted(rows, key=lambda row: row.since)
 
 

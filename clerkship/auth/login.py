@@ -9,6 +9,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import LoginManager, current_user, login_url
 
+from clerkship import transactions
 from clerkship.auth import sessions
 from clerkship.models import User
 
@@ -44,7 +45,8 @@ def init_login(app: Flask, login_manager: LoginManager) -> None:
         # browser's own key must name a live session row: rotating the token (deactivation)
         # or ending the row (sign-out, "sign out other devices") ends the session at once.
         try:
-            return sessions.load(session_token, session.get(SESSION_KEY))
+            user, g.sign_in_session = sessions.live(session_token, session.get(SESSION_KEY))
+            return user
         except sessions.Expired as expired:
             g.session_expired = expired.reason
         except LookupError:
@@ -84,5 +86,9 @@ def init_login(app: Flask, login_manager: LoginManager) -> None:
         key = session.get(SESSION_KEY)
         if not key or request.endpoint in PASSIVE_ENDPOINTS or not current_user.is_authenticated:
             return
-        # Kept by the request's commit (clerkship.transactions); a refused request is no activity.
-        sessions.touch(key)
+        signed_in = g.get("sign_in_session")
+        if signed_in is None or not sessions.due(signed_in):
+            return  # recorded less than a minute ago: nothing to write
+        # Kept with the request's success (clerkship.transactions); a refused request is no
+        # activity. On a page, written after it, so the page itself only reads.
+        transactions.side_write(lambda: sessions.touch(key))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
-from clerkship import audit, mail
+from clerkship import audit, database, mail
 from clerkship.auth import links, sessions
 from clerkship.auth.passwords import check_password, set_password
 from clerkship.domain import DomainError
@@ -30,6 +30,8 @@ def find_by_email(email: str) -> User | None:
 
 def authenticate(email: str, password: str) -> User | None:
     """The user if the e-mail and password match an active account; every attempt is audited."""
+    # Look up and check the hash holding no database lock (transactions.release_read).
+    database.reading_first()
     user = find_by_email(email)
     ok = check_password(user, password) and user is not None and user.active
     if ok and user is not None:

@@ -63,6 +63,13 @@ def start(user: User, user_agent: str = "") -> str:
 def load(session_token: str, key: str | None, now: datetime | None = None) -> User:
     """The user whose live session this is. Raises Expired when it timed out, LookupError
     when there is no such live session (signed out, ended elsewhere, deactivated)."""
+    return live(session_token, key, now)[0]
+
+
+def live(
+    session_token: str, key: str | None, now: datetime | None = None
+) -> tuple[User, SignInSession]:
+    """:func:`load`, with the session row (its last activity decides :func:`due`)."""
     if not key:
         raise LookupError
     row = db.session.execute(
@@ -83,7 +90,13 @@ def load(session_token: str, key: str | None, now: datetime | None = None) -> Us
         raise Expired("max_age")
     if now - signed_in.last_seen_at > idle_limit():
         raise Expired("idle")
-    return user
+    return user, signed_in
+
+
+def due(signed_in: SignInSession, now: datetime | None = None) -> bool:
+    """Whether this session's activity time is old enough to record again (see TOUCH_EVERY):
+    most pages write nothing at all."""
+    return (now or utcnow()) - signed_in.last_seen_at >= TOUCH_EVERY
 
 
 def touch(key: str, now: datetime | None = None) -> bool:

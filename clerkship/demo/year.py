@@ -78,12 +78,20 @@ class _People:
         return user
 
 
-def _program() -> Program:
-    program = db.session.scalar(select(Program).where(Program.slug == PROGRAM_SLUG))
+def _domain(number: int) -> str:
+    """Program 1 is the demo; more (a school with several tracks, the scale benchmark) get
+    addresses of their own."""
+    return DOMAIN if number == 1 else f"track{number}.{DOMAIN}"
+
+
+def _program(number: int = 1) -> Program:
+    slug = PROGRAM_SLUG if number == 1 else f"{PROGRAM_SLUG}-{number}"
+    program = db.session.scalar(select(Program).where(Program.slug == slug))
     if program is None:
         program = Program(
-            name="Riverbend Longitudinal Integrated Clerkship",
-            slug=PROGRAM_SLUG,
+            name="Riverbend Longitudinal Integrated Clerkship"
+            + ("" if number == 1 else f", track {number}"),
+            slug=slug,
             institution="Riverbend School of Medicine",
             # "Act with indirect supervision" and above are entrustment decisions (credentials).
             entrustment_value=3,
@@ -108,16 +116,16 @@ def _cohort(program: Program, today: date) -> Cohort:
     return cohort
 
 
-def _people(program: Program, students: int, fake: Faker):
+def _people(program: Program, students: int, fake: Faker, domain: str = DOMAIN):
     sets = math.ceil(students / STUDENTS_PER_PRECEPTOR_SET)
     width = max(2, len(str(students)))
-    student_emails = [f"student{n:0{width}d}@{DOMAIN}" for n in range(1, students + 1)]
-    preceptor_emails = [f"preceptor{n:02d}@{DOMAIN}" for n in range(1, sets * 7 + 2)]
-    people = _People([*student_emails, *preceptor_emails, f"director@{DOMAIN}", f"admin@{DOMAIN}"])
-    director = people.get(f"director@{DOMAIN}", Role.DIRECTOR, "Dr. Morgan Ellis")
+    student_emails = [f"student{n:0{width}d}@{domain}" for n in range(1, students + 1)]
+    preceptor_emails = [f"preceptor{n:02d}@{domain}" for n in range(1, sets * 7 + 2)]
+    people = _People([*student_emails, *preceptor_emails, f"director@{domain}", f"admin@{domain}"])
+    director = people.get(f"director@{domain}", Role.DIRECTOR, "Dr. Morgan Ellis")
     if director not in program.directors:
         program.directors.append(director)
-    admin = people.get(f"admin@{DOMAIN}", Role.ADMIN, "Alex Admin")
+    admin = people.get(f"admin@{domain}", Role.ADMIN, "Alex Admin")
     student_users = [people.get(email, Role.STUDENT, fake.name()) for email in student_emails]
     # Preceptor n covers discipline (n-1) % 7 for set (n-1) // 7; one extra replaced a
     # preceptor who left mid-year.
@@ -170,7 +178,12 @@ def _pairings(
 
 
 def _panels(
-    director: User, cohort: Cohort, students: list[User], today: date, seed: int
+    director: User,
+    cohort: Cohort,
+    students: list[User],
+    today: date,
+    seed: int,
+    domain: str = DOMAIN,
 ) -> User | None:
     """Five continuity patients per student: pseudonymous names, no e-mail, no clinical data."""
     counts: dict[int, int] = {}
@@ -178,7 +191,7 @@ def _panels(
         counts[entry.student_id] = counts.get(entry.student_id, 0) + 1
     english, spanish = Faker("en_US"), Faker("es_MX")
     rng = random.Random(seed)
-    first_patient = db.session.scalar(select(User).where(User.email == f"patient@{DOMAIN}"))
+    first_patient = db.session.scalar(select(User).where(User.email == f"patient@{domain}"))
     for index, student in enumerate(students):
         english.seed_instance(seed + index)
         spanish.seed_instance(seed + index)
@@ -192,7 +205,7 @@ def _panels(
                 first_patient = User(
                     role=Role.PATIENT,
                     name=name,
-                    email=f"patient@{DOMAIN}",
+                    email=f"patient@{domain}",
                     preferred_language="en",
                     password_hash=hash_password(DEMO_PASSWORD),
                 )
@@ -208,27 +221,29 @@ def _panels(
     return first_patient
 
 
-def build_demo_year(students: int = 12, *, seed: int = 2026) -> list[DemoSignIn]:
-    """Create or top up the demo program. Flushes; the caller commits. Sends no e-mail."""
+def build_demo_year(students: int = 12, *, seed: int = 2026, program: int = 1) -> list[DemoSignIn]:
+    """Create or top up the demo program (``program`` > 1: another track of the same school,
+    with people of its own). Flushes; the caller commits. Sends no e-mail."""
     # Nobody in the demo has a real inbox: the services it writes through notify people, so
     # their e-mails are held back — not rendered at all (that was a quarter of the build).
     with mail.held():
-        return _build(students, seed)
+        return _build(students, seed, program)
 
 
-def _build(students: int, seed: int) -> list[DemoSignIn]:
+def _build(students: int, seed: int, program: int) -> list[DemoSignIn]:
     seeds.load_shipped()
     today = clock.today()
     fake = Faker("en_US")
     fake.seed_instance(seed)
-    program = _program()
+    domain = _domain(program)
+    track = _program(program)
     db.session.flush()
-    cohort = _cohort(program, today)
-    director, admin, student_users, preceptors = _people(program, students, fake)
+    cohort = _cohort(track, today)
+    director, admin, student_users, preceptors = _people(track, students, fake, domain)
     db.session.flush()
     _enrol(director, cohort, student_users)
     _pairings(director, cohort, student_users, preceptors, today)
-    patient = _panels(director, cohort, student_users, today, seed)
+    patient = _panels(director, cohort, student_users, today, seed, domain)
     db.session.flush()
 
     from clerkship.demo.goals import add_goals
@@ -249,7 +264,7 @@ def _build(students: int, seed: int) -> list[DemoSignIn]:
 
     first_student, first_preceptor = student_users[0], preceptors[0]
     return [
-        DemoSignIn("director", director.email, director.name, program.name),
+        DemoSignIn("director", director.email, director.name, track.name),
         DemoSignIn("admin", admin.email, admin.name),
         DemoSignIn("student", first_student.email, first_student.name, f"{students} students"),
         DemoSignIn("preceptor", first_preceptor.email, first_preceptor.name, DISCIPLINES[0]),

@@ -594,9 +594,17 @@ def endorse(
 def agreement_is_valid(goal: LearningGoal, contribution: GoalContribution) -> bool:
     """The agreement checked against the version's wording as it is now."""
     version = next((v for v in goal.versions if v.number == contribution.version_number), None)
+    return agreement_checks_out(goal, version, contribution.signature)
+
+
+def agreement_checks_out(
+    goal: LearningGoal, version: GoalVersion | None, signature: Signature | None
+) -> bool:
+    """:func:`agreement_is_valid` with the agreed version and the signature already at hand
+    (lists that load them in one query)."""
     if version is None:
         return False
-    return signed_content.verify(contribution.signature, version_content(goal, version))
+    return signed_content.verify(signature, version_content(goal, version))
 
 
 @signed_content.reader(LearningGoal.__tablename__)

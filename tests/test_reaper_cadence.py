@@ -32,7 +32,7 @@ def _reaps_scheduled(queue) -> list[float]:
     ("every", "delays"),
     [(60, []), (0, []), (20, [20, 40]), (15, [15, 30, 45]), (7, [7, 14, 21, 28, 35, 42, 49, 56])],
 )
-def test_each_minute_tick_schedules_the_rest_of_its_minute(app, db, queue, every, delays):
+def test_each_minute_tick_schedules_the_rest_of_its_minute(app, queue, every, delays):
     app.config["EXPORT_REAP_SECONDS"] = every
     try:
         with app.app_context():

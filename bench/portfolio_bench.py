@@ -4,7 +4,8 @@ Builds the demo year with 150 students in a temporary SQLite database, then meas
 (a) one median full-year portfolio PDF (seconds, pages, peak RSS of the rendering process);
 (b) the same HTML printed by ``chromium --headless --print-to-pdf`` and the ratio (a)/(b);
 (a') the same HTML printed by a *warm* Chromium (Playwright, browser started and one warm-up
-print before timing), each interleaved with a WeasyPrint render in the same process, and the ratio;
+print before timing), each interleaved with a WeasyPrint render in the same process as the export
+workers run it (``render.html_to_pdf``: stylesheet parsed once, tagged PDF/UA), and the ratio;
 (c) a cold cohort export of 150 with 2 worker processes; (d) the same export again, unchanged;
 (e) p50/p95 server time and SQL query count of the portfolio page and the cohort page.
 """

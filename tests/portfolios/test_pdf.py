@@ -144,7 +144,9 @@ def test_hostile_text_in_every_field_is_printed_never_fetched(app, db, demo_year
 
     monkeypatch.setattr(render.StaticOnlyFetcher, "fetch", spy)
     result = render.render_pdf(data, "ABCD-EFGH-IJKL-MNOP", "2026-11-22 10:00 UTC")
-    assert seen == ["https://portfolio.clerkship.invalid/static/css/portfolio.css"]
+    # The stylesheet is parsed once per worker (render.print_stylesheet), not fetched per
+    # document: nothing in the document itself made the fetcher fetch anything.
+    assert seen == []
     _reader, pages = _text(result.pdf)
     whole = "".join(pages).replace("\n", "")
     assert 'src="file:///etc/passwd"' in whole  # shown as the words it is
@@ -326,3 +328,28 @@ def test_fonts_are_subset_by_harfbuzz_not_the_slow_fonttools_fallback(app, db, d
     with caplog.at_level("WARNING", logger="weasyprint"):
         render.render_pdf(data, "ABCD-EFGH-IJKL-MNOP", "2026-11-22 10:00 UTC")
     assert not [r for r in caplog.records if "fontTools" in r.getMessage()]
+
+
+def test_contents_give_the_page_each_section_starts_on(app, db, demo_year):
+    """The contents list each section with the page its heading is on (a page number in front,
+    no leader dots: WeasyPrint drew those one text box per dot), and the "where things stand"
+    line sits under the contents, not alone on a page of its own."""
+    import re
+
+    data = portfolio.portfolio_data(demo_year["student01"])
+    result = render.render_pdf(data, "ABCD-EFGH-IJKL-MNOP", "2026-11-22 10:00 UTC")
+    _reader, pages = _text(result.pdf)
+    contents = " ".join(pages[1].split())
+    titles = [f"{s['code']} · {s['title']}" for s in data["competencies"]]
+    titles.append("What continuity patients say")
+    assert len(titles) > 2
+    for title in titles:
+        listed = re.search(rf"(\d+) {re.escape(title)}", contents)
+        assert listed, (title, contents)
+        page = int(listed.group(1))
+        heading_page = " ".join(pages[page - 1].split())
+        assert title in heading_page, (title, page)
+        assert all(title not in " ".join(p.split()) for p in pages[2 : page - 1]), title
+    if data["figures"]:
+        assert "Where things stand today" in contents
+    assert all("Where things stand today" not in text for text in pages[2:])

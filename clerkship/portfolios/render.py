@@ -25,7 +25,7 @@ from weasyprint.urls import FatalURLFetchingError, URLFetcher, URLFetcherRespons
 from clerkship import pdf_signing, signatures
 
 BASE_URL = "https://portfolio.clerkship.invalid/"
-TEMPLATE_VERSION = "portfolio-5"  # change whenever the PDF's template or CSS changes
+TEMPLATE_VERSION = "portfolio-6"  # change whenever the PDF's template or CSS changes
 
 
 class RefusedResource(FatalURLFetchingError):

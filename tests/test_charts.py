@@ -60,3 +60,28 @@ def test_patient_scale_needs_no_key(app):
     with app.test_request_context():
         chart = level_chart("P", PATIENT_SCALE, DAYS, [("P", "patient", "diamond", [1, 2, 3])])
     assert chart.key == []
+
+
+def test_two_frameworks_with_the_same_code_each_get_their_own_chart(app):
+    """Codes are unique only within a framework: "ICS" in the ACGME domains and in a school's
+    own framework are two sections, and each shows its own assessments."""
+
+    def section(self_levels):
+        return {
+            "code": "ICS",
+            "assessments": [
+                {"on": day.isoformat(), "self_level": [level], "preceptor_level": [1]}
+                for level, day in zip(self_levels, DAYS, strict=True)
+            ],
+        }
+
+    data = {
+        "levels": LEVELS,
+        "competencies": [section((1, 1, 1)), section((3, 3, 3))],
+        "feedback": {"responses": []},
+    }
+    with app.test_request_context():
+        charts, _patients = charts_for(data)
+    assert sorted(charts) == [0, 1]
+    first, second = ([p.y for p in charts[n].series[0].points] for n in (0, 1))
+    assert first != second

@@ -79,18 +79,21 @@ PATIENT_SCALE = [(0, "0"), (25, "25"), (50, "50"), (75, "75"), (100, "100")]
 
 
 def charts_for(data: dict):
-    """Self and preceptor per competency; patients' scores on their own chart (never mixed)."""
+    """Self and preceptor per competency; patients' scores on their own chart (never mixed).
+
+    Charts are keyed by the section's position: codes are unique only within a framework, and
+    a portfolio may hold two frameworks that both have, say, "ICS"."""
     from datetime import date as _date
 
     from clerkship.charts import level_chart
 
     levels = [tuple(level) for level in data["levels"]]
     charts = {}
-    for section in data["competencies"]:
+    for position, section in enumerate(data["competencies"]):
         points = section["assessments"]
         if not points or not levels:
             continue
-        charts[section["code"]] = level_chart(
+        charts[position] = level_chart(
             f"{section['code']}: self and preceptor",
             levels,
             [_date.fromisoformat(p["on"]) for p in points],

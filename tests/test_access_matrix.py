@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 import pytest
 from sqlalchemy import select
 
-from clerkship import clock
+from clerkship import clock, signing_keys
 from clerkship.auth.login import SCRIPT_ENDPOINTS
 from clerkship.models import AuditEvent, Framework
 from tests.conftest import TEST_PASSWORD, login
@@ -347,6 +347,7 @@ MATRIX: dict[str, Route] = {
         "/credentials/achievements/{program}/{competency}", public=True
     ),
     "credentials.status_list": Route("/credentials/status/{program}", public=True),
+    "credentials.key": Route("/credentials/keys/{key}", public=True),
     "credentials.verify": Route("/credentials/verify", public=True),
     # API tokens: the program's directors and the admins (tests/api covers what a token reads).
     "api_tokens.index": Route(
@@ -617,6 +618,7 @@ def _ids(world, side: str, db, path: str = "") -> dict:
         **({"assignment": _assignment(world, side, db)} if "{assignment}" in path else {}),
         **({"reflection": _reflection(world, side, db)} if "{reflection}" in path else {}),
         **({"token": _api_token(world, side, db)} if "{token}" in path else {}),
+        **({"key": signing_keys.ring().kid} if "{key}" in path else {}),
     }
 
 

@@ -1,12 +1,19 @@
 """VC-JWT (VC-JOSE-COSE): the credential JSON is the JWS payload, signed EdDSA (Ed25519) with
 the instance's key ring. joserfc does the JOSE work; nothing here builds or checks a JWS by
-hand. ``kid`` is the key's RFC 7638 thumbprint, published at /.well-known/jwks.json."""
+hand.
+
+The header follows Open Badges 3.0 (8.2.3): ``kid`` is a full URL that answers with the bare
+public JWK (``/credentials/keys/<thumbprint>``, the RFC 7638 thumbprint the whole key ring is
+published under at /.well-known/jwks.json), and ``jwk`` carries the same public key. Our own
+check never trusts the ``jwk`` a credential brings: it takes the thumbprint at the end of
+``kid`` and looks it up among the keys this instance publishes."""
 
 from __future__ import annotations
 
 import json
 import warnings
 
+from flask import current_app
 from joserfc import jws
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet, OKPKey
@@ -46,9 +53,38 @@ def _private_jwk() -> OKPKey:
     return OKPKey.import_key({"kty": "OKP", "crv": "Ed25519", "d": _b64(raw), "x": _b64(public)})
 
 
+KEY_PATH = "/credentials/keys/"
+
+
+def key_url(thumbprint: str) -> str:
+    """Where the public key named ``thumbprint`` answers as a bare JWK (the header's kid)."""
+    return f"{current_app.config['BASE_URL']}{KEY_PATH}{thumbprint}"
+
+
+def thumbprint_of(kid: object) -> str:
+    """The key ring's name for the key a header names: the end of our key URL, or a bare
+    thumbprint (as credentials issued before the URL form carried)."""
+    return kid.rsplit("/", 1)[-1] if isinstance(kid, str) else ""
+
+
+def public_jwk(thumbprint: str) -> dict | None:
+    """The bare public JWK (kty, crv, x) of a current or retired key, or None."""
+    for key in signing_keys.ring().jwks()["keys"]:
+        if key.get("kid") == thumbprint:
+            return {"kty": key["kty"], "crv": key["crv"], "x": key["x"]}
+    return None
+
+
 def sign(claims: dict) -> str:
     """The compact VC-JWT of ``claims`` (a credential with its registered JWT claims)."""
-    header = {"alg": "EdDSA", "kid": signing_keys.ring().kid, "typ": "vc+jwt", "cty": "vc"}
+    kid = signing_keys.ring().kid
+    header = {
+        "alg": "EdDSA",
+        "kid": key_url(kid),
+        "jwk": public_jwk(kid),
+        "typ": "vc+jwt",
+        "cty": "vc",
+    }
     payload = json.dumps(claims, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
     return _quietly(jws.serialize_compact, header, payload, _private_jwk(), algorithms=ALGORITHMS)
 
@@ -79,7 +115,7 @@ def read(token: str, jwks: dict) -> tuple[dict, dict]:
         )
     except (JoseError, ValueError, TypeError) as problem:
         raise Unreadable(f"the key set cannot be read: {problem}") from None
-    named = [k for k in keys.keys if k.kid == header.get("kid")]
+    named = [k for k in keys.keys if k.kid == thumbprint_of(header.get("kid"))]
     for key in named:
         try:
             result = _quietly(jws.deserialize_compact, token.strip(), key, algorithms=ALGORITHMS)

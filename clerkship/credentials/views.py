@@ -77,6 +77,17 @@ def achievement_definition(program_id: int, competency_id: int):
     return jsonify(body | documents.achievement(program, competency))
 
 
+@bp.route("/credentials/keys/<thumbprint>")
+def key(thumbprint: str):
+    """The public key a credential's ``kid`` names, as a bare JWK (Open Badges 3.0, 8.2.3)."""
+    jwk = vcjwt.public_jwk(thumbprint)
+    if jwk is None:
+        abort(404)
+    response = jsonify(jwk)
+    response.headers["Cache-Control"] = "public, max-age=300"
+    return response
+
+
 @bp.route("/credentials/status/<int:program_id>")
 def status_list(program_id: int):
     """The program's revocation list, signed like the credentials (a verifier checks both)."""

@@ -5,11 +5,12 @@ from __future__ import annotations
 import base64
 import json
 from datetime import UTC, datetime, timedelta
+from urllib.parse import urlsplit
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from joserfc import jws
-from joserfc.jwk import KeySet, OKPKey
+from joserfc.jwk import OKPKey
 from sqlalchemy import select
 
 from clerkship import signing_keys
@@ -54,13 +55,19 @@ def test_issued_credentials_validate_and_verify_with_joserfc(app, db, decision, 
     credential = _payload(token)
     assert schemas.problems(schemas.ACHIEVEMENT, credential) == []
     assert schemas.problems(schemas.CLR, _payload(clr)) == []
-    # The proof, checked with joserfc directly against the published JWKS.
-    keys = KeySet.import_key_set(signing_keys.ring().jwks())
+    # The proof, checked with joserfc directly, as an outside verifier does (Open Badges 3.0,
+    # 8.2.3): the header's kid is a URL that answers with the bare public JWK.
     header = json.loads(base64.urlsafe_b64decode(token.split(".")[0] + "=="))
-    assert header["alg"] == "EdDSA" and header["kid"] == signing_keys.ring().kid
+    assert header["alg"] == "EdDSA"
+    assert header["kid"] == f"{app.config['BASE_URL']}/credentials/keys/{signing_keys.ring().kid}"
+    answer = app.test_client().get(urlsplit(header["kid"]).path)
+    assert answer.status_code == 200
+    jwk = answer.get_json()
+    assert jwk == header["jwk"] and set(jwk) == {"kty", "crv", "x"}
     with pytest.warns(Warning):  # joserfc: EdDSA deprecated by RFC 9864 (interop keeps it)
-        result = jws.deserialize_compact(token, keys, algorithms=["EdDSA"])
+        result = jws.deserialize_compact(token, OKPKey.import_key(jwk), algorithms=["EdDSA"])
     assert json.loads(result.payload)["id"] == credential["id"]
+    assert app.test_client().get("/credentials/keys/not-a-key").status_code == 404
     subject = credential["credentialSubject"]
     assert subject["achievement"]["alignment"][0]["targetUrl"] == competency_uri(
         decision.competency

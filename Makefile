@@ -32,7 +32,7 @@ translations: venv
 # After changing user-facing text: refresh the catalogues, then translate the new entries
 # in translations/es/LC_MESSAGES/messages.po (patient pages must always be complete).
 translations-update: venv
-	$(BIN)/pybabel extract -F babel.cfg -k _l -o translations/messages.pot --no-location .
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_pgettext:1c,2 -o translations/messages.pot --no-location .
 	$(BIN)/pybabel update -i translations/messages.pot -d translations --width 99
 
 # WeasyPrint (portfolio PDFs) needs Pango and HarfBuzz's subsetter from the operating system.

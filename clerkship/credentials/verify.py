@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext
 
 from clerkship.credentials import documents, vcjwt
 
@@ -44,7 +45,9 @@ LABELS = {
     VALID: _l("Valid"),
     TAMPERED: _l("Tampered"),
     WRONG_KEY: _l("Wrong key"),
-    REVOKED: _l("Revoked"),
+    # Its own context: the invitation page's "Revoked" is masculine in Spanish; a credential
+    # ("la credencial") is feminine, as the other verdicts here.
+    REVOKED: lazy_pgettext("credential verdict", "Revoked"),
     EXPIRED: _l("Expired"),
     NOT_YET: _l("Not yet valid"),
     UNREADABLE: _l("Unreadable"),

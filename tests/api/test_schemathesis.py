@@ -4,21 +4,18 @@ the OpenAPI document, bounded examples each — no 5xx, and every response match
 
 from __future__ import annotations
 
-import threading
-
 import flask_migrate
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 from sqlalchemy import select
-from werkzeug.serving import make_server
 
 from clerkship import create_app, demo
 from clerkship.api import tokens
 from clerkship.extensions import db
 from clerkship.models import Program
-from tests.conftest import test_config
+from tests.conftest import serving, test_config
 from tests.databases import fresh_database
 
 EXAMPLES = 12  # per operation: bounded, so the suite stays quick
@@ -34,15 +31,10 @@ def live_api():
             program = db.session.scalar(select(Program))
             _token, secret = tokens.create_token(program.directors[0], program, "Schemathesis", 1)
             db.session.commit()
-        server = make_server("127.0.0.1", 0, app, threaded=False)
-        thread = threading.Thread(target=server.serve_forever, daemon=True)
-        thread.start()
         try:
-            yield f"http://127.0.0.1:{server.server_port}", secret
+            with serving(app, threaded=False) as base:
+                yield base, secret
         finally:
-            server.shutdown()
-            thread.join(timeout=10)
-            server.server_close()
             with app.app_context():
                 db.session.remove()
                 db.engine.dispose()

@@ -7,18 +7,15 @@ with a real school's IdP. The relay page must carry the sign-in through."""
 
 from __future__ import annotations
 
-import threading
-
 import flask_migrate
 import pytest
 from sqlalchemy import select
-from werkzeug.serving import make_server
 
 from clerkship import create_app, demo
 from clerkship.extensions import db
 from clerkship.models import AssessmentCycle, CycleStatus, SignInSession
 from tests.browser.conftest import screenshot
-from tests.conftest import test_config
+from tests.conftest import serving, test_config
 from tests.databases import fresh_database
 from tests.sso import saml_idp
 
@@ -32,34 +29,31 @@ def saml_server():
         app = create_app(
             test_config(url, WTF_CSRF_ENABLED=True, SAML_IDP_METADATA=str(running.metadata_file))
         )
-        server = make_server("127.0.0.1", 0, app, threaded=True)
-        base = f"http://127.0.0.1:{server.server_port}"
-        app.config["BASE_URL"] = base  # the ACS and SLO URLs in our metadata
-        with app.app_context():
-            flask_migrate.upgrade()
-            demo.build_demo_year(students=2)
-            db.session.commit()
-            cycle = db.session.scalars(
-                select(AssessmentCycle).where(
-                    AssessmentCycle.status == CycleStatus.AWAITING_SIGNATURE
-                )
-            ).first()
-            preceptor = cycle.preceptor
-            running.idp.person = {
-                "uid": ["p1"],
-                "mail": [preceptor.email],
-                "displayName": [preceptor.name],
-            }
-            ids = {"cycle": cycle.id, "preceptor": preceptor.id}
-        running.idp.trust(app.test_client().get("/sso/saml/metadata").get_data(as_text=True))
-        thread = threading.Thread(target=server.serve_forever, daemon=True)
-        thread.start()
         try:
-            yield base, ids, running.idp, app
+            # Served from the start: our metadata names the ACS and SLO by this address.
+            with serving(app) as base:
+                app.config["BASE_URL"] = base
+                with app.app_context():
+                    flask_migrate.upgrade()
+                    demo.build_demo_year(students=2)
+                    db.session.commit()
+                    cycle = db.session.scalars(
+                        select(AssessmentCycle).where(
+                            AssessmentCycle.status == CycleStatus.AWAITING_SIGNATURE
+                        )
+                    ).first()
+                    preceptor = cycle.preceptor
+                    running.idp.person = {
+                        "uid": ["p1"],
+                        "mail": [preceptor.email],
+                        "displayName": [preceptor.name],
+                    }
+                    ids = {"cycle": cycle.id, "preceptor": preceptor.id}
+                running.idp.trust(
+                    app.test_client().get("/sso/saml/metadata").get_data(as_text=True)
+                )
+                yield base, ids, running.idp, app
         finally:
-            server.shutdown()
-            thread.join(timeout=10)
-            server.server_close()
             running.stop()
             with app.app_context():
                 db.session.remove()

@@ -3,18 +3,15 @@ co-sign an assessment after the fresh school sign-in, in Chromium."""
 
 from __future__ import annotations
 
-import threading
-
 import flask_migrate
 import pytest
 from sqlalchemy import select
-from werkzeug.serving import make_server
 
 from clerkship import create_app, demo
 from clerkship.extensions import db
 from clerkship.models import AssessmentCycle, CycleStatus
 from tests.browser.conftest import screenshot
-from tests.conftest import test_config
+from tests.conftest import serving, test_config
 from tests.databases import fresh_database
 from tests.sso import provider as op
 
@@ -46,16 +43,11 @@ def school_server():
             preceptor = cycle.preceptor
             person = {"sub": "s-1", "email": preceptor.email, "name": preceptor.name}
             ids = {"cycle": cycle.id}
-        server = make_server("127.0.0.1", 0, app, threaded=True)
-        thread = threading.Thread(target=server.serve_forever, daemon=True)
-        thread.start()
         running.provider.person = person
         try:
-            yield f"http://127.0.0.1:{server.server_port}", ids, running.provider
+            with serving(app) as base:
+                yield base, ids, running.provider
         finally:
-            server.shutdown()
-            thread.join(timeout=10)
-            server.server_close()
             running.stop()
             with app.app_context():
                 db.session.remove()

@@ -7,9 +7,9 @@ loopback in a thread: discovery, JWKS, authorization code flow with PKCE, signed
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
-import threading
 import time
 from dataclasses import dataclass, field
 
@@ -20,7 +20,8 @@ from authlib.oidc.core import UserInfo
 from authlib.oidc.core.grants import OpenIDCode
 from flask import Flask, jsonify, request
 from joserfc.jwk import RSAKey
-from werkzeug.serving import make_server
+
+from tests.conftest import serving
 
 # The provider and the app speak plain HTTP on loopback here (Authlib refuses it otherwise);
 # a deployment's provider is HTTPS.
@@ -212,11 +213,8 @@ class Running:
     def __init__(self):
         self.provider = Provider()
         app = build(self.provider)
-        self.server = make_server("127.0.0.1", 0, app, threaded=True)
-        self.provider.issuer = f"http://127.0.0.1:{self.server.server_port}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
+        self._serving = contextlib.ExitStack()
+        self.provider.issuer = self._serving.enter_context(serving(app))
 
     def stop(self):
-        self.server.shutdown()
-        self.thread.join(5)
+        self._serving.close()

@@ -13,10 +13,10 @@ AuthnInstant), "encrypted" (the assertion encrypted to the SP's certificate: all
 
 from __future__ import annotations
 
+import contextlib
 import re
 import shutil
 import tempfile
-import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,9 +28,9 @@ from saml2.config import IdPConfig
 from saml2.metadata import create_metadata_string
 from saml2.saml import NAME_FORMAT_URI, NAMEID_FORMAT_PERSISTENT, NameID
 from saml2.server import Server
-from werkzeug.serving import make_server
 
 from clerkship.sso.saml import SIGN_ALG, write_key_pair
+from tests.conftest import serving
 
 PASSWORD_CLASS = "urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport"
 ASSERTION_ID = re.compile(r'<(?:\w+:)?Assertion\b[^>]*?\sID="([^"]+)"')
@@ -258,14 +258,12 @@ class Running:
 
     def __init__(self, host: str = "127.0.0.1"):
         self.idp = IdP()
-        self.server = make_server("127.0.0.1", 0, build(self.idp), threaded=True)
-        self.idp.base = f"http://{host}:{self.server.server_port}"
+        self._serving = contextlib.ExitStack()
+        base = self._serving.enter_context(serving(build(self.idp)))
+        self.idp.base = base.replace("127.0.0.1", host, 1)
         self.metadata_file = self.idp.folder / "idp-metadata.xml"
         self.metadata_file.write_text(self.idp.metadata())
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
 
     def stop(self):
-        self.server.shutdown()
-        self.thread.join(5)
+        self._serving.close()
         shutil.rmtree(self.idp.folder, ignore_errors=True)

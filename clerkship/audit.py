@@ -70,13 +70,22 @@ def record(
     before: dict | None = None,
     after: dict | None = None,
 ) -> AuditEvent:
-    """Add an audit event to the current transaction (the request's commit keeps it).
-
-    A page that only reads (opening a record, the audit log) writes its event just after it,
-    in a transaction of its own, and only if the page succeeds (transactions.side_write)."""
+    """Add an audit event to the current transaction: the request's commit keeps it with the
+    data it describes, or neither."""
     event = _event(actor, action, obj, before, after)
-    transactions.side_write(lambda: db.session.add(event))
+    db.session.add(event)
     return event
+
+
+def record_reading(
+    actor: User | None, action: str, obj: Any = None, *, after: dict | None = None
+) -> None:
+    """Audit what a page showed (a record opened, the audit log read or exported).
+
+    The page itself only reads (clerkship.database): the event is written just after it, in a
+    transaction of its own, and the page is shown only if it was (transactions.side_write)."""
+    event = _event(actor, action, obj, None, after)
+    transactions.side_write(lambda: db.session.add(event), required=True)
 
 
 def record_refusal(
@@ -97,4 +106,4 @@ def record_view(viewer: User, obj: Any, *, owner_id: int | None) -> None:
     """Log that someone opened another person's record; reading one's own is not logged."""
     if owner_id is not None and owner_id == viewer.id:
         return
-    record(viewer, "record.viewed", obj)
+    record_reading(viewer, "record.viewed", obj)

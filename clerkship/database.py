@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from flask import Flask, g, has_request_context, request
+import logging
+from collections.abc import Callable
+
+from flask import Flask, current_app, g, has_request_context, request
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
 
 from clerkship.extensions import db
 
@@ -12,21 +16,70 @@ from clerkship.extensions import db
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _MODE = "clerkship_transaction_mode"  # "read" or "write": what the next transactions do
 
+logger = logging.getLogger("clerkship.database")
+
+
+_PAGE = "clerkship_dispatching"  # set as a request starts: this is a request being served
+
 
 def init_app(app: Flask) -> None:
+    # First of all before_request functions: a request being served (not a request context a
+    # command or a test pushes to build URLs, whose work is not a page's).
+    app.before_request_funcs.setdefault(None, []).insert(0, _dispatching)
     with app.app_context():
         engine = db.engine
     if engine.dialect.name == "sqlite":
         _make_sqlite_transactional(engine, app.config["SQLITE_BUSY_TIMEOUT_MS"])
 
 
+def _dispatching() -> None:
+    setattr(g, _PAGE, True)
+
+
+def writes(view: Callable) -> Callable:
+    """Mark a view that answers GET but writes (a first credential download issues a row; a
+    school sign-in's return creates a session): its transaction takes SQLite's write lock
+    at BEGIN, as a form's does. Without it a page's transaction only reads, and a write in it
+    could fail at once when another connection wrote meanwhile (WAL cannot upgrade a stale
+    read); the flush guard below refuses such writes in tests."""
+    view.writes_on_get = True  # type: ignore[attr-defined]
+    return view
+
+
+def _view_writes() -> bool:
+    view = current_app.view_functions.get(request.endpoint or "")
+    return bool(getattr(view, "writes_on_get", False))
+
+
 def reads_only() -> bool:
     """Whether the transactions this request begins now only read: on a page (GET/HEAD),
-    unless :func:`writing` said otherwise; in a form after :func:`reading_first`."""
-    if not has_request_context():
+    unless its view is marked :func:`writes` or :func:`writing` said otherwise; in a form after
+    :func:`reading_first`."""
+    if not has_request_context() or not g.get(_PAGE):
         return False
     mode = g.get(_MODE)
-    return mode == "read" if mode else request.method in READ_METHODS
+    if mode:
+        return mode == "read"
+    return request.method in READ_METHODS and not _view_writes()
+
+
+@event.listens_for(Session, "before_flush")
+def _page_writes(session: Session, _context, _instances) -> None:
+    """A page's transaction must not write: say which view forgot :func:`writes` (tests fail;
+    a deployment logs it and tries, as before)."""
+    if not reads_only() or not (session.new or session.deleted or session.dirty):
+        return
+    if not any(session.is_modified(o) for o in session.dirty) and not (
+        session.new or session.deleted
+    ):
+        return
+    message = (
+        f"GET {request.endpoint} writes in a page's read-only transaction: mark the view with "
+        "@database.writes, or write through transactions.side_write"
+    )
+    if current_app.testing:
+        raise RuntimeError(message)
+    logger.warning(message)
 
 
 def writing(on: bool = True) -> None:

@@ -46,6 +46,7 @@ _DUE = "clerkship_after_commit_due"
 _FAILED = "clerkship_request_failed"
 _REFUSALS = "clerkship_refusals"
 _FLUSHED = "clerkship_flushed"
+_SIDE_WRITES = "clerkship_side_writes"
 
 CONFLICT = _l(
     "Someone changed this at the same moment and theirs was saved first. Nothing you sent "
@@ -86,19 +87,21 @@ def failed() -> bool:
     return has_request_context() and getattr(g, _FAILED, False)
 
 
-def side_write(write: Callable[[], Any]) -> None:
+def side_write(write: Callable[[], Any], *, required: bool = False) -> None:
     """A small write made by a request that otherwise only reads (the session's activity
     time, a "viewed" row in the audit log).
 
     On a page (GET/HEAD) it runs in a short transaction of its own once the page's has
     committed, and is dropped if the page fails: a page never holds SQLite's write lock while
-    it reads and renders (clerkship.database), so pages never queue behind one another. In
-    any other request it is part of the request's own transaction.
+    it reads and renders (clerkship.database), so pages never queue behind one another. A
+    ``required`` write that cannot be made (the database busy past its time-out, or gone)
+    turns the page into the "busy" page: nobody sees a record whose opening went unrecorded.
+    In any other request it is part of the request's own transaction.
     """
     from clerkship import database
 
     if database.reads_only():
-        after_commit(lambda: _write_own_transaction([lambda _session: write()]))
+        g.setdefault(_SIDE_WRITES, []).append((write, required))
     else:
         write()
 
@@ -159,6 +162,11 @@ def init_app(app: Flask) -> None:
             except OperationalError:
                 logger.warning("commit failed: database unavailable", exc_info=True)
                 response = _failed_commit(503, UNAVAILABLE)
+        sides = g.pop(_SIDE_WRITES, None)
+        if sides and response.status_code < 400 and not failed():
+            written = _write_own_transaction([lambda _session, w=w: w() for w, _ in sides])
+            if not written and any(required for _, required in sides):
+                response = _failed_commit(503, UNAVAILABLE)
         refusals = g.pop(_REFUSALS, None)
         if refusals:
             _write_own_transaction(refusals)
@@ -184,7 +192,8 @@ def _failed_commit(code: int, message: Any) -> Response:
     return Response(body, status, mimetype="text/html")
 
 
-def _write_own_transaction(writes: list[Callable[[Session], None]]) -> None:
+def _write_own_transaction(writes: list[Callable[[Session], None]]) -> bool:
+    """Whether the writes were committed, in a transaction of their own."""
     from clerkship import database
 
     _roll_back()  # whatever the request left open (a read) is not part of this
@@ -193,9 +202,11 @@ def _write_own_transaction(writes: list[Callable[[Session], None]]) -> None:
         for write in writes:
             write(db.session)
         db.session.commit()
+        return True
     except Exception:
         logger.exception("could not write a refusal or a page's side write")
         _roll_back()
+        return False
     finally:
         database.writing(False)
 

@@ -145,3 +145,55 @@ def test_a_page_reads_while_another_connection_holds_the_write_lock(app):
         writer.close()
     assert page.status_code == 200
     assert "Student 00" in page.text
+
+
+def test_a_page_whose_reading_cannot_be_recorded_is_not_shown():
+    """Reading the audit log is itself audited, just after the page (which takes no write
+    lock). When that record cannot be written (the lock held past the time-out), the reader
+    gets the "busy" page, not the log: nobody sees what their reading left no trace of."""
+    with fresh_database("unrecorded") as url:
+        if not url.startswith("sqlite:///"):
+            pytest.skip("SQLite's database-wide write lock")
+        app = create_app(test_config(url, SQLITE_BUSY_TIMEOUT_MS=300))
+        app.test_client_class = IsolatedClient
+        with app.app_context():
+            flask_migrate.upgrade()
+            admin = User(email="admin@example.org", name="Ada Admin", role=Role.ADMIN)
+            set_password(admin, TEST_PASSWORD)
+            db.session.add(admin)
+            db.session.commit()
+            db.session.remove()
+
+        def readings() -> int:
+            with app.app_context():
+                count = db.session.scalar(
+                    select(func.count())
+                    .select_from(AuditEvent)
+                    .where(AuditEvent.action == "audit.viewed")
+                )
+                db.session.remove()
+                return count
+
+        client = app.test_client()
+        signed_in = client.post(
+            "/sign-in", data={"email": "admin@example.org", "password": TEST_PASSWORD}
+        )
+        assert signed_in.status_code == 302
+        assert client.get("/audit/").status_code == 200
+        assert readings() == 1
+        writer = sqlite3.connect(url.removeprefix("sqlite:///"), isolation_level=None)
+        try:
+            writer.execute("BEGIN IMMEDIATE")
+            page = client.get("/audit/")
+        finally:
+            writer.execute("ROLLBACK")
+            writer.close()
+        assert page.status_code == 503
+        assert "busy or unavailable" in page.text
+        assert "audit.viewed" not in page.text
+        assert readings() == 1
+        assert client.get("/audit/").status_code == 200  # the lock gone: shown, and recorded
+        assert readings() == 2
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()

@@ -13,9 +13,9 @@ import secrets
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
-from clerkship import audit
+from clerkship import audit, transactions
 from clerkship.clock import utcnow
 from clerkship.domain import DomainError
 from clerkship.extensions import db
@@ -84,9 +84,17 @@ def authenticate(secret: str) -> ApiToken | None:
 
 
 def record_use(token: ApiToken, path: str) -> None:
-    """Every use leaves an audit event (the request's one commit keeps it)."""
-    token.last_used_at = utcnow()
-    audit.record(token.created_by, "api_token.used", token, after={"path": path[:300]})
+    """Every use leaves an audit event. The API only reads: the event and the token's last
+    use are written just after the answer, and the answer is given only if they were."""
+    used_at, token_id = utcnow(), token.id
+
+    def note_last_use() -> None:
+        db.session.execute(
+            update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=used_at)
+        )
+
+    transactions.side_write(note_last_use, required=True)
+    audit.record_reading(token.created_by, "api_token.used", token, after={"path": path[:300]})
 
 
 class TokenPrincipal:

@@ -37,7 +37,7 @@ def index():
     number = max(request.args.get("page", 1, type=int) or 1, 1)
     events = queries.page(viewer, filters, number)
     # Reading the log is itself on the log (the filters say what was looked for).
-    audit.record(viewer, "audit.viewed", after={**filters.as_dict(), "page": number})
+    audit.record_reading(viewer, "audit.viewed", after={**filters.as_dict(), "page": number})
     return render_template(
         "auditlog/index.html",
         form=form,
@@ -53,7 +53,9 @@ def export():
     viewer = _viewer()
     filters = _filters(AuditFilterForm(request.args))
     events = list(queries.rows(viewer, filters))
-    audit.record(viewer, "audit.exported", after={**filters.as_dict(), "rows": len(events)})
+    audit.record_reading(
+        viewer, "audit.exported", after={**filters.as_dict(), "rows": len(events)}
+    )
     name = f"audit-{clock.today().isoformat()}.csv"
     return Response(
         wording.csv_text(viewer, events),

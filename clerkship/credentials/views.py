@@ -7,6 +7,7 @@ from flask import Response, abort, current_app, jsonify, render_template, reques
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from clerkship import database
 from clerkship.credentials import bp, documents, service, vcjwt
 from clerkship.credentials.forms import MAX_TOKEN, CredentialVerifyForm
 from clerkship.extensions import db, limiter
@@ -26,6 +27,7 @@ def _student(student_id: int) -> User:
 
 
 @bp.route("/portfolios/<int:student_id>/credentials/<int:cycle_id>.jwt")
+@database.writes
 @login_required
 def achievement(student_id: int, cycle_id: int):
     student = _student(student_id)
@@ -40,6 +42,7 @@ def achievement(student_id: int, cycle_id: int):
 
 
 @bp.route("/portfolios/<int:student_id>/credentials/clr.jwt")
+@database.writes
 @login_required
 def clr(student_id: int):
     student = _student(student_id)

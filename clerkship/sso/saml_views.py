@@ -17,6 +17,7 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user, logout_user
 
+from clerkship import database
 from clerkship.audit import record_refusal
 from clerkship.auth import service as auth_service
 from clerkship.auth.login import SESSION_KEY
@@ -77,6 +78,7 @@ def saml_acs():
 
 
 @bp.route("/sso/saml/slo")
+@database.writes
 def saml_slo():
     """Single logout over the HTTP-Redirect binding: the IdP's answer to our LogoutRequest,
     or the IdP's own LogoutRequest (the person signed out at the school or elsewhere)."""

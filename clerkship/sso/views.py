@@ -7,6 +7,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, s
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user
 
+from clerkship import database
 from clerkship.audit import record_refusal
 from clerkship.auth import service as auth_service
 from clerkship.auth.login import SESSION_KEY
@@ -65,6 +66,7 @@ def confirm():
 
 
 @bp.route("/sign-in/school/callback")
+@database.writes
 def callback():
     if not oidc.enabled():
         abort(404)

@@ -1,6 +1,7 @@
 """The one offline verification of a VC-JWT credential, used by the page and by
 ``flask verify-credential``: the signature against published keys (a JWKS), the validity
-dates, and the revocation bit in a status list the caller supplies (verified the same way)."""
+dates, and the revocation bit in a status list the caller supplies (verified the same way),
+for the credential itself and for each credential a CLR holds."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cache
 
 from flask_babel import lazy_gettext as _l
 from flask_babel import lazy_pgettext
@@ -41,6 +43,9 @@ SENTENCES = {
     ),
 }
 
+# A record (CLR) whose own status is fine but that holds a withdrawn decision.
+HELD_REVOKED = _l("Revoked: the issuer has withdrawn an entrustment decision this record holds.")
+
 LABELS = {
     VALID: _l("Valid"),
     TAMPERED: _l("Tampered"),
@@ -63,6 +68,7 @@ class Verdict:
     state: str
     detail: str = ""
     credential: dict = field(default_factory=dict)
+    held: bool = False  # the verdict comes from a credential the record holds
 
     @property
     def ok(self) -> bool:
@@ -78,6 +84,8 @@ class Verdict:
 
     @property
     def sentence(self) -> str:
+        if self.state == REVOKED and self.held:
+            return str(HELD_REVOKED)
         return str(SENTENCES[self.state])
 
 
@@ -122,6 +130,22 @@ def _revoked(payload: dict, jwks: dict, status_source: StatusSource) -> bool | N
         return None
 
 
+def _held_revoked(payload: dict, jwks: dict, status_source: StatusSource) -> bool | None:
+    """A CLR has no status of its own: each credential it holds keeps its own, so a record
+    holding a withdrawn decision must not verify as valid. None: one could not be checked."""
+    subject = payload.get("credentialSubject")
+    held = subject.get("verifiableCredential") if isinstance(subject, dict) else None
+    if held is None:
+        return False
+    if not isinstance(held, list) or not all(isinstance(c, dict) for c in held):
+        return None
+    once = cache(status_source)  # one list for many held credentials: fetched once
+    answers = [_revoked(credential, jwks, once) for credential in held]
+    if any(answers):
+        return True  # withdrawn, even if another one's status could not be read
+    return None if None in answers else False
+
+
 def verify(
     token: str, jwks: dict, status_source: StatusSource, now: datetime | None = None
 ) -> Verdict:
@@ -153,4 +177,9 @@ def verify(
         return Verdict(STATUS_UNKNOWN, "", payload)
     if revoked:
         return Verdict(REVOKED, "", payload)
+    held_revoked = _held_revoked(payload, jwks, status_source)
+    if held_revoked is None:
+        return Verdict(STATUS_UNKNOWN, "a credential it holds", payload)
+    if held_revoked:
+        return Verdict(REVOKED, "a credential it holds", payload, held=True)
     return Verdict(VALID, "", payload)

@@ -50,22 +50,28 @@ def person_for(claims: dict, method: str) -> User:
     """The active person these verified claims belong to; every attempt is audited."""
     external = _text(claims.get(_external_id_claim(method)))[:100]
     email = _text(claims.get("email")).lower()[:254]
-    verified = claims.get("email_verified", True) is not False
+    # Only an e-mail the provider vouches for links or creates anyone: an absent
+    # email_verified is not a yes (SAML's claims say it for the school's own mail).
+    verified = claims.get("email_verified") is True
     user = None
+    other_id = False
     if external:
         user = db.session.scalar(select(User).where(User.external_id == external))
     if user is None and email and verified:
         user = db.session.scalar(select(User).where(func.lower(User.email) == email))
-    if user is None and email and verified:
+        # The school id says this is someone other than the person holding the address
+        # (a reassigned mailbox): refused, never linked and never created.
+        other_id = bool(user and external and user.external_id and user.external_id != external)
+        if other_id:
+            user = None
+    if user is None and email and verified and not other_id:
         user = sign_up(claims, method, email, external or None)
     reason = "unknown" if user is None else ("inactive" if not user.active else None)
     if reason is not None:
-        audit.record_refusal(
-            None,
-            "auth.school_sign_in_refused",
-            user,
-            after={"method": method, "reason": reason, "email": email, "external_id": external},
-        )
+        after = {"method": method, "reason": reason, "email": email, "external_id": external}
+        if other_id:
+            after["detail"] = "the e-mail's person has another external id"
+        audit.record_refusal(None, "auth.school_sign_in_refused", user, after=after)
         raise NotLinked(reason)
     assert user is not None
     now = utcnow()
@@ -88,14 +94,15 @@ def _is_student(affiliations) -> bool:
 def sign_up(claims: dict, method: str, email: str, external_id: str | None) -> User | None:
     """Opt-in account creation, the narrowest meaning that is still useful: an unknown person
     whose school-verified e-mail domain exactly one program lists becomes a *student* of that
-    program, enrolled in its cohort running today. When the IdP says who is a student
-    (eduPersonAffiliation), they must be one. Anyone else: None (refused as unknown).
+    program, enrolled in its cohort running today. The IdP must say they are a student
+    (eduPersonAffiliation). Anyone else: None (refused as unknown).
     Preceptors, directors and admins are never created this way: they are given access."""
     domain = email.rpartition("@")[2]
     if not domain:
         return None
-    affiliations = claims.get("affiliations") or []
-    if affiliations and not _is_student(affiliations):
+    # No affiliation released (OIDC never does) is no student: staff and alumni share the
+    # school's domains.
+    if not _is_student(claims.get("affiliations") or []):
         return None
     programs = [
         program

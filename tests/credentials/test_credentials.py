@@ -178,6 +178,48 @@ def test_a_withdrawing_addendum_revokes_the_credential(app, db, decision, scaled
     assert len(gzip.decompress(raw)) >= 16 * 1024  # the spec's minimum size
 
 
+def test_a_clr_holding_a_withdrawn_decision_is_revoked(
+    app, db, client, decision, scaled, tmp_path
+):
+    # The CLR has no status of its own: the credentials it holds carry theirs.
+    student, preceptor = scaled["mine"]["student"], scaled["mine"]["preceptor"]
+    with app.test_request_context():
+        clr = service.clr_jwt(student, student)
+        assert "credentialStatus" not in _payload(clr)
+        assert _verify(clr).state == verify.VALID
+        assessments.add_addendum(
+            preceptor, decision, body="Withdrawn.", password=TEST_PASSWORD, withdraws=True
+        )
+        verdict = _verify(clr)
+        assert verdict.state == verify.REVOKED
+        assert "record holds" in verdict.sentence
+        # A held credential whose status list cannot be had: unknown, never valid.
+        assert verify.verify(clr, signing_keys.ring().jwks(), lambda url: None).state == (
+            verify.STATUS_UNKNOWN
+        )
+    db.session.commit()
+    page = client.post("/credentials/verify", data={"token": clr}).get_data(as_text=True)
+    assert "withdrawn an entrustment decision this record holds" in page
+    (tmp_path / "clr.jwt").write_text(clr)
+    (tmp_path / "jwks.json").write_text(
+        client.get("/.well-known/jwks.json").get_data(as_text=True)
+    )
+    (tmp_path / "status.jwt").write_text(
+        client.get(f"/credentials/status/{scaled['mine']['program'].id}").get_data(as_text=True)
+    )
+    result = app.test_cli_runner().invoke(
+        args=[
+            "verify-credential",
+            str(tmp_path / "clr.jwt"),
+            "--jwks",
+            str(tmp_path / "jwks.json"),
+            "--status-list",
+            str(tmp_path / "status.jwt"),
+        ]
+    )
+    assert result.exit_code == 1 and "record holds" in result.output
+
+
 def test_wrong_key_and_garbage_are_refused(app, db, decision, scaled):
     student = scaled["mine"]["student"]
     with app.test_request_context():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import parse_qs, urlsplit
 
+import pytest
 import requests
 from sqlalchemy import select
 
@@ -14,7 +15,14 @@ from tests.conftest import login
 
 
 def _claims(user, **extra):
-    return {"sub": f"sub-{user.id}", "email": user.email, "name": user.name, **extra}
+    # email_verified: linking by e-mail needs the provider to vouch for the address.
+    return {
+        "sub": f"sub-{user.id}",
+        "email": user.email,
+        "email_verified": True,
+        "name": user.name,
+        **extra,
+    }
 
 
 def _through_provider(client, start: str) -> tuple[str, dict]:
@@ -74,6 +82,53 @@ def test_deactivated_person_refused(client, openid, world, db):
     response = _sign_in(client, openid, _claims(student))
     assert response.status_code == 403
     assert "has been closed" in response.get_data(as_text=True)
+
+
+def _last_refusal(db) -> dict:
+    return (
+        db.session.scalars(
+            select(AuditEvent)
+            .where(AuditEvent.action == "auth.school_sign_in_refused")
+            .order_by(AuditEvent.id.desc())
+        )
+        .first()
+        .after
+    )
+
+
+@pytest.mark.parametrize("verified", [None, False, "true"])
+def test_an_email_the_provider_does_not_vouch_for_links_nobody(
+    client, openid, world, db, verified
+):
+    student = world["mine"]["student"]
+    claims = _claims(student, email_verified=verified)
+    if verified is None:
+        del claims["email_verified"]  # the claim absent: not a yes
+    response = _sign_in(client, openid, claims)
+    assert response.status_code == 403
+    assert "not linked to anyone" in response.get_data(as_text=True)
+    assert _last_refusal(db)["reason"] == "unknown"
+    db.session.expire_all()
+    assert student.school_sign_in_at is None
+
+
+def test_an_email_held_by_someone_with_another_school_id_is_refused(client, openid, world, db):
+    # The address was reassigned: the school id says the person signing in is someone else.
+    student = world["mine"]["student"]
+    student.external_id = "S-000001"
+    db.session.commit()
+    claims = _claims(student, preferred_username="S-000999")
+    response = _sign_in(client, openid, claims)
+    assert response.status_code == 403
+    assert "not linked to anyone" in response.get_data(as_text=True)
+    refusal = _last_refusal(db)
+    assert refusal["reason"] == "unknown" and refusal["external_id"] == "S-000999"
+    assert "another external id" in refusal["detail"]
+    db.session.expire_all()
+    assert student.school_sign_in_at is None and student.external_id == "S-000001"
+    # Their own school id: signed in as before.
+    again = _sign_in(client, openid, _claims(student, preferred_username="S-000001"))
+    assert again.status_code == 302 and client.get("/").status_code == 200
 
 
 def _refused(response):

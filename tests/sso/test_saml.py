@@ -275,15 +275,40 @@ def test_opt_in_refuses_other_domains_and_non_students(client, saml_idp_on, worl
         "eduPersonAffiliation": ["faculty", "member"],
     }
     assert sign_in(client, saml_idp_on, faculty).status_code == 403
-    elsewhere = {"uid": ["e1"], "mail": ["e1@school.edu"]}
+    # Students (eduPersonAffiliation), so only the domain or the program can refuse them.
+    elsewhere = {"uid": ["e1"], "mail": ["e1@school.edu"], "eduPersonAffiliation": ["student"]}
     assert sign_in(client, saml_idp_on, elsewhere).status_code == 403
     # Two programs listing the domain: nobody can say which, so nobody is created.
     world["other"]["program"].school_sign_up_domains = "students.school.edu"
     db.session.commit()
-    both = {"uid": ["b1"], "mail": ["b1@students.school.edu"]}
+    both = {
+        "uid": ["b1"],
+        "mail": ["b1@students.school.edu"],
+        "eduPersonAffiliation": ["student"],
+    }
     assert sign_in(client, saml_idp_on, both).status_code == 403
     emails = ["f1@students.school.edu", "e1@school.edu", "b1@students.school.edu"]
     assert not db.session.scalar(select(User).where(User.email.in_(emails)))
+
+
+def test_opt_in_refuses_when_the_idp_does_not_say_student(client, saml_idp_on, world, db):
+    # Staff and alumni share the student domain: without an affiliation, nobody is created.
+    _current_cohort(world, db)
+    world["mine"]["program"].school_sign_up_domains = "students.school.edu"
+    db.session.commit()
+    silent = {"uid": ["n1"], "mail": ["n1@students.school.edu"], "displayName": ["N One"]}
+    assert sign_in(client, saml_idp_on, silent).status_code == 403
+    alum = {**silent, "uid": ["n2"], "mail": ["n2@students.school.edu"]}
+    alum["eduPersonAffiliation"] = ["alum", "member"]
+    assert sign_in(client, saml_idp_on, alum).status_code == 403
+    emails = ["n1@students.school.edu", "n2@students.school.edu"]
+    assert not db.session.scalar(select(User).where(User.email.in_(emails)))
+    last = db.session.scalars(
+        select(AuditEvent)
+        .where(AuditEvent.action == "auth.school_sign_in_refused")
+        .order_by(AuditEvent.id.desc())
+    ).first()
+    assert last.after["reason"] == "unknown"
 
 
 # ---- co-signing ----------------------------------------------------------------------------

@@ -37,7 +37,12 @@ DOCS = ROOT / "docs" / "deploy.md"
 UNITS = sorted((DEPLOY / "systemd").glob("clerkship-*"))
 VENV_BIN = Path(sys.executable).parent
 # Routes whose string arguments are not secrets; every other string argument is a token.
-NOT_SECRET = {"static", "roster.template", "frameworks.download"}
+NOT_SECRET = {
+    "static",
+    "roster.template",
+    "frameworks.download",
+    "credentials.key",  # a public key's thumbprint: published at /.well-known/jwks.json too
+}
 
 
 def load_gunicorn_conf(monkeypatch, **env) -> dict:

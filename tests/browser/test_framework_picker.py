@@ -50,11 +50,13 @@ def test_admin_imports_director_limits_student_picks_from_the_tree(browser, new_
     admin.click("a:has-text('Import a framework')")
     admin.set_input_files("#file", str(FRAMEWORK))
     admin.click("button:has-text('Preview')")
-    assert admin.locator("text=8 new, 0 updated, 0 unchanged, 0 retired, 0 with errors").count()
-    assert admin.locator("tr.row-new").count() == 8
+    # The preview answers at the same address as the form: wait for its text, not the URL.
+    summary = "text=8 new, 0 updated, 0 unchanged, 0 retired, 0 with errors"
+    expect(admin.locator(summary)).to_have_count(1)
+    expect(admin.locator("tr.row-new")).to_have_count(8)
     screenshot(admin, "framework-preview")
     admin.click("button:has-text('Confirm import')")
-    assert admin.locator("h1", has_text=NAME).count() == 1
+    expect(admin.locator("h1", has_text=NAME)).to_have_count(1)
 
     director = new_page()
     before = _limit_program(director, live_server, {NAME})

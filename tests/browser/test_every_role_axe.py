@@ -34,7 +34,9 @@ class Walk:
 
 WALKS = {
     # Signed out: where every role starts, and the page anyone checks an export on.
-    "visitor": Walk(None, seeds=("/sign-in", "/account/forgot-password", "/verify")),
+    "visitor": Walk(
+        None, seeds=("/sign-in", "/account/forgot-password", "/verify", "/credentials/verify")
+    ),
     "student": Walk(
         f"student01@{DOMAIN}",
         seeds=(

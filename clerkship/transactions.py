@@ -186,12 +186,11 @@ def init_app(app: Flask) -> None:
 
 
 def _failed_commit(code: int, message: Any) -> Response:
-    from clerkship.errors import render_error
+    from clerkship.errors import late_failure
 
     _roll_back()
     session.pop("_flashes", None)  # the view's "Saved." is not true any more
-    body, status = render_error(code, str(message))
-    return Response(body, status, mimetype="text/html")
+    return late_failure(code, str(message))
 
 
 def _write_own_transaction(writes: list[Callable[[Session], None]]) -> bool:

@@ -45,9 +45,9 @@ def test_the_evidence_picker_names_patient_feedback_by_a_date_in_the_readers_lan
     feedback = PatientFeedback(created_at=datetime(2026, 11, 22, 10, 5, tzinfo=UTC))
     with app.test_request_context():
         with force_locale("en"):
-            assert feedback_label(feedback) == "Patient feedback, Nov 22, 2026"
+            assert feedback_label(feedback) == "Patient feedback of Nov 22, 2026"
         with force_locale("es"):
-            assert feedback_label(feedback).endswith(", 22 nov 2026")
+            assert feedback_label(feedback) == "Opinión de paciente del 22 nov 2026"
 
 
 def _visible_text(html: str) -> str:

@@ -294,7 +294,7 @@ def evidence_choices(student_id: int) -> dict[str, list[SelectChoice]]:
 
 
 def feedback_label(item: PatientFeedback) -> str:
-    return _("Patient feedback, %(date)s", date=dates.show_date(item.created_at))
+    return _("Patient feedback of %(date)s", date=dates.show_date(item.created_at))
 
 
 def people_to_assess_with(user: User) -> list[User]:

@@ -583,3 +583,17 @@ def test_verify_page_takes_a_file_and_says_what_is_missing(app, db, client, deci
     assert too_big.status_code == 400
     assert "too large to be a credential" in too_big.get_data(as_text=True)
     assert typed.strip() in too_big.get_data(as_text=True)  # what was typed stays
+
+
+def test_verdicts_in_spanish_agree_with_la_credencial(app):
+    # "Revoked" on the invitation page is masculine (el enlace); a verdict is about the
+    # credential (la credencial): its own message context.
+    from flask_babel import force_locale
+    from flask_babel import gettext as plain
+
+    with app.test_request_context(), force_locale("es"):
+        assert verify.Verdict(verify.REVOKED).label == "Revocada"
+        assert plain("Revoked") == "Revocado"
+        assert verify.Verdict(verify.NOT_ISSUED).label == "No emitida aquí"
+        assert verify.Verdict(verify.NOT_AS_ISSUED).sentence.startswith("Distinta de la emitida:")
+        assert verify.Verdict(verify.KEY_RETIRED).label == "Clave retirada"

@@ -207,7 +207,8 @@ def verify_pdf_command(path):
 )
 @with_appcontext
 def verify_credential_command(path, jwks_path, status_paths):
-    """Verify a VC-JWT credential offline: signature, dates, revocation; exit 1 if not valid."""
+    """Verify a VC-JWT credential: signature, dates, issued here as it reads, revocation; exit 1
+    if not valid."""
     import json
     from pathlib import Path
 

@@ -1,7 +1,7 @@
 """Was a credential issued here, as it reads? A good signature is not enough: a key can leak,
 and a retired key stays published so that what it signed still verifies. So a credential must
 carry the id of a row in ``issued_credential``, say what we issued under that id (issuer,
-subject, achievement, status entry, issue date), and, if its key is retired, have been issued
+achievement, status entry, issue date), and, if its key is retired, have been issued
 before that key's retirement. A CLR must hold only such credentials, of one student, under the
 id we derive from them."""
 
@@ -38,10 +38,11 @@ def _at(credential: object, *path: str | int) -> object:
 # What must be as issued: who issued it, whom it names, what it says they achieved, where its
 # revocation bit is, and when it was issued (what the key's retirement is compared with).
 # Not the wording (names, scale labels): it is rebuilt from live set-up data that may be
-# renamed after a download.
+# renamed after a download. Not the subject's identity hash either: it is made from the
+# student's e-mail address, which may change after a download; the row (found by the
+# credential's id) already says whose it is.
 SAME = {
     "issuer": ("issuer", "id"),
-    "subject": ("credentialSubject", "identifier", 0, "identityHash"),
     "achievement": ("credentialSubject", "achievement", "id"),
     "status": ("credentialStatus",),
     "validFrom": ("validFrom",),

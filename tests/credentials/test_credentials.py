@@ -291,7 +291,6 @@ def test_a_well_signed_credential_never_issued_here_is_refused(
 
 
 AS_ISSUED = {
-    "subject": lambda c: c["credentialSubject"]["identifier"][0].update(identityHash="sha256$0"),
     "achievement": lambda c: c["credentialSubject"]["achievement"].update(
         id=c["credentialSubject"]["achievement"]["id"] + "0"
     ),
@@ -314,6 +313,19 @@ def test_a_well_signed_credential_that_differs_from_what_was_issued_is_refused(
         assert _verify(vcjwt.sign(payload)).state == verify.NOT_AS_ISSUED
 
 
+def test_a_credential_still_verifies_after_the_student_changes_their_email(
+    app, db, decision, scaled
+):
+    """The identity hash is made from the address at download; the row says whose it is."""
+    student = scaled["mine"]["student"]
+    with app.test_request_context():
+        token = service.achievement_jwt(student, student, decision)
+        student.email = "renamed-after-download@example.org"
+        db.session.flush()
+        verdict = _verify(token)
+        assert verdict.ok, verdict.state
+
+
 def test_a_clr_must_hold_only_what_was_issued_under_its_own_id(app, db, decision, scaled):
     student = scaled["mine"]["student"]
     with app.test_request_context():
@@ -326,7 +338,7 @@ def test_a_clr_must_hold_only_what_was_issued_under_its_own_id(app, db, decision
         smuggled["credentialSubject"]["verifiableCredential"] = [*held, dict(held[0], id=stranger)]
         assert _verify(vcjwt.sign(smuggled)).state == verify.NOT_ISSUED
         changed = json.loads(json.dumps(clr))
-        AS_ISSUED["subject"](changed["credentialSubject"]["verifiableCredential"][0])
+        AS_ISSUED["achievement"](changed["credentialSubject"]["verifiableCredential"][0])
         assert _verify(vcjwt.sign(changed)).state == verify.NOT_AS_ISSUED
         assert _verify(vcjwt.sign(clr)).state == verify.VALID
 

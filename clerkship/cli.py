@@ -207,16 +207,15 @@ def verify_pdf_command(path):
 )
 @with_appcontext
 def verify_credential_command(path, jwks_path, status_paths):
-    """Verify a VC-JWT credential offline: signature, dates, revocation; exit 1 if not valid."""
+    """Verify a VC-JWT credential: signature, dates, issued here as it reads, revocation; exit 1
+    if not valid."""
     import json
     from pathlib import Path
 
-    from clerkship import signing_keys
     from clerkship.credentials import service, vcjwt
-    from clerkship.credentials.verify import verify
 
-    keys = json.loads(Path(jwks_path).read_text()) if jwks_path else signing_keys.ring().jwks()
-    source = service.instance_status_source
+    keys = json.loads(Path(jwks_path).read_text()) if jwks_path else None
+    source = None
     if status_paths:
         lists = {}
         for status_path in status_paths:
@@ -226,7 +225,7 @@ def verify_credential_command(path, jwks_path, status_paths):
             except vcjwt.Unreadable:
                 click.echo(f"{status_path}: not a status list credential.", err=True)
         source = lists.get
-    verdict = verify(Path(path).read_text(errors="replace"), keys, source)
+    verdict = service.verify_here(Path(path).read_text(errors="replace"), keys, source)
     click.echo(f"{path}: {verdict.sentence}" + (f" ({verdict.detail})" if verdict.detail else ""))
     if not verdict.ok:
         raise SystemExit(1)

@@ -7,10 +7,11 @@ fails to render falls back to that same static page, never to the server's bare 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from html import escape
 
 import sqlalchemy.exc
-from flask import Flask, Response, current_app, render_template
+from flask import Flask, Response, current_app, render_template, request
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError, SecurityError
@@ -77,6 +78,25 @@ def render_error(code: int, detail: str | None = None):
     except Exception:  # the page itself failed (often: the database is away); say it plainly
         current_app.logger.exception("error page %s could not be rendered", code)
         return static_page(code, str(title), str(detail or hint))
+
+
+# Blueprints that answer errors in a format of their own (the API: JSON), by name: how they
+# answer an error found after their view returned (a failed commit, an audit row unwritten).
+_OWN_FORMAT: dict[str, Callable[[int, str], Response]] = {}
+
+
+def own_format(blueprint: str, answer: Callable[[int, str], Response]) -> None:
+    _OWN_FORMAT[blueprint] = answer
+
+
+def late_failure(code: int, message: str) -> Response:
+    """The answer when the request failed after its view (clerkship.transactions): a page for
+    a person, the API's own error format for a program."""
+    answer = _OWN_FORMAT.get(request.blueprint or "")
+    if answer is not None:
+        return answer(code, message)
+    body, status = render_error(code, message)
+    return Response(body, status, mimetype="text/html")
 
 
 def init_app(app: Flask) -> None:

@@ -57,4 +57,7 @@ def name_of(person: User) -> str:
     """The person's name as the signed-in viewer may see it (see ``can_see_name_of``)."""
     if permissions.can_see_name_of(current_user, person):
         return person.name
-    return _("Another patient")
+    if getattr(current_user, "role", None) is Role.PATIENT:
+        return _("Another patient")
+    # The admin keeps accounts, not panels: the account's number, as on the people list.
+    return _("Patient #%(number)s", number=person.id)

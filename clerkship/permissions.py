@@ -468,7 +468,8 @@ def can_endorse_goal(user, goal: LearningGoal) -> bool:
 def can_see_name_of(viewer, person: User) -> bool:
     """Continuity patients stay anonymous to each other: a patient account sees another
     patient only as "Another patient" (on a shared goal's people and thread). The admin keeps
-    accounts, not panels, and sees a patient only as "A patient" too (user list, audit log).
+    accounts, not panels, and sees a patient only as "A patient" (audit log) or by account
+    number ("Patient #12": people list, deactivate page).
     Staff and the student see names as their pages allow; everyone sees their own name."""
     if person.role is not Role.PATIENT:
         return True

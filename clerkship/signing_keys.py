@@ -62,6 +62,8 @@ class KeyRing:
     private: Ed25519PrivateKey
     public: dict[str, Ed25519PublicKey] = field(default_factory=dict)  # kid -> key, all keys
     retired: list[str] = field(default_factory=list)
+    # kid -> when it was retired (from the key file; a key may not sign what was issued later)
+    retired_at: dict[str, datetime] = field(default_factory=dict)
     # (kid, signature, SHA-256 of the message) -> whether it verified (see verify)
     _checked: dict[tuple[str, str, bytes], bool] = field(default_factory=dict, repr=False)
 
@@ -150,6 +152,11 @@ def read(path: Path) -> KeyRing:
         public = Ed25519PublicKey.from_public_bytes(_unb64(entry["x"]))
         ring.public[thumbprint(public)] = public
         ring.retired.append(thumbprint(public))
+        if entry.get("retired"):
+            moment = datetime.fromisoformat(entry["retired"])
+            ring.retired_at[thumbprint(public)] = (
+                moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+            )
     return ring
 
 

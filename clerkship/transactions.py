@@ -106,7 +106,7 @@ def side_write(write: Callable[[], Any], *, required: bool = False) -> None:
         write()
 
 
-def release_read() -> None:
+def release_read() -> bool:
     """End a request's transaction that was declared read-first (database.reading_first) and
     has only read, before slow work that needs no database (checking a password hash takes
     ~0.2 s of CPU): the next query opens a new transaction, for writing.
@@ -114,19 +114,21 @@ def release_read() -> None:
     On SQLite a form's transaction holds the write lock from its first query; held through a
     hash, 50 people signing in at once would queue for seconds. Objects read before are
     reloaded when next used. Does nothing anywhere else (commands, tasks, other forms), or
-    once something was written or queued.
+    once something was written or queued. True when it ended the transaction: what was read
+    may have changed since, and a caller that acts on it must read it again.
     """
     from clerkship import database
 
     if not database.reading_first_declared():
-        return
+        return False
     session = db.session
     if session.new or session.dirty or session.deleted:
-        return
+        return False
     if session.info.get(_PENDING) or session.info.get(_FLUSHED) or g.get(_REFUSALS):
-        return
+        return False
     session.rollback()
     database.writing(False)  # the read is over: what comes next is the request's own
+    return True
 
 
 def keep_refusal(write: Callable[[Session], None]) -> None:
@@ -184,12 +186,11 @@ def init_app(app: Flask) -> None:
 
 
 def _failed_commit(code: int, message: Any) -> Response:
-    from clerkship.errors import render_error
+    from clerkship.errors import late_failure
 
     _roll_back()
     session.pop("_flashes", None)  # the view's "Saved." is not true any more
-    body, status = render_error(code, str(message))
-    return Response(body, status, mimetype="text/html")
+    return late_failure(code, str(message))
 
 
 def _write_own_transaction(writes: list[Callable[[Session], None]]) -> bool:

@@ -197,3 +197,45 @@ def test_a_page_whose_reading_cannot_be_recorded_is_not_shown():
         with app.app_context():
             db.session.remove()
             db.engine.dispose()
+
+
+@pytest.mark.parametrize("change", ["password", "deactivated"])
+def test_an_account_changed_during_the_hash_is_not_signed_in(app, monkeypatch, change):
+    """The hash runs outside any transaction (above), so the account may change meanwhile
+    (the password reset from another device, the account deactivated by an admin): the
+    sign-in reads it again in its write transaction and refuses, and the new password stays."""
+    email = f"changed-{change}@example.org"
+    with app.app_context():
+        user = User(email=email, name="Changed Meanwhile", role=Role.STUDENT)
+        set_password(user, TEST_PASSWORD)
+        db.session.add(user)
+        db.session.commit()
+        user_id = user.id
+        db.session.remove()
+        newer = User(email="scratch@example.org")
+        set_password(newer, "a different passphrase entirely")
+    verify = PasswordHasher.verify
+
+    def changed_by_another_connection(self, hashed, password):
+        with db.engine.begin() as other:  # its own connection, committed at once
+            values = {"password_hash": newer.password_hash} if change == "password" else {}
+            values |= {"active": False} if change == "deactivated" else {}
+            other.execute(User.__table__.update().where(User.id == user_id).values(**values))
+        return verify(self, hashed, password)
+
+    monkeypatch.setattr(PasswordHasher, "verify", changed_by_another_connection)
+    answer = app.test_client().post("/sign-in", data={"email": email, "password": TEST_PASSWORD})
+    monkeypatch.undo()
+    assert answer.status_code != 302, "signed in with what the account no longer allows"
+    with app.app_context():
+        if change == "password":  # not overwritten by a re-hash of the old password
+            assert db.session.get(User, user_id).password_hash == newer.password_hash
+        assert (
+            db.session.scalar(
+                select(func.count())
+                .select_from(SignInSession)
+                .where(SignInSession.user_id == user_id)
+            )
+            == 0
+        )
+        db.session.remove()

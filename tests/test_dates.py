@@ -12,7 +12,9 @@ import pytest
 from flask_babel import force_locale
 
 from clerkship import demo
+from clerkship.assessments.queries import feedback_label
 from clerkship.dates import short_day, show_date, show_datetime
+from clerkship.models import PatientFeedback
 from tests.conftest import demo_year_app, login, people_by_name
 
 # What the app printed before: ISO days and times, "22/11/2026", "22 Nov" without a year.
@@ -37,6 +39,15 @@ def test_one_shape_in_each_language(app):
             assert show_date(date(2026, 11, 22)) == "22 nov 2026"
             assert show_datetime(moment).startswith("22 nov 2026, 10:05")
         assert show_date(None) == show_datetime("") == ""
+
+
+def test_the_evidence_picker_names_patient_feedback_by_a_date_in_the_readers_language(app):
+    feedback = PatientFeedback(created_at=datetime(2026, 11, 22, 10, 5, tzinfo=UTC))
+    with app.test_request_context():
+        with force_locale("en"):
+            assert feedback_label(feedback) == "Patient feedback of Nov 22, 2026"
+        with force_locale("es"):
+            assert feedback_label(feedback) == "Opinión de paciente del 22 nov 2026"
 
 
 def _visible_text(html: str) -> str:

@@ -3,11 +3,11 @@ and answers 404 for anything the token's maker could not open on the pages."""
 
 from __future__ import annotations
 
-from flask import current_app, g, request
+from flask import Response, current_app, g, make_response, request
 from flask_smorest import Blueprint, abort
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, default_exceptions
 
-from clerkship import permissions
+from clerkship import errors, permissions
 from clerkship.api import queries, tokens
 from clerkship.api import schemas as s
 from clerkship.domain import DomainError
@@ -37,6 +37,20 @@ limiter.limit(lambda: current_app.config["API_RATE_LIMIT"], key_func=_token_key)
 @bp.errorhandler(HTTPException)
 def json_error(error: HTTPException):
     return current_app.extensions["clerkship_api"].handle_http_exception(error)
+
+
+def late_json_error(code: int, message: str) -> Response:
+    """A failure found after the view (the audit row of the token's use not written): the
+    same JSON as every other API error, not the pages' HTML."""
+    error = default_exceptions[code]()
+    error.data = {"message": message}  # type: ignore[attr-defined]
+    response = make_response(json_error(error))
+    if code == 503:
+        response.headers["Retry-After"] = str(errors.RETRY_AFTER_SECONDS)
+    return response
+
+
+errors.own_format(bp.name, late_json_error)
 
 
 @bp.errorhandler(DomainError)

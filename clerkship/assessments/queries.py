@@ -7,11 +7,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 from wtforms import SelectChoice
 
-from clerkship import permissions
+from clerkship import dates, permissions
 from clerkship.clock import today
 from clerkship.extensions import db
 from clerkship.models import (
@@ -293,7 +294,7 @@ def evidence_choices(student_id: int) -> dict[str, list[SelectChoice]]:
 
 
 def feedback_label(item: PatientFeedback) -> str:
-    return f"Patient feedback, {item.created_at:%d %b %Y}"
+    return _("Patient feedback of %(date)s", date=dates.show_date(item.created_at))
 
 
 def people_to_assess_with(user: User) -> list[User]:

@@ -19,6 +19,7 @@ from flask_babel import gettext as _
 
 from clerkship import transactions
 from clerkship.clock import utcnow
+from clerkship.extensions import db
 from clerkship.models import User
 
 # A hash of a random password, verified against when the account does not exist, so that
@@ -97,12 +98,22 @@ def set_password(user: User, password: str) -> None:
     user.password_changed_at = utcnow()
 
 
+def _unchanged_since(user: User, stored: str) -> bool:
+    """Read the account again in the transaction that acts on the check, locked until it
+    commits (PostgreSQL; SQLite's write transaction holds its lock already): the password
+    checked must still be the account's. Otherwise a password changed during the hash would
+    let the old one in, and the re-hash below would even put the old password back. (The
+    caller's next look at ``user.active`` reads this fresh row too.)"""
+    db.session.refresh(user, with_for_update=True)
+    return user.password_hash == stored
+
+
 def check_password(user: User | None, password: str) -> bool:
     """True when ``password`` is right; re-hashes in place if the parameters have changed."""
     hasher = _hasher()
     stored = user.password_hash if user is not None else None
     # The hash takes ~0.2 s of CPU: hold no database lock meanwhile (see release_read).
-    transactions.release_read()
+    released = transactions.release_read()
     if user is None or not stored:
         with contextlib.suppress(VerificationError):
             hasher.verify(
@@ -112,6 +123,8 @@ def check_password(user: User | None, password: str) -> bool:
     try:
         hasher.verify(stored, password)
     except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return False
+    if released and not _unchanged_since(user, stored):
         return False
     if hasher.check_needs_rehash(user.password_hash):
         user.password_hash = hasher.hash(password)

@@ -119,3 +119,9 @@ def has_issued(program: Program) -> bool:
 
 def highest_index() -> int:
     return db.session.scalar(select(func.max(IssuedCredential.status_index))) or 0
+
+
+def by_uuid(credential_uuid: str) -> IssuedCredential | None:
+    return db.session.scalar(
+        select(IssuedCredential).where(IssuedCredential.uuid == credential_uuid[:36])
+    )

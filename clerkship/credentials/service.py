@@ -6,12 +6,11 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask import current_app
-from sqlalchemy import select
 
 from clerkship import signing_keys
 from clerkship.clock import utcnow
-from clerkship.credentials import decisions, documents, issuing, vcjwt
-from clerkship.credentials.verify import Verdict, verify
+from clerkship.credentials import decisions, documents, issuing, provenance, vcjwt
+from clerkship.credentials.verify import StatusSource, Verdict, verify
 from clerkship.directory.queries import latest_program_of
 from clerkship.extensions import db
 from clerkship.models import AssessmentCycle, IssuedCredential, Program, User
@@ -75,15 +74,22 @@ def instance_status_source(url: str) -> str | None:
     return status_list_jwt(program) if program is not None else None
 
 
-def verify_here(token: str) -> Verdict:
-    """Verify against this instance's published keys and its status lists."""
-    return verify(token, signing_keys.ring().jwks(), instance_status_source)
+def verify_here(
+    token: str, jwks: dict | None = None, status_source: StatusSource | None = None
+) -> Verdict:
+    """Verify a credential this instance issued: against its published keys (or a downloaded
+    JWKS) and its status lists (or downloaded ones), and against what it issued under that id
+    (the page and ``flask verify-credential``)."""
+    return verify(
+        token,
+        jwks if jwks is not None else signing_keys.ring().jwks(),
+        status_source or instance_status_source,
+        issued=provenance.check,
+    )
 
 
 def issued_record(credential_uuid: str) -> IssuedCredential | None:
-    return db.session.scalar(
-        select(IssuedCredential).where(IssuedCredential.uuid == credential_uuid[:36])
-    )
+    return issuing.by_uuid(credential_uuid)
 
 
 def base_url() -> str:

@@ -1,7 +1,8 @@
 """The one offline verification of a VC-JWT credential, used by the page and by
 ``flask verify-credential``: the signature against published keys (a JWKS), the validity
-dates, and the revocation bit in a status list the caller supplies (verified the same way),
-for the credential itself and for each credential a CLR holds."""
+dates, whether the issuer issued it as it reads (a check the caller supplies: see
+``provenance``), and the revocation bit in a status list the caller supplies (verified the
+same way), for the credential itself and for each credential a CLR holds."""
 
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ VALID, TAMPERED, WRONG_KEY, REVOKED, EXPIRED, NOT_YET, UNREADABLE, STATUS_UNKNOW
     "unreadable",
     "status unknown",
 )
+NOT_ISSUED, NOT_AS_ISSUED, KEY_RETIRED = "not issued", "not as issued", "key retired"
 
 SENTENCES = {
     VALID: _l("Valid: signed with the issuer's published key, unchanged, and not revoked."),
@@ -40,6 +42,14 @@ SENTENCES = {
     UNREADABLE: _l("Unreadable: this is not a signed credential (a VC-JWT)."),
     STATUS_UNKNOWN: _l(
         "The signature is good, but its revocation status list could not be checked."
+    ),
+    NOT_ISSUED: _l("Not issued here: the issuer has no record of a credential with this id."),
+    NOT_AS_ISSUED: _l(
+        "Not as issued: the issuer issued a credential with this id, but not with these contents."
+    ),
+    KEY_RETIRED: _l(
+        "Key retired: it was signed with a key the issuer had retired before this credential "
+        "was issued."
     ),
 }
 
@@ -57,10 +67,16 @@ LABELS = {
     NOT_YET: _l("Not yet valid"),
     UNREADABLE: _l("Unreadable"),
     STATUS_UNKNOWN: _l("Status unknown"),
+    NOT_ISSUED: _l("Not issued here"),
+    NOT_AS_ISSUED: _l("Not as issued"),
+    KEY_RETIRED: _l("Key retired"),
 }
 
 # url -> the status list credential's JWT (None: not available)
 StatusSource = Callable[[str], str | None]
+# (header, credential) of a verified credential -> (state, detail) if the issuer did not issue
+# it as it reads, else None
+IssuedCheck = Callable[[dict, dict], tuple[str, str] | None]
 
 
 @dataclass
@@ -147,7 +163,12 @@ def _held_revoked(payload: dict, jwks: dict, status_source: StatusSource) -> boo
 
 
 def verify(
-    token: str, jwks: dict, status_source: StatusSource, now: datetime | None = None
+    token: str,
+    jwks: dict,
+    status_source: StatusSource,
+    now: datetime | None = None,
+    *,
+    issued: IssuedCheck,
 ) -> Verdict:
     now = now or datetime.now(UTC)
     try:
@@ -155,7 +176,7 @@ def verify(
     except vcjwt.Unreadable as problem:
         return Verdict(UNREADABLE, str(problem))
     try:
-        _header, payload = vcjwt.read(token, jwks)
+        header, payload = vcjwt.read(token, jwks)
     except vcjwt.UnknownKey as problem:
         return Verdict(WRONG_KEY, f"key id {problem}", claimed)
     except vcjwt.BadSignature as problem:
@@ -172,6 +193,9 @@ def verify(
         return Verdict(NOT_YET, payload["validFrom"], payload)
     if ends is not None and ends <= now:
         return Verdict(EXPIRED, payload["validUntil"], payload)
+    refusal = issued(header, payload)
+    if refusal is not None:
+        return Verdict(refusal[0], refusal[1], payload)
     revoked = _revoked(payload, jwks, status_source)
     if revoked is None:
         return Verdict(STATUS_UNKNOWN, "", payload)

@@ -284,7 +284,7 @@ def finish(saml_response: str, relay_state: str) -> Answer:
     if pending["fresh"] and authn_instant < pending["at"] - skew:
         # An IdP that ignored ForceAuthn answers with the old sign-in: no fresh proof.
         raise Refused("not_fresh")
-    _remember_assertion(response.issuer(), response.assertion.id, response.not_on_or_after)
+    _remember_once(response.issuer(), response.assertion.id, response.not_on_or_after)
     info = response.session_info()
     return Answer(
         claims=_claims(response.ava, response.issuer(), authn_instant),
@@ -297,8 +297,9 @@ def finish(saml_response: str, relay_state: str) -> Answer:
     )
 
 
-def _remember_assertion(issuer: str, assertion_id: str, not_on_or_after: int) -> None:
-    """Refuse an assertion id seen before; keep it until it could no longer be accepted."""
+def _remember_once(issuer: str, message_id: str, not_on_or_after: int) -> None:
+    """Refuse a message id seen before (an assertion, or a LogoutRequest: ``_LOGOUT`` + its
+    id); keep it until it could no longer be accepted."""
     now = utcnow()
     skew = timedelta(seconds=current_app.config["SAML_CLOCK_SKEW_SECONDS"])
     expires = (
@@ -307,13 +308,17 @@ def _remember_assertion(issuer: str, assertion_id: str, not_on_or_after: int) ->
         else now + timedelta(days=1)
     ) + skew
     db.session.execute(delete(SamlAssertion).where(SamlAssertion.expires_at < now))
-    digest = hashlib.sha256(f"{issuer}\n{assertion_id}".encode()).hexdigest()
+    digest = hashlib.sha256(f"{issuer}\n{message_id}".encode()).hexdigest()
     try:
         with db.session.begin_nested():
             db.session.add(SamlAssertion(id=digest, expires_at=expires))
             db.session.flush()
     except IntegrityError as error:
         raise Refused("replayed") from error
+
+
+# LogoutRequest ids kept apart from assertion ids: the IdP may draw both from one sequence.
+_LOGOUT = "LogoutRequest\n"
 
 
 def _claims(ava: dict, issuer: str, authn_instant: int) -> dict:
@@ -426,6 +431,13 @@ def idp_logout_request(query: dict, subject: dict | None) -> tuple[bool, str]:
     if request is None or request.issuer.text != idp_entity_id():
         raise Refused("logout_wrong_issuer")
     message = request.message
+    # A LogoutRequest captured once (a browser history, a proxy log) must not end a later
+    # session of the same person: each id is honoured once, in the same table as assertions.
+    try:
+        ends = calendar.timegm(str_to_time(message.not_on_or_after))
+    except (TypeError, ValueError, AttributeError):
+        ends = 0  # none given (or unreadable): kept as long as an assertion without one
+    _remember_once(idp_entity_id(), _LOGOUT + str(message.id), ends)
     ours = isinstance(subject, dict) and _same_subject(message, subject)
     response = client.create_logout_response(
         message, [BINDING_HTTP_REDIRECT], status=_success(), sign=False

@@ -5,6 +5,9 @@ A walk opens the role's own pages (``Walk.seeds``) and follows, for each pattern
 ``Walk.follow``, the first link on a visited page whose path matches it — the records a user of
 that role would open next (a goal, an assessment, a student...). Every pattern must be
 reached, so a walk cannot silently shrink when a page loses a link.
+
+The school sign-in refusal pages need an IdP, which this server has not: the SAML ones are
+checked the same way (axe, no sideways scroll, both widths) in test_saml_sign_in.py.
 """
 
 from __future__ import annotations

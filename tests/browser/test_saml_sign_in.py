@@ -14,7 +14,8 @@ from sqlalchemy import select
 from clerkship import create_app, demo
 from clerkship.extensions import db
 from clerkship.models import AssessmentCycle, CycleStatus, SignInSession
-from tests.browser.conftest import screenshot
+from tests.browser.conftest import axe_problems, screenshot
+from tests.browser.test_every_role_axe import FITS
 from tests.conftest import serving, test_config
 from tests.databases import fresh_database
 from tests.sso import saml_idp
@@ -116,6 +117,16 @@ def test_sign_in_choice_and_refusal_pages(browser, saml_server, width):
         page.wait_for_selector("h1:has-text('You could not be signed in')")
         assert page.locator("text=not linked to anyone in Clerkship").count() == 1
         screenshot(page, f"saml-refused-{width}")
+        # The refusal pages are part of the axe walk (test_every_role_axe), checked here
+        # because only this server has an IdP: not linked, and a message that fails checks.
+        assert axe_problems(page) == []
+        assert page.evaluate(FITS)
+        untrusted = page.goto(f"{base}/sso/saml/slo?SAMLRequest=x")
+        assert untrusted is not None and untrusted.status == 400
+        assert page.locator("text=could not be checked, so it was not accepted").count() == 1
+        assert axe_problems(page) == []
+        assert page.evaluate(FITS)
+        screenshot(page, f"saml-untrusted-{width}")
     finally:
         idp.person = known
         context.close()

@@ -194,7 +194,7 @@ def test_a_clr_holding_a_withdrawn_decision_is_revoked(
         assert verdict.state == verify.REVOKED
         assert "record holds" in verdict.sentence
         # A held credential whose status list cannot be had: unknown, never valid.
-        assert verify.verify(clr, signing_keys.ring().jwks(), lambda url: None).state == (
+        assert service.verify_here(clr, status_source=lambda url: None).state == (
             verify.STATUS_UNKNOWN
         )
     db.session.commit()
@@ -251,9 +251,124 @@ def test_wrong_key_and_garbage_are_refused(app, db, decision, scaled):
         # Verified against a JWKS that lacks our key (another instance's): wrong key.
         other = {"keys": [{"kty": "OKP", "crv": "Ed25519", "x": key.as_dict()["x"], "kid": kid}]}
         token = service.achievement_jwt(student, student, decision)
-        assert verify.verify(token, other, service.instance_status_source).state == (
-            verify.WRONG_KEY
-        )
+        assert service.verify_here(token, other).state == verify.WRONG_KEY
+
+
+def _signed_with(private: Ed25519PrivateKey, payload: dict) -> str:
+    """``payload`` signed as vcjwt.sign would, but with ``private`` (a leaked or retired key)."""
+    public = private.public_key()
+    key = OKPKey.import_key(
+        {
+            "kty": "OKP",
+            "crv": "Ed25519",
+            "d": signing_keys._b64(private.private_bytes_raw()),
+            "x": signing_keys._b64(public.public_bytes_raw()),
+        }
+    )
+    header = {"alg": "EdDSA", "kid": vcjwt.key_url(signing_keys.thumbprint(public))}
+    with pytest.warns(Warning):
+        return jws.serialize_compact(header, json.dumps(payload).encode(), key, ["EdDSA"])
+
+
+def test_a_well_signed_credential_never_issued_here_is_refused(
+    app, db, client, decision, scaled, tmp_path
+):
+    # Signed with our own key (as a leaked key would sign): the signature alone is not enough.
+    student = scaled["mine"]["student"]
+    with app.test_request_context():
+        payload = _payload(service.achievement_jwt(student, student, decision))
+        stranger = "urn:uuid:00000000-0000-4000-8000-000000000000"
+        forged = vcjwt.sign(dict(payload, id=stranger, jti=stranger))
+        verdict = _verify(forged)
+        assert verdict.state == verify.NOT_ISSUED and not verdict.ok
+        assert _verify(vcjwt.sign(dict(payload, id="12", jti="12"))).state == verify.NOT_ISSUED
+    db.session.commit()
+    page = client.post("/credentials/verify", data={"token": forged}).get_data(as_text=True)
+    assert "Not issued here: the issuer has no record of a credential with this id." in page
+    (tmp_path / "forged.jwt").write_text(forged)
+    result = app.test_cli_runner().invoke(args=["verify-credential", str(tmp_path / "forged.jwt")])
+    assert result.exit_code == 1 and "Not issued here" in result.output
+
+
+AS_ISSUED = {
+    "achievement": lambda c: c["credentialSubject"]["achievement"].update(
+        id=c["credentialSubject"]["achievement"]["id"] + "0"
+    ),
+    "issuer": lambda c: c.update(
+        issuer={**c["issuer"], "id": c["issuer"]["id"] + "0"}, iss=c["issuer"]["id"] + "0"
+    ),
+    "status index": lambda c: c["credentialStatus"].update(statusListIndex="99"),
+    "issue date": lambda c: c.update(validFrom="2020-01-01T00:00:00Z"),
+}
+
+
+@pytest.mark.parametrize("field", sorted(AS_ISSUED))
+def test_a_well_signed_credential_that_differs_from_what_was_issued_is_refused(
+    app, db, decision, scaled, field
+):
+    student = scaled["mine"]["student"]
+    with app.test_request_context():
+        payload = _payload(service.achievement_jwt(student, student, decision))
+        AS_ISSUED[field](payload)
+        assert _verify(vcjwt.sign(payload)).state == verify.NOT_AS_ISSUED
+
+
+def test_a_credential_still_verifies_after_the_student_changes_their_email(
+    app, db, decision, scaled
+):
+    """The identity hash is made from the address at download; the row says whose it is."""
+    student = scaled["mine"]["student"]
+    with app.test_request_context():
+        token = service.achievement_jwt(student, student, decision)
+        student.email = "renamed-after-download@example.org"
+        db.session.flush()
+        verdict = _verify(token)
+        assert verdict.ok, verdict.state
+
+
+def test_a_clr_must_hold_only_what_was_issued_under_its_own_id(app, db, decision, scaled):
+    student = scaled["mine"]["student"]
+    with app.test_request_context():
+        clr = _payload(service.clr_jwt(student, student))
+        held = clr["credentialSubject"]["verifiableCredential"]
+        stranger = "urn:uuid:00000000-0000-4000-8000-000000000000"
+        other_id = dict(clr, id=stranger, jti=stranger)
+        assert _verify(vcjwt.sign(other_id)).state == verify.NOT_ISSUED
+        smuggled = json.loads(json.dumps(clr))
+        smuggled["credentialSubject"]["verifiableCredential"] = [*held, dict(held[0], id=stranger)]
+        assert _verify(vcjwt.sign(smuggled)).state == verify.NOT_ISSUED
+        changed = json.loads(json.dumps(clr))
+        AS_ISSUED["achievement"](changed["credentialSubject"]["verifiableCredential"][0])
+        assert _verify(vcjwt.sign(changed)).state == verify.NOT_AS_ISSUED
+        assert _verify(vcjwt.sign(clr)).state == verify.VALID
+
+
+def test_a_retired_key_cannot_sign_what_was_issued_after_its_retirement(
+    app, db, decision, scaled, own_key_file
+):
+    student = scaled["mine"]["student"]
+    with app.test_request_context():
+        old = signing_keys.ring().private
+        before = _payload(service.achievement_jwt(student, student, decision))
+        signing_keys.rotate(own_key_file)
+        # Retired two hours ago (the key file says when); the decision issued one hour ago.
+        document = json.loads(own_key_file.read_text())
+        hours_ago = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=2)
+        document["retired"][0]["retired"] = hours_ago.isoformat()
+        own_key_file.write_text(json.dumps(document))
+        row = service.issued_record(before["id"][len("urn:uuid:") :])
+        # Issued before the rotation, signed then with the old key: still valid.
+        row.issued_at = hours_ago - timedelta(hours=1)
+        db.session.flush()
+        earlier = documents.jwt_claims(documents.achievement_credential(row))
+        assert _verify(_signed_with(old, earlier)).state == verify.VALID
+        row.issued_at = hours_ago + timedelta(hours=1)
+        db.session.flush()
+        after = documents.jwt_claims(documents.achievement_credential(row))
+        verdict = _verify(_signed_with(old, after))
+        assert verdict.state == verify.KEY_RETIRED
+        assert "retired before this credential was issued" in verdict.sentence
+        assert _verify(vcjwt.sign(after)).state == verify.VALID  # the current key may
 
 
 def test_expired_and_not_yet_valid(app, db, decision, scaled):
@@ -480,3 +595,17 @@ def test_verify_page_takes_a_file_and_says_what_is_missing(app, db, client, deci
     assert too_big.status_code == 400
     assert "too large to be a credential" in too_big.get_data(as_text=True)
     assert typed.strip() in too_big.get_data(as_text=True)  # what was typed stays
+
+
+def test_verdicts_in_spanish_agree_with_la_credencial(app):
+    # "Revoked" on the invitation page is masculine (el enlace); a verdict is about the
+    # credential (la credencial): its own message context.
+    from flask_babel import force_locale
+    from flask_babel import gettext as plain
+
+    with app.test_request_context(), force_locale("es"):
+        assert verify.Verdict(verify.REVOKED).label == "Revocada"
+        assert plain("Revoked") == "Revocado"
+        assert verify.Verdict(verify.NOT_ISSUED).label == "No emitida aquí"
+        assert verify.Verdict(verify.NOT_AS_ISSUED).sentence.startswith("Distinta de la emitida:")
+        assert verify.Verdict(verify.KEY_RETIRED).label == "Clave retirada"

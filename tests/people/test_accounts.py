@@ -200,8 +200,9 @@ def test_the_admin_deactivates_a_patient_on_the_same_page_without_seeing_their_n
     client, db, world
 ):
     """One confirmation page for directors and the admin; the admin keeps accounts, not
-    panels, so a patient stays "Another patient" there, in the message after, and once
-    deactivated the page offers to reactivate instead."""
+    panels, so a patient is "Patient #<account number>" there (not "Another patient", which
+    is how one patient sees another), in the message after, and once deactivated the page
+    offers to reactivate instead."""
     patient = world["other"]["patient"]
     patient.name = "Zelda Quillfeather"
     db.session.commit()
@@ -210,6 +211,8 @@ def test_the_admin_deactivates_a_patient_on_the_same_page_without_seeing_their_n
     assert f'href="/people/{patient.id}/deactivate"' in listed
     page = client.get(f"/people/{patient.id}/deactivate").get_data(as_text=True)
     assert 'name="confirmed" value="yes"' in page and "Zelda" not in page
+    assert f"<h1>Deactivate Patient #{patient.id}?</h1>" in page
+    assert "Another patient" not in page
     assert 'class="button" href="/admin/people/">Keep the account' in page
     done = client.post(
         f"/people/{patient.id}/deactivate", data={"confirmed": "yes"}, follow_redirects=True

@@ -414,6 +414,24 @@ def test_idp_initiated_logout_ends_our_session(client, saml_idp_on, world, db):
     assert client.get("/").status_code == 302
 
 
+def test_a_logout_request_is_honoured_once(client, saml_idp_on, world, db):
+    # Captured on its way (a proxy log, the browser's history), the IdP's signed request must
+    # not end the person's next session.
+    student = world["mine"]["student"]
+    assert sign_in(client, saml_idp_on, person(student)).status_code == 302
+    url = urlsplit(saml_idp_on.logout_request_url(SP_ENTITY))
+    assert client.get(url.path, query_string=url.query).status_code == 302
+    assert client.get("/").status_code == 302  # signed out
+    assert sign_in(client, saml_idp_on, person(student)).status_code == 302
+    untrusted(client.get(url.path, query_string=url.query), db, "replayed")
+    assert client.get("/").status_code == 200  # still signed in
+    assert _session_row(db, student).ended_at is None
+    # A new request from the IdP is honoured.
+    fresh = urlsplit(saml_idp_on.logout_request_url(SP_ENTITY))
+    assert client.get(fresh.path, query_string=fresh.query).status_code == 302
+    assert _session_row(db, student).ended_reason == "signed_out"
+
+
 def test_logout_request_signed_by_another_key_is_refused(client, saml_idp_on, world, db):
     student = world["mine"]["student"]
     assert sign_in(client, saml_idp_on, person(student)).status_code == 302

@@ -51,6 +51,8 @@ NOT_SHOWN = frozenset({"audit_event", "sign_in_session", "submitted_form", "saml
 WINDOW_SECONDS = 60
 
 _WROTE = "clerkship_page_cache_wrote"  # session.info: this transaction changed shown rows
+# session.info: a session that never replaces the token (a migration older than the table).
+NO_DATA_VERSION = "clerkship_no_data_version"
 _VERSION = "clerkship_page_version"  # g: the token read as the request began
 _UNKEEPABLE = "clerkship_page_unkeepable"  # g: this response holds a per-request value
 _counter = itertools.count(1)
@@ -100,7 +102,7 @@ def _note_statement(state) -> None:
 @event.listens_for(Session, "before_commit")
 def _new_version(session: Session) -> None:
     """Last in the transaction, so the row is locked only while the commit itself runs."""
-    if session.info.pop(_WROTE, False):
+    if session.info.pop(_WROTE, False) and not session.info.get(NO_DATA_VERSION):
         session.execute(
             update(DataVersion)
             .where(DataVersion.id == DATA_VERSION_ID)

@@ -13,6 +13,11 @@ ratio is the page's requests a second over the mean of the two.
 
 Targets (issue 20): homes at least 25 % of hello-world, the dashboard at least 10 %; 0 errors.
 
+Each page is measured twice: as deployed (pages kept until the data changes,
+clerkship/page_cache.py; after the first visit of each user most requests are served from
+memory) and with the page cache off (``PAGE_CACHE_BYTES=0``: every request makes the page),
+so both the figure users see and the cost of making a page are on record.
+
 Environment: as ``bench/load_bench.py``; ``BENCH_PAGE_SECONDS`` (20) for each run, after
 ``BENCH_PAGE_SIGN_IN_SECONDS`` (40) in which everyone signs in (what is left of it counts too).
 """
@@ -37,6 +42,10 @@ SIGN_IN_SECONDS = int(os.environ.get("BENCH_PAGE_SIGN_IN_SECONDS", "40"))
 DATABASES = os.environ.get("BENCH_PAGE_DATABASES", "sqlite,postgresql").split(",")
 # Sign-ins are outside what is measured: a cheap argon2id, the same in the data and the app.
 CHEAP_HASH = {"ARGON2_TIME_COST": 1, "ARGON2_MEMORY_COST": 8192, "ARGON2_PARALLELISM": 1}
+MODES = {  # label -> extra environment of the served app
+    "kept": {},
+    "made each time": {"CLERKSHIP_PAGE_CACHE_BYTES": "0"},
+}
 PAGES = {  # Locust class (bench/locustfile.py) -> the target share of hello-world
     "StudentHome": 0.25,
     "PreceptorHome": 0.25,
@@ -86,19 +95,28 @@ def pages(kind: str, folder: Path, loadavg: float) -> None:
             db.engine.dispose()
         base_before = hello(folder, f"{kind}-hello-before")
         results = {}
-        env = load._app_env(folder, url)
-        env.update({f"CLERKSHIP_{key}": str(value) for key, value in CHEAP_HASH.items()})
-        with load.gunicorn("clerkship:create_app()", env, folder / f"{kind}.log") as host:
-            for page in PAGES:
-                run = load.locust(
-                    host, [page], SIGN_IN_SECONDS + SECONDS, "0,0", folder, f"{kind}-{page}", plan
-                )
-                after, length = load.steady(run)
-                asked = [s for s in after if s[2].startswith("page ")]
-                results[page] = (
-                    load.figures(asked, length),
-                    sum(1 for s in run["samples"] if s[4]),  # every error, sign-ins too
-                )
+        for mode, extra in MODES.items():
+            env = load._app_env(folder, url)
+            env.update({f"CLERKSHIP_{key}": str(value) for key, value in CHEAP_HASH.items()})
+            env.update(extra)
+            tag = f"{kind}-{mode.replace(' ', '-')}"
+            with load.gunicorn("clerkship:create_app()", env, folder / f"{tag}.log") as host:
+                for page in PAGES:
+                    run = load.locust(
+                        host,
+                        [page],
+                        SIGN_IN_SECONDS + SECONDS,
+                        "0,0",
+                        folder,
+                        f"{tag}-{page}",
+                        plan,
+                    )
+                    after, length = load.steady(run)
+                    asked = [s for s in after if s[2].startswith("page ")]
+                    results[(page, mode)] = (
+                        load.figures(asked, length),
+                        sum(1 for s in run["samples"] if s[4]),  # every error, sign-ins too
+                    )
         base_after = hello(folder, f"{kind}-hello-after")
     base = (base_before["rps"] + base_after["rps"]) / 2
     emit(
@@ -109,10 +127,10 @@ def pages(kind: str, folder: Path, loadavg: float) -> None:
         users=load.USERS,
         loadavg_before=loadavg,
     )
-    for page, (figures, errors) in results.items():
+    for (page, mode), (figures, errors) in results.items():
         share = round(figures["rps"] / base, 3) if base else None
         emit(
-            f"pages (f): {page} alone on {kind}, against hello-world",
+            f"pages (f): {page} alone on {kind}, pages {mode}, against hello-world",
             **figures,
             errors_with_sign_ins=errors,
             share_of_hello=share,

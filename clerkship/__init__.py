@@ -40,6 +40,7 @@ def create_app(config: dict | None = None) -> Flask:
         jinja,
         logs,
         mail,
+        page_cache,
         pdf_signing,
         signing_keys,
         transactions,
@@ -56,6 +57,7 @@ def create_app(config: dict | None = None) -> Flask:
 
     db.init_app(app)
     database.init_app(app)
+    page_cache.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"))
     csrf.init_app(app)
     limiter.init_app(app)

@@ -33,6 +33,9 @@ class Defaults:
     # before the request is answered "busy, try again" (503). Writes hold it for milliseconds.
     SQLITE_BUSY_TIMEOUT_MS = 30_000
     REDIS_URL: str | None = None
+    # Busy pages (homes, cohort dashboards) kept as HTML until the data changes, in each
+    # worker process's memory, up to this many bytes; 0 keeps none (clerkship/page_cache.py).
+    PAGE_CACHE_BYTES = 32 * 1024 * 1024
 
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"

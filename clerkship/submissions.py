@@ -53,6 +53,9 @@ def _posted() -> str | None:
 
 def field(endpoint: str) -> Markup:
     """The hidden token of a create form that posts to ``endpoint``."""
+    from clerkship import page_cache
+
+    page_cache.not_keepable()  # a kept page would hand the same token to the next visit
     token = _posted() if request.method == "POST" and request.endpoint == endpoint else None
     return Markup('<input type="hidden" name="{}" value="{}">').format(
         FIELD, token or secrets.token_urlsafe(24)

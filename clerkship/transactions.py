@@ -106,6 +106,11 @@ def side_write(write: Callable[[], Any], *, required: bool = False) -> None:
         write()
 
 
+def side_writes_queued() -> int:
+    """How many side writes this request has queued so far (to run after its page)."""
+    return len(g.get(_SIDE_WRITES, ())) if has_request_context() else 0
+
+
 def release_read() -> bool:
     """End a request's transaction that was declared read-first (database.reading_first) and
     has only read, before slow work that needs no database (checking a password hash takes

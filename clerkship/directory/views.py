@@ -3,7 +3,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from wtforms import SelectChoice
 
-from clerkship import seeds, submissions, transactions
+from clerkship import page_cache, seeds, submissions, transactions
 from clerkship.directory import bp, service, setup
 from clerkship.directory import dashboard as cohort_dashboard
 from clerkship.directory import queries as cohort_students
@@ -145,6 +145,7 @@ def _instrument_label(instrument) -> str:
 
 @bp.route("/cohorts/<int:cohort_id>/dashboard")
 @login_required
+@page_cache.kept
 def dashboard(cohort_id: int):
     """Who needs help: sortable by every column, filterable to those needing attention."""
     cohort = load_or_404(Cohort, cohort_id, can_view_dashboard)

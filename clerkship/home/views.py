@@ -1,6 +1,7 @@
 from flask import render_template
 from flask_login import current_user, login_required
 
+from clerkship import page_cache
 from clerkship.directory.forms import StudentSearchForm
 from clerkship.home import bp, service
 from clerkship.models import Role
@@ -16,6 +17,7 @@ TEMPLATES = {
 
 @bp.route("/")
 @login_required
+@page_cache.kept
 def index():
     """Each role lands on its own page listing what waits for them."""
     context = service.home_for(current_user)

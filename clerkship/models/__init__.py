@@ -58,6 +58,7 @@ from clerkship.models.records import (
     reflection_goal,
 )
 from clerkship.models.users import Role, SamlAssertion, SignInSession, User
+from clerkship.models.versions import DataVersion
 
 __all__ = [
     "DISCIPLINES",
@@ -71,6 +72,7 @@ __all__ = [
     "Competency",
     "ContributionKind",
     "CycleStatus",
+    "DataVersion",
     "DigestSent",
     "Enrollment",
     "EnrollmentStatus",

@@ -17,6 +17,12 @@ Not part of ``make bench`` (building the year takes many minutes): one JSON line
   Between runs the earlier renderings are forgotten (their cache keys cleared), so each run
   renders every document.
 
+A finished build is kept (``pg_dump -Fc``, with the signing key it was signed with) in
+``BENCH_SCALE_CACHE`` (``.bench-cache/`` in the checkout), keyed by the migration head, the
+demo builder's sources and the sizes; the next run restores it with ``pg_restore`` instead of
+building again, and says which it did. ``python bench/scale_bench.py --build-only`` makes (or
+finds) that build and stops.
+
 Environment: ``BENCH_PG_URL`` (as load_bench), ``BENCH_REDIS_URL`` (redis://127.0.0.1:6379/0;
 the run empties that Redis database, so give it one of its own).
 """
@@ -24,6 +30,7 @@ the run empties that Redis database, so give it one of its own).
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import secrets
 import shutil
@@ -41,6 +48,7 @@ STUDENTS = int(os.environ.get("BENCH_SCALE_STUDENTS", "1000"))
 PROGRAMS = int(os.environ.get("BENCH_SCALE_PROGRAMS", "3"))
 WORKERS = [int(n) for n in os.environ.get("BENCH_SCALE_WORKERS", "1,2,4").split(",")]
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
+CACHE = Path(os.environ.get("BENCH_SCALE_CACHE", ROOT / ".bench-cache"))
 OTHERS = 150  # students in each program after the first
 TARGET_DASHBOARD_P95_MS = 100
 
@@ -53,10 +61,12 @@ def sizes(total: int, programs: int) -> list[int]:
 
 
 def _keys(folder: Path) -> None:
+    """The school's keys; a signing key already there (a restored build's) is kept."""
     from clerkship import pdf_signing, signing_keys
 
     folder.mkdir(parents=True, exist_ok=True)
-    signing_keys.create(folder / "signing-key.json")
+    if not (folder / "signing-key.json").exists():
+        signing_keys.create(folder / "signing-key.json")
     pdf_signing.create_self_signed(
         folder / "pdf-signing-cert.pem", folder / "pdf-signing-key.pem", "Scale bench"
     )
@@ -69,27 +79,97 @@ def _copy_keys(source: Path, target: Path) -> None:
         shutil.copy2(source / name, target / name)
 
 
-def _build(app) -> list[dict]:
+def build_key() -> str:
+    """What a cached build depends on: the schema (migration head), the demo builder's
+    sources, and how many students in how many programs."""
+    from alembic.script import ScriptDirectory
+
+    digest = hashlib.sha256()
+    heads = ScriptDirectory(str(ROOT / "migrations")).get_heads()
+    digest.update(",".join(sorted(heads)).encode())
+    for source in sorted((ROOT / "clerkship" / "demo").glob("*.py")):
+        digest.update(source.name.encode() + b"\0" + source.read_bytes())
+    digest.update(f"{STUDENTS}/{PROGRAMS}".encode())
+    return digest.hexdigest()[:16]
+
+
+def _libpq(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def _tool(name: str) -> str:
+    found = shutil.which(name)
+    if found is None:
+        raise SystemExit(f"{name} not found: install PostgreSQL's client tools")
+    return found
+
+
+def _build(app, url: str, folder: Path) -> None:
+    """Restore the cached build for this key, or build the year and cache it."""
     import flask_migrate
-    from sqlalchemy import func, select
 
     from clerkship import demo
     from clerkship.extensions import db
-    from clerkship.models import AssessmentCycle, Cohort, CycleStatus, Enrollment, Program
 
     plan = sizes(STUDENTS, PROGRAMS)
-    started = time.perf_counter()
+    cached = CACHE / f"scale-{build_key()}"
+    started, cpu = time.perf_counter(), time.process_time()
+    if (cached / "year.dump").is_file():
+        subprocess.run(  # noqa: S603 - PostgreSQL's own client
+            [_tool("pg_restore"), "--no-owner", "-d", _libpq(url), str(cached / "year.dump")],
+            check=True,
+        )
+        emit(
+            "(g) demo year restored from the cache",
+            students=STUDENTS,
+            programs=plan,
+            cache=cached.name,
+            seconds=round(time.perf_counter() - started, 1),
+        )
+        return
     with app.app_context():
         flask_migrate.upgrade()
         for number, size in enumerate(plan, start=1):
             demo.build_demo_year(students=size, seed=2026 + number, program=number)
             db.session.commit()
-        emit(
-            "(g) demo year built on PostgreSQL",
-            students=STUDENTS,
-            programs=plan,
-            seconds=round(time.perf_counter() - started),
-        )
+        db.session.remove()
+    emit(
+        "(g) demo year built on PostgreSQL",
+        students=STUDENTS,
+        programs=plan,
+        seconds=round(time.perf_counter() - started),
+        cpu_seconds_this_process=round(time.process_time() - cpu),
+        loadavg=round(os.getloadavg()[0], 2),
+    )
+    partial = CACHE / f"{cached.name}.partial"
+    shutil.rmtree(partial, ignore_errors=True)
+    partial.mkdir(parents=True)
+    subprocess.run(  # noqa: S603 - PostgreSQL's own client
+        [_tool("pg_dump"), "-Fc", "--no-owner", "--file", str(partial / "year.dump"), _libpq(url)],
+        check=True,
+    )
+    # The year's signatures are keyed: the restored data verifies only with this key.
+    shutil.copy2(folder / "signing-key.json", partial / "signing-key.json")
+    shutil.rmtree(cached, ignore_errors=True)
+    partial.rename(cached)  # a run cut short leaves only a ".partial" folder behind
+
+
+def _restore_key(folder: Path) -> None:
+    cached = CACHE / f"scale-{build_key()}"
+    if (cached / "signing-key.json").is_file():
+        folder.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(cached / "signing-key.json", folder / "signing-key.json")
+
+
+def _programs(app) -> list[dict]:
+    from sqlalchemy import func, select
+
+    from clerkship.extensions import db
+    from clerkship.models import AssessmentCycle, Cohort, CycleStatus, Enrollment, Program
+
+    with app.app_context():
         found = []
         for program in db.session.scalars(select(Program).order_by(Program.id)):
             cohort = db.session.scalar(select(Cohort).where(Cohort.program_id == program.id))
@@ -229,6 +309,7 @@ def main() -> None:
 
     from clerkship import create_app
 
+    _restore_key(folder)
     _keys(folder)
     try:
         with load.fresh_database() as url:
@@ -245,7 +326,10 @@ def main() -> None:
                     "PDF_SIGNING_KEY": str(folder / "pdf-signing-key.pem"),
                 }
             )
-            programs = _build(app)
+            _build(app, url, folder)
+            if "--build-only" in sys.argv:
+                return
+            programs = _programs(app)
             for program in programs:
                 board = pages._page_timings(
                     app, f"/cohorts/{program['cohort']}/dashboard", program["director"]

@@ -19,7 +19,7 @@ Not part of ``make bench`` (building the year takes many minutes): one JSON line
 
 A finished build is kept (``pg_dump -Fc``, with the signing key it was signed with) in
 ``BENCH_SCALE_CACHE`` (``.bench-cache/`` in the checkout), keyed by the migration head, the
-demo builder's sources and the sizes; the next run restores it with ``pg_restore`` instead of
+application's sources (the demo writes through its services) and the sizes; the next run restores it with ``pg_restore`` instead of
 building again, and says which it did. ``python bench/scale_bench.py --build-only`` makes (or
 finds) that build and stops.
 
@@ -80,15 +80,17 @@ def _copy_keys(source: Path, target: Path) -> None:
 
 
 def build_key() -> str:
-    """What a cached build depends on: the schema (migration head), the demo builder's
-    sources, and how many students in how many programs."""
+    """What a cached build depends on: the schema (migration head), the sources of the whole
+    application (the demo writes through its services, so a change there changes the data),
+    and how many students in how many programs."""
     from alembic.script import ScriptDirectory
 
     digest = hashlib.sha256()
     heads = ScriptDirectory(str(ROOT / "migrations")).get_heads()
     digest.update(",".join(sorted(heads)).encode())
-    for source in sorted((ROOT / "clerkship" / "demo").glob("*.py")):
-        digest.update(source.name.encode() + b"\0" + source.read_bytes())
+    for source in sorted((ROOT / "clerkship").rglob("*.py")):
+        name = source.relative_to(ROOT).as_posix()
+        digest.update(name.encode() + b"\0" + source.read_bytes())
     digest.update(f"{STUDENTS}/{PROGRAMS}".encode())
     return digest.hexdigest()[:16]
 

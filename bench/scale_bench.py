@@ -19,9 +19,9 @@ Not part of ``make bench`` (building the year takes many minutes): one JSON line
 
 A finished build is kept (``pg_dump -Fc``, with the signing key it was signed with) in
 ``BENCH_SCALE_CACHE`` (``.bench-cache/`` in the checkout), keyed by the migration head, the
-application's sources (the demo writes through its services) and the sizes; the next run restores it with ``pg_restore`` instead of
-building again, and says which it did. ``python bench/scale_bench.py --build-only`` makes (or
-finds) that build and stops.
+application's sources (the demo writes through its services) and the sizes; the next run
+restores it with ``pg_restore`` instead of building again, and says which it did.
+``python bench/scale_bench.py --build-only`` makes (or finds) that build and stops.
 
 Environment: ``BENCH_PG_URL`` (as load_bench), ``BENCH_REDIS_URL`` (redis://127.0.0.1:6379/0;
 the run empties that Redis database, so give it one of its own).

@@ -14,7 +14,7 @@ DATA_VERSION_ID = 1  # the one row
 class DataVersion(Base):
     __tablename__ = "data_version"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)  # always 1
     # Random, never a counter: a database restored from a backup (or a test's rollback) brings
     # back an old token, never one that meanwhile named other data.
     token: Mapped[str] = mapped_column(sa.String(32))

@@ -178,13 +178,9 @@ def store(app: Flask | None = None) -> PageStore | None:
     return (app or current_app).extensions.get("page_cache")
 
 
-_KEPT: set[str] = set()  # endpoints whose pages may be kept (see :func:`kept`)
-
-
 def kept(view: Callable) -> Callable:
     """Keep this GET view's page until the data changes. Put it below ``login_required``:
     only a signed-in person's page is kept, under their own key."""
-    endpoint_hint = view.__name__
 
     @functools.wraps(view)
     def wrapper(*args: Any, **kwargs: Any):
@@ -202,7 +198,7 @@ def kept(view: Callable) -> Callable:
             pages.put(key, answer.replace(generate_csrf(), pages.hole))
         return answer
 
-    wrapper.keeps_page = endpoint_hint  # type: ignore[attr-defined]
+    wrapper.keeps_page = True  # type: ignore[attr-defined]  # read by the version hook
     return wrapper
 
 

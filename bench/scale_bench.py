@@ -9,7 +9,8 @@ Not part of ``make bench`` (building the year takes many minutes): one JSON line
   e-mails go nowhere (the memory backend, and the demo drops its notifications).
 - Each program's cohort dashboard and one median student's portfolio page: p50/p95 of 30
   requests (in process, the Flask test client) and the number of SQL statements, which must
-  be the same for every program size.
+  be the same for every program size. The dashboard twice: made afresh for every request
+  (as after any change to the data) and kept (clerkship/page_cache.py).
 - A cold cohort export of the last program's cohort with 1, 2 and 4 Huey worker processes
   (``BENCH_SCALE_WORKERS``, "1,2,4"). Four are two consumers of two processes, each in an
   instance folder of its own, sharing only PostgreSQL, Redis and the export folder, as two
@@ -333,15 +334,15 @@ def main() -> None:
                 return
             programs = _programs(app)
             for program in programs:
-                board = pages._page_timings(
-                    app, f"/cohorts/{program['cohort']}/dashboard", program["director"]
-                )
-                emit(
-                    f"(g) cohort dashboard, {program['students']} students",
-                    **board,
-                    target_p95_ms=TARGET_DASHBOARD_P95_MS,
-                    met=board["p95_ms"] <= TARGET_DASHBOARD_P95_MS,
-                )
+                dashboard = f"/cohorts/{program['cohort']}/dashboard"
+                for kept, how in ((False, "made each time"), (True, "kept")):
+                    board = pages._page_timings(app, dashboard, program["director"], kept=kept)
+                    emit(
+                        f"(g) cohort dashboard, {program['students']} students, {how}",
+                        **board,
+                        target_p95_ms=TARGET_DASHBOARD_P95_MS,
+                        met=board["p95_ms"] <= TARGET_DASHBOARD_P95_MS,
+                    )
                 emit(
                     f"(g) portfolio page, a median student of {program['students']}",
                     **pages._page_timings(

@@ -12,12 +12,13 @@ web app (``DATABASE_URL``, ``CLERKSHIP_INSTANCE_PATH``, …) and build their own
 
 from __future__ import annotations
 
-import gc
 import os
 from pathlib import Path
 
 from flask import current_app, has_app_context
 from huey import RedisHuey, SqliteHuey, crontab
+
+from clerkship import collector
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -35,7 +36,6 @@ def _make_huey():
 
 huey = _make_huey()
 _worker_app = None
-WORKER_GC_THRESHOLD = 5000  # young objects between collections (Python's default: 700)
 
 
 def _app():
@@ -53,16 +53,13 @@ def _app():
 
 def freeze_startup_objects() -> None:
     """Spare a worker's garbage collector the objects it loads once (the app, WeasyPrint and
-    the rest of its code), and let it run less often. A render allocates many boxes that live
-    as long as its layout: with the default settings the collector rescanned ~300,000
-    long-lived objects every few documents and ran 70 young collections per render, a sixth of
-    a document's CPU (0.23 s of 1.4 s; 0.05 s after this). The frozen objects live as long as
-    the worker, so freezing them keeps nothing alive longer."""
+    the rest of its code): clerkship.collector. A render allocates many boxes that live as
+    long as its layout: with the default settings the collector rescanned ~300,000
+    long-lived objects every few documents and ran 70 young collections per render, a sixth
+    of a document's CPU (0.23 s of 1.4 s; 0.05 s after this)."""
     from clerkship.portfolios import render  # noqa: F401 - loaded now, so frozen with the rest
 
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(WORKER_GC_THRESHOLD, *gc.get_threshold()[1:])
+    collector.freeze_loaded()
 
 
 def _in_app(function, *args):

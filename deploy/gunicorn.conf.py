@@ -105,6 +105,18 @@ class RedactingLogger(glogging.Logger):
 logger_class = RedactingLogger
 
 
+def when_ready(server):
+    """Before the first fork: the loaded app is frozen out of the garbage collector's sight
+    (clerkship/collector.py), and every worker starts with that setting."""
+    from clerkship import collector
+
+    server.log.info(
+        "Garbage collector: %d loaded objects frozen, young threshold %d",
+        collector.freeze_loaded(),
+        collector.YOUNG_THRESHOLD,
+    )
+
+
 def post_fork(server, worker):
     """Each worker opens its own database connections, never the master's (preload_app)."""
     if not server.cfg.preload_app:

@@ -348,6 +348,9 @@ def test_gunicorn_serves_the_app_and_logs_no_token(migrated_database, tmp_path):
         port = _wait_for(log, r"Listening at: http://127\.0\.0\.1:(\d+)", process).group(1)
         base = f"http://127.0.0.1:{port}"
         _wait_for(log, r"Booting worker", process)
+        # The loaded app is frozen before the fork (clerkship/collector.py).
+        frozen = _wait_for(log, r"Garbage collector: (\d+) loaded objects frozen", process)
+        assert int(frozen.group(1)) > 100_000
         assert _get(f"{base}/sign-in") == 200
         status = _get(f"{base}/p/SECRETTOKEN?x=SECRETQUERY", **{"X-Forwarded-For": "203.0.113.5"})
         assert status == 404

@@ -5,7 +5,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from clerkship import tasks
+from clerkship import collector
 
 ROOT = Path(__file__).resolve().parents[1]
 PROBE = (
@@ -30,5 +30,5 @@ def test_worker_freezes_what_it_loaded_and_collects_less_often(tmp_path):
     frozen, threshold, weasyprint_loaded = probe.stdout.split()
     # The app, its extensions and WeasyPrint: well over a hundred thousand objects.
     assert int(frozen) > 100_000
-    assert int(threshold) == tasks.WORKER_GC_THRESHOLD
+    assert int(threshold) == collector.YOUNG_THRESHOLD
     assert weasyprint_loaded == "True"

@@ -133,20 +133,25 @@ def _submitted(entry) -> bool:
 
 def steps(cycle: AssessmentCycle) -> list[str]:
     """The steps ``cycle`` waits for (none once signed)."""
-    if cycle.status is CycleStatus.OPEN:
+    return steps_for(
+        cycle.status, _submitted(cycle.self_assessment), _submitted(cycle.preceptor_assessment)
+    )
+
+
+def steps_for(status: CycleStatus, self_assessed: bool, rated: bool) -> list[str]:
+    """:func:`steps` from a cycle's status and whether each rating is in (for lists that
+    read only those columns)."""
+    if status is CycleStatus.OPEN:
         return [
             action
-            for action, entry in (
-                ("self_assess", cycle.self_assessment),
-                ("rate", cycle.preceptor_assessment),
-            )
-            if not _submitted(entry)
+            for action, done in (("self_assess", self_assessed), ("rate", rated))
+            if not done
         ]
     return {
         CycleStatus.REVEALED: ["react"],
         CycleStatus.RETURNED: ["revise"],
         CycleStatus.AWAITING_SIGNATURE: ["sign"],
-    }.get(cycle.status, [])
+    }.get(status, [])
 
 
 def waiting_in(cycles) -> list[Waiting]:
@@ -199,34 +204,54 @@ def preceptor_queue(preceptor_id: int) -> list[Waiting]:
 
 
 def waiting_by_student(student_ids: Iterable[int]) -> dict[int, WaitingCounts]:
-    """{student id: what waits and on whom} for many students in a fixed number of queries."""
+    """{student id: what waits and on whom} for many students in a fixed number of queries.
+
+    The cycles are read as plain columns (a large cohort has thousands waiting); only each
+    student's oldest waiting cycle is loaded whole, with its preceptor and competency."""
     ids = list(student_ids)
     counts = {student_id: WaitingCounts() for student_id in ids}
-    cycles = db.session.scalars(
-        select(AssessmentCycle)
+    cycles = db.session.execute(
+        select(
+            AssessmentCycle.id,
+            AssessmentCycle.student_id,
+            AssessmentCycle.status,
+            AssessmentCycle.status_changed_at,
+            SelfAssessment.submitted_at.is_not(None),
+            PreceptorAssessment.submitted_at.is_not(None),
+        )
+        .outerjoin(SelfAssessment, SelfAssessment.cycle_id == AssessmentCycle.id)
+        .outerjoin(PreceptorAssessment, PreceptorAssessment.cycle_id == AssessmentCycle.id)
         .where(
             AssessmentCycle.student_id.in_(ids or [0]),
             AssessmentCycle.status != CycleStatus.SIGNED,
         )
-        .options(
-            selectinload(AssessmentCycle.self_assessment),
-            selectinload(AssessmentCycle.preceptor_assessment),
-            selectinload(AssessmentCycle.preceptor),
-            selectinload(AssessmentCycle.competency),
-        )
+        .order_by(AssessmentCycle.id)
     )
-    for cycle in cycles:
-        waiting = steps(cycle)
+    oldest: dict[int, tuple[int, str]] = {}  # student id: (cycle id, the step named)
+    for cycle_id, student_id, status, changed_at, self_assessed, rated in cycles:
+        waiting = steps_for(status, bool(self_assessed), bool(rated))
         if not waiting:
             continue
-        row = counts[cycle.student_id]
+        row = counts[student_id]
         row.cycles += 1
         row.on_student += sum(1 for action in waiting if action in STUDENT_STEPS)
         row.on_preceptor += sum(1 for action in waiting if action in PRECEPTOR_STEPS)
-        if row.oldest is None or cycle.status_changed_at < row.oldest:
-            row.oldest = cycle.status_changed_at
-            action = min(waiting, key=_NAMED_FIRST.index)
-            row.oldest_step = Waiting(cycle, action, cycle.status_changed_at)
+        if row.oldest is None or changed_at < row.oldest:
+            row.oldest = changed_at
+            oldest[student_id] = (cycle_id, min(waiting, key=_NAMED_FIRST.index))
+    loaded = {
+        cycle.id: cycle
+        for cycle in db.session.scalars(
+            select(AssessmentCycle)
+            .where(AssessmentCycle.id.in_([cycle_id for cycle_id, _ in oldest.values()] or [0]))
+            .options(
+                selectinload(AssessmentCycle.preceptor), selectinload(AssessmentCycle.competency)
+            )
+        )
+    }
+    for student_id, (cycle_id, action) in oldest.items():
+        cycle = loaded[cycle_id]
+        counts[student_id].oldest_step = Waiting(cycle, action, cycle.status_changed_at)
     return counts
 
 

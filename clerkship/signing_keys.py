@@ -16,6 +16,7 @@ import hashlib
 import json
 import os
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -66,6 +67,8 @@ class KeyRing:
     retired_at: dict[str, datetime] = field(default_factory=dict)
     # (kid, signature, SHA-256 of the message) -> whether it verified (see verify)
     _checked: dict[tuple[str, str, bytes], bool] = field(default_factory=dict, repr=False)
+    # every stored value a record's check reads -> whether it checked out (see remembered)
+    _verdicts: dict[tuple, bool] = field(default_factory=dict, repr=False)
 
     @property
     def kid(self) -> str:
@@ -92,6 +95,20 @@ class KeyRing:
             if len(self._checked) >= CHECKED_LIMIT:
                 self._checked.clear()  # a bound on memory; the next views fill it again
             self._checked[remembered] = known
+        return known
+
+    def remembered(self, stored: tuple, check: Callable[[], bool]) -> bool:
+        """``check()``, remembered under ``stored``: every value, as read from the database,
+        that the check reads (the signature's columns and the signed record's). The same
+        stored values under the same keys always give the same answer; an edited value is a
+        new entry, checked afresh. A list that checks thousands of signatures a view (a
+        cohort dashboard) then spends its time reading rows, not re-encoding them."""
+        known = self._verdicts.get(stored)
+        if known is None:
+            known = check()
+            if len(self._verdicts) >= CHECKED_LIMIT:
+                self._verdicts.clear()  # a bound on memory, as for _checked
+            self._verdicts[stored] = known
         return known
 
     def jwks(self) -> dict:

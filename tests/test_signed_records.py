@@ -650,3 +650,25 @@ def test_lists_flag_an_invalid_signature(app, db, client):
     _login(client, _director())
     html = client.get(f"/students/{cycle.student_id}").get_data(as_text=True)
     assert "signature invalid" in html
+
+
+def test_a_verdict_is_remembered_only_for_the_same_stored_values_and_keys(app, tmp_path):
+    with app.app_context():
+        ring = signing_keys.ring()
+        checks = []
+
+        def check(answer):
+            checks.append(answer)
+            return answer
+
+        assert ring.remembered(("signature", 1, "text"), lambda: check(True)) is True
+        assert ring.remembered(("signature", 1, "text"), lambda: check(False)) is True
+        assert checks == [True]  # the same stored values: not checked again
+        # One value edited: a new entry, checked afresh.
+        assert ring.remembered(("signature", 1, "edited"), lambda: check(False)) is False
+        assert checks == [True, False]
+        # Another key ring (a rotation reads the file again) remembers nothing yet.
+        signing_keys.create(tmp_path / "other.json")
+        other = signing_keys.read(tmp_path / "other.json")
+        assert other.remembered(("signature", 1, "text"), lambda: check(False)) is False
+        assert checks == [True, False, False]

@@ -332,6 +332,11 @@ def main() -> None:
             _build(app, url, folder)
             if "--build-only" in sys.argv:
                 return
+            # Statistics for the planner, as autovacuum keeps them on a school's server (a
+            # restore or a fresh build has none yet).
+            subprocess.run(  # noqa: S603 - PostgreSQL's own client
+                [_tool("psql"), "-q", "-c", "ANALYZE", _libpq(url)], check=True
+            )
             programs = _programs(app)
             for program in programs:
                 dashboard = f"/cohorts/{program['cohort']}/dashboard"

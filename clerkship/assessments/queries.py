@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import selectinload
 from wtforms import SelectChoice
 
@@ -30,6 +30,7 @@ from clerkship.models import (
     User,
     utcnow,
 )
+from clerkship.models.base import among
 
 PAGE_OPTIONS = (
     selectinload(AssessmentCycle.student),
@@ -203,13 +204,17 @@ def preceptor_queue(preceptor_id: int) -> list[Waiting]:
     return [w for w in waiting_in(cycles) if w.on == "preceptor"]
 
 
-def waiting_by_student(student_ids: Iterable[int]) -> dict[int, WaitingCounts]:
-    """{student id: what waits and on whom} for many students in a fixed number of queries.
+def waiting_by_student(student_ids: Iterable[int] | Select) -> dict[int, WaitingCounts]:
+    """{student id: what waits and on whom} for many students in a fixed number of queries
+    (given a query of ids, students with nothing waiting are left out).
 
     The cycles are read as plain columns (a large cohort has thousands waiting); only each
     student's oldest waiting cycle is loaded whole, with its preceptor and competency."""
-    ids = list(student_ids)
-    counts = {student_id: WaitingCounts() for student_id in ids}
+    if not isinstance(student_ids, Select):
+        student_ids = list(student_ids)
+    counts = (
+        {} if isinstance(student_ids, Select) else {sid: WaitingCounts() for sid in student_ids}
+    )
     cycles = db.session.execute(
         select(
             AssessmentCycle.id,
@@ -222,7 +227,7 @@ def waiting_by_student(student_ids: Iterable[int]) -> dict[int, WaitingCounts]:
         .outerjoin(SelfAssessment, SelfAssessment.cycle_id == AssessmentCycle.id)
         .outerjoin(PreceptorAssessment, PreceptorAssessment.cycle_id == AssessmentCycle.id)
         .where(
-            AssessmentCycle.student_id.in_(ids or [0]),
+            among(AssessmentCycle.student_id, student_ids),
             AssessmentCycle.status != CycleStatus.SIGNED,
         )
         .order_by(AssessmentCycle.id)
@@ -232,7 +237,7 @@ def waiting_by_student(student_ids: Iterable[int]) -> dict[int, WaitingCounts]:
         waiting = steps_for(status, bool(self_assessed), bool(rated))
         if not waiting:
             continue
-        row = counts[student_id]
+        row = counts.setdefault(student_id, WaitingCounts())
         row.cycles += 1
         row.on_student += sum(1 for action in waiting if action in STUDENT_STEPS)
         row.on_preceptor += sum(1 for action in waiting if action in PRECEPTOR_STEPS)
@@ -256,12 +261,13 @@ def waiting_by_student(student_ids: Iterable[int]) -> dict[int, WaitingCounts]:
 
 
 def competencies_assessed(
-    student_ids: Iterable[int], as_of: datetime | None = None
+    student_ids: Iterable[int] | Select, as_of: datetime | None = None
 ) -> dict[int, int]:
     """{student id: distinct competencies with both ratings in} — the one definition of
     "competencies assessed". ``as_of`` counts only ratings both submitted by then (the
-    figure a month ago, for the dashboard's trend)."""
-    ids = list(student_ids) or [0]
+    figure a month ago, for the dashboard's trend). Given a query of ids, students with
+    none are left out."""
+    ids = student_ids if isinstance(student_ids, Select) else list(student_ids)
     query = (
         select(
             AssessmentCycle.student_id, func.count(func.distinct(AssessmentCycle.competency_id))
@@ -269,7 +275,7 @@ def competencies_assessed(
         .join(SelfAssessment, SelfAssessment.cycle_id == AssessmentCycle.id)
         .join(PreceptorAssessment, PreceptorAssessment.cycle_id == AssessmentCycle.id)
         .where(
-            AssessmentCycle.student_id.in_(ids),
+            among(AssessmentCycle.student_id, ids),
             SelfAssessment.submitted_at.is_not(None),
             PreceptorAssessment.submitted_at.is_not(None),
         )
@@ -280,6 +286,8 @@ def competencies_assessed(
             SelfAssessment.submitted_at <= as_of, PreceptorAssessment.submitted_at <= as_of
         )
     found = dict(db.session.execute(query).all())
+    if isinstance(ids, Select):
+        return found
     return {student_id: found.get(student_id, 0) for student_id in ids if student_id}
 
 

@@ -114,8 +114,14 @@ class Board:
         return [row for row in self.rows if row.needs_attention]
 
 
-def _ids_clause(column, ids):
-    return column.in_(ids or [0])
+def _on_board(rows: dict[int, Row], results):
+    """(row, the other values) for each result of a student on the board. The figures are
+    read with the cohort's query (never its list: thousands of bound values for a large
+    cohort), so one enrolled since the board's first query is left for the next view."""
+    for student_id, *values in results:
+        row = rows.get(student_id)
+        if row is not None:
+            yield row, *values
 
 
 def _days(moment: datetime, now: datetime) -> int:
@@ -129,46 +135,53 @@ def cohort_rows(cohort: Cohort, now: datetime | None = None) -> list[Row]:
 def cohort_board(cohort: Cohort, now: datetime | None = None) -> Board:
     now = now or utcnow()
     students = cohort_students.students_of_cohort(cohort)
-    ids = [s.id for s in students]
+    ids = cohort_students.student_ids_of_cohort(cohort.id)
     rows = {s.id: Row(s) for s in students}
     for row in rows.values():
         # Enrolment has no date of its own: a student is in the program from the cohort's
         # start, or from the day their account was made (an import mid-year), if later.
         row.in_program_since = max(cohort.start_date, row.student.created_at.date())
 
-    for student_id, count in goal_queries.goals_agreed(ids).items():
-        rows[student_id].agreed = count
-    for student_id, count in db.session.execute(
-        select(LearningGoal.student_id, func.count())
-        .where(_ids_clause(LearningGoal.student_id, ids), LearningGoal.status == GoalStatus.SHARED)
-        .group_by(LearningGoal.student_id)
+    for row, count in _on_board(rows, goal_queries.goals_agreed(ids).items()):
+        row.agreed = count
+    for row, count in _on_board(
+        rows,
+        db.session.execute(
+            select(LearningGoal.student_id, func.count())
+            .where(LearningGoal.student_id.in_(ids), LearningGoal.status == GoalStatus.SHARED)
+            .group_by(LearningGoal.student_id)
+        ),
     ):
-        rows[student_id].shared_unagreed = count
+        row.shared_unagreed = count
 
-    last_progress = (
-        select(GoalContribution.goal_id, func.max(GoalContribution.created_at).label("at"))
-        .where(GoalContribution.kind == ContributionKind.PROGRESS_NOTE)
-        .group_by(GoalContribution.goal_id)
-        .subquery()
-    )
+    # Each open goal of the cohort with its latest progress note: grouped per goal, so only
+    # the cohort's goals' notes are read (whatever the planner knows of the tables).
     open_goals = db.session.execute(
-        select(LearningGoal.student_id, LearningGoal.created_at, last_progress.c.at)
-        .outerjoin(last_progress, last_progress.c.goal_id == LearningGoal.id)
+        select(
+            LearningGoal.student_id,
+            LearningGoal.created_at,
+            func.max(GoalContribution.created_at),
+        )
+        .outerjoin(
+            GoalContribution,
+            (GoalContribution.goal_id == LearningGoal.id)
+            & (GoalContribution.kind == ContributionKind.PROGRESS_NOTE),
+        )
         .where(
-            _ids_clause(LearningGoal.student_id, ids),
+            LearningGoal.student_id.in_(ids),
             LearningGoal.status.in_([GoalStatus.SHARED, GoalStatus.AGREED]),
         )
+        .group_by(LearningGoal.id, LearningGoal.student_id, LearningGoal.created_at)
     )
     stale_before = now - timedelta(days=STALE_DAYS)
-    for student_id, created, progressed in open_goals:
+    for row, created, progressed in _on_board(rows, open_goals):
         latest = progressed or created
         if latest.tzinfo is None:  # aggregates come back without the column's type
             latest = latest.replace(tzinfo=now.tzinfo)
         if latest < stale_before:
-            rows[student_id].stale += 1
+            row.stale += 1
 
-    for student_id, waiting in assessment_queries.waiting_by_student(ids).items():
-        row = rows[student_id]
+    for row, waiting in _on_board(rows, assessment_queries.waiting_by_student(ids).items()):
         row.waiting = waiting.cycles
         row.waiting_on_student = waiting.on_student
         row.waiting_on_preceptor = waiting.on_preceptor
@@ -177,23 +190,26 @@ def cohort_board(cohort: Cohort, now: datetime | None = None) -> Board:
 
     feedback = db.session.execute(
         select(PatientFeedback.student_id, func.max(PatientFeedback.created_at))
-        .where(_ids_clause(PatientFeedback.student_id, ids))
+        .where(PatientFeedback.student_id.in_(ids))
         .group_by(PatientFeedback.student_id)
     )
-    for student_id, latest in feedback:
-        rows[student_id].last_feedback = latest.date() if latest else None
-    for student_id, count in db.session.execute(
+    for row, latest in _on_board(rows, feedback):
+        row.last_feedback = latest.date() if latest else None
+    panels = db.session.execute(
         select(PanelEntry.student_id, func.count(func.distinct(PanelEntry.patient_id)))
-        .where(_ids_clause(PanelEntry.student_id, ids), permissions.panel_active(now.date()))
+        .where(PanelEntry.student_id.in_(ids), permissions.panel_active(now.date()))
         .group_by(PanelEntry.student_id)
-    ):
-        rows[student_id].panel_patients = count
+    )
+    for row, count in _on_board(rows, panels):
+        row.panel_patients = count
 
-    for student_id, count in assessment_queries.competencies_assessed(ids).items():
-        rows[student_id].assessed = count
+    assessed = assessment_queries.competencies_assessed(ids)
+    for row, count in _on_board(rows, assessed.items()):
+        row.assessed = count
     month_ago = now - timedelta(days=TREND_DAYS)
-    for student_id, count in assessment_queries.competencies_assessed(ids, month_ago).items():
-        rows[student_id].assessed_month_ago = count
+    assessed = assessment_queries.competencies_assessed(ids, month_ago)
+    for row, count in _on_board(rows, assessed.items()):
+        row.assessed_month_ago = count
 
     own_level = aliased(EntrustmentLevel)
     their_level = aliased(EntrustmentLevel)
@@ -215,7 +231,7 @@ def cohort_board(cohort: Cohort, now: datetime | None = None) -> Board:
         .join(own_level, own_level.id == SelfAssessment.level_id)
         .join(their_level, their_level.id == PreceptorAssessment.level_id)
         .where(
-            _ids_clause(AssessmentCycle.student_id, ids),
+            AssessmentCycle.student_id.in_(ids),
             AssessmentCycle.status != CycleStatus.OPEN,
             and_(
                 SelfAssessment.submitted_at.is_not(None),
@@ -224,13 +240,15 @@ def cohort_board(cohort: Cohort, now: datetime | None = None) -> Board:
         )
         .subquery()
     )
-    for student_id, gap, competency_code, preceptor_name in db.session.execute(
-        select(ranked.c.student_id, ranked.c.gap, Competency.code, User.name)
-        .join(Competency, Competency.id == ranked.c.competency_id)
-        .join(User, User.id == ranked.c.preceptor_id)
-        .where(ranked.c.rank == 1)
+    for row, gap, competency_code, preceptor_name in _on_board(
+        rows,
+        db.session.execute(
+            select(ranked.c.student_id, ranked.c.gap, Competency.code, User.name)
+            .join(Competency, Competency.id == ranked.c.competency_id)
+            .join(User, User.id == ranked.c.preceptor_id)
+            .where(ranked.c.rank == 1)
+        ),
     ):
-        row = rows[student_id]
         row.gap, row.gap_on, row.gap_with = gap, competency_code, preceptor_name
 
     median_assessed = float(median([r.assessed for r in rows.values()])) if rows else 0.0

@@ -34,6 +34,7 @@ from clerkship.models import (
     SuggestionState,
     User,
 )
+from clerkship.models.base import among
 
 PAGE_OPTIONS = (
     selectinload(LearningGoal.student),
@@ -136,7 +137,7 @@ def _agreement_checks_out_as_stored(goal, version, signature) -> bool:
 
 
 def agreements_checked(
-    student_ids: Iterable[int], *, counted_only: bool = False
+    student_ids: Iterable[int] | sa.Select, *, counted_only: bool = False
 ) -> dict[int, Agreements]:
     """{student id: their agreements, checked}; students without any are left out.
 
@@ -160,7 +161,7 @@ def agreements_checked(
         )
         .outerjoin(Signature, Signature.id == GoalContribution.signature_id)
         .where(
-            LearningGoal.student_id.in_(list(student_ids) or [0]),
+            among(LearningGoal.student_id, student_ids),
             GoalContribution.kind == ContributionKind.AGREEMENT,
         )
     )
@@ -182,7 +183,7 @@ def agreements_checked(
     return checked
 
 
-def goals_agreed(student_ids: Iterable[int]) -> dict[int, int]:
+def goals_agreed(student_ids: Iterable[int] | sa.Select) -> dict[int, int]:
     """{student id: number of agreed goals} (students with none are left out)."""
     return {
         student_id: len(found.goals)

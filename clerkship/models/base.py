@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
@@ -66,3 +67,12 @@ class Base(DeclarativeBase):
 
 class TimestampMixin:
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+def among(column, ids: Iterable[int] | sa.Select) -> sa.ColumnElement[bool]:
+    """SQL: ``column`` is one of ``ids``: a list of ids (bound values), or a query of them
+    (a cohort's students: a large cohort's list would be thousands of bound values per query,
+    each one rendered and parsed on every page)."""
+    if isinstance(ids, sa.Select):
+        return column.in_(ids)
+    return column.in_(list(ids) or [0])

@@ -201,3 +201,19 @@ def test_dashboard_draws_where_each_student_stands(
     assert 'aria-describedby="standing-text"' in html
     assert "<script>" not in html and "onclick" not in html  # no inline script
     assert "waits on" in html
+
+
+def test_a_student_enrolled_while_the_board_is_read_waits_for_the_next_view(
+    db, scaled, make_cycle, make_goal, make_user, monkeypatch
+):
+    # The figures are read with the cohort's query: a student enrolled after the board's
+    # list of students was read shows up in them. The board is still made, without them.
+    student, quiet = _setup(db, scaled, make_cycle, make_goal, make_user)
+    listed = dashboard.cohort_students.students_of_cohort
+    monkeypatch.setattr(
+        dashboard.cohort_students,
+        "students_of_cohort",
+        lambda cohort: [s for s in listed(cohort) if s.id != student.id],
+    )
+    rows = {r.student.id: r for r in dashboard.cohort_rows(scaled["mine"]["cohort"])}
+    assert student.id not in rows and quiet.id in rows

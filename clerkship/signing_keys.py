@@ -56,6 +56,9 @@ def thumbprint(public: Ed25519PublicKey) -> str:
 
 
 CHECKED_LIMIT = 100_000  # signature checks remembered per process (~20 MB at most)
+# Verdicts remembered per process: each holds the stored values it was read from (~1.5 KB for
+# a goal agreement), so ~30 MB at most; a 1,000-student school has ~3,000 agreements in force.
+VERDICTS_LIMIT = 20_000
 
 
 @dataclass
@@ -106,7 +109,7 @@ class KeyRing:
         known = self._verdicts.get(stored)
         if known is None:
             known = check()
-            if len(self._verdicts) >= CHECKED_LIMIT:
+            if len(self._verdicts) >= VERDICTS_LIMIT:
                 self._verdicts.clear()  # a bound on memory, as for _checked
             self._verdicts[stored] = known
         return known

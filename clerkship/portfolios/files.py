@@ -96,7 +96,9 @@ def write_zip(
         with zipfile.ZipFile(temp, "w", zipfile.ZIP_DEFLATED) as bundle:
             for source, name in files:
                 time.sleep(pause)
-                bundle.write(source, name)
+                # Stored as they are: a PDF's streams are compressed already, so deflating
+                # them again took most of a pack's time for a few per cent of its size.
+                bundle.write(source, name, compress_type=zipfile.ZIP_STORED)
             for name, text in extra.items():
                 bundle.writestr(name, text)
         with temp.open("rb") as written:

@@ -148,6 +148,9 @@ def test_a_failed_render_is_retried_once_and_reported(client, db, demo_year, imm
     assert len([n for n in names if n.endswith(".pdf")]) == 2
     rows = list(csv.DictReader(io.StringIO(bundle.read("index.csv").decode())))
     assert {r["status"] for r in rows} == {"done", "failed"}
+    # The PDFs are stored as they are (compressed inside already); the index is deflated.
+    kinds = {info.filename[-4:]: info.compress_type for info in bundle.infolist()}
+    assert kinds == {".pdf": zipfile.ZIP_STORED, ".csv": zipfile.ZIP_DEFLATED}
 
 
 def test_verify_genuine_altered_and_unknown(client, db, demo_year, immediate_queue):

@@ -202,6 +202,7 @@ class StandingBar:
 
 @dataclass
 class StandingChart:
+    kind = "standing"  # which macro draws it (_macros/charts.html)
     width: int
     height: int
     bar_left: float
@@ -250,5 +251,72 @@ def standing_chart(
         median_label=labels["median"].format(median=f"{median:g}"),
         ticks=ticks,
         bars=bars,
+        title=title,
+    )
+
+
+# --- how many students of a large cohort stand where ------------------------------------------
+SPREAD_NAMES = 112  # room for "12 competencies" on the left
+
+
+@dataclass
+class SpreadBar:
+    label: str  # "4 competencies"
+    y: float
+    width: float  # every student with this many
+    flagged_width: float  # those of them who need attention
+    count: str  # the number drawn at the bar's end
+    title: str  # the accessible title: "4 competencies assessed: 31 students, 5 need attention"
+    median: bool  # the cohort's median falls on this row
+
+
+@dataclass
+class SpreadChart:
+    kind = "spread"
+    width: int
+    height: int
+    bar_left: float
+    bars: list[SpreadBar]
+    ticks: list[tuple[float, str]]
+    title: str
+
+
+def spread_chart(
+    title: str,
+    rows: list[tuple[int, int, int]],
+    median: float,
+    labels: dict[str, str],
+) -> SpreadChart:
+    """``rows``: (competencies assessed, students, of them flagged), one per count from 0 to
+    the highest; ``labels``: the translated "row", "bar" and "median" wordings, each with
+    ``{n}``, ``{students}`` and ``{flagged}`` to fill (the template owns no arithmetic)."""
+    top = max([students for _n, students, _f in rows] + [1])
+    left, right = SPREAD_NAMES, STANDING_WIDTH - 40  # room for the count after the bar
+    span = right - left
+
+    def length(value: float) -> float:
+        return value * span / top
+
+    bars = [
+        SpreadBar(
+            label=labels["row"].format(n=n),
+            y=8 + index * STANDING_ROW,
+            width=length(students),
+            flagged_width=length(flagged),
+            count=str(students),
+            title=labels["bar"].format(n=n, students=students, flagged=flagged)
+            + (" " + labels["median"] if n == round(median) else ""),
+            median=n == round(median),
+        )
+        for index, (n, students, flagged) in enumerate(rows)
+    ]
+    step = max(1, round(top / 4))
+    ticks = [(left + length(v), str(v)) for v in range(0, top + 1, step)]
+    return SpreadChart(
+        width=STANDING_WIDTH,
+        height=8 + len(rows) * STANDING_ROW + 22,
+        bar_left=left,
+        bars=bars,
+        ticks=ticks,
         title=title,
     )

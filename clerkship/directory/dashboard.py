@@ -48,6 +48,11 @@ GAP_LEVELS = 2  # self and preceptor this many levels apart
 # one or two behind is within the ordinary spread of the year.
 BEHIND_BY = 3
 TREND_DAYS = 30  # "since last month" on the dashboard's chart and table
+# A large cohort (several LIC tracks in one, 700 students) is shown a page of rows at a time,
+# sorted and filtered over all of them; its chart counts students at each standing instead of
+# drawing a bar per student (700 bars were 17,000 pixels tall).
+ROWS_PER_PAGE = 100
+CHART_STUDENTS = 50
 
 COLUMNS = {
     "name": _l("Student"),
@@ -342,6 +347,39 @@ def _reasons(row: Row, today: date, median_assessed: float) -> list[Reason]:
     return reasons
 
 
+@dataclass
+class RowsPage:
+    """One page of the sorted rows, with what the pager (``_pager.html``) reads."""
+
+    rows: list[Row]
+    page: int
+    pages: int
+
+    @property
+    def has_prev(self) -> bool:
+        return self.page > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.pages
+
+    @property
+    def prev_num(self) -> int:
+        return self.page - 1
+
+    @property
+    def next_num(self) -> int:
+        return self.page + 1
+
+
+def page_of(rows: list[Row], page: int) -> RowsPage:
+    """Page ``page`` (from 1; one out of range shows the nearest) of ``rows``."""
+    pages = max(1, -(-len(rows) // ROWS_PER_PAGE))
+    page = min(max(page, 1), pages)
+    start = (page - 1) * ROWS_PER_PAGE
+    return RowsPage(rows[start : start + ROWS_PER_PAGE], page, pages)
+
+
 def sort_rows(rows: list[Row], column: str, descending: bool) -> list[Row]:
     if column not in COLUMNS:
         column = "name"
@@ -358,8 +396,11 @@ def sort_rows(rows: list[Row], column: str, descending: bool) -> list[Row]:
     return sorted(present, key=key, reverse=descending) + missing
 
 
-def standing(board: Board) -> charts.StandingChart:
-    """The dashboard's chart: competencies assessed per student, a month ago, the median."""
+def standing(board: Board) -> charts.StandingChart | charts.SpreadChart:
+    """The dashboard's chart: competencies assessed per student, a month ago, the median; for
+    a large cohort, how many students have assessed each number of competencies."""
+    if len(board.rows) > CHART_STUDENTS:
+        return _spread(board)
     rows = sorted(board.rows, key=lambda r: (r.assessed, r.student.name.lower()))
     return charts.standing_chart(
         str(_l("Competencies assessed per student, now and a month ago")),
@@ -368,5 +409,25 @@ def standing(board: Board) -> charts.StandingChart:
         {
             "bar": str(_l("{name}: {now} competencies assessed, {before} a month ago")),
             "median": str(_l("Cohort median: {median}")),
+        },
+    )
+
+
+def _spread(board: Board) -> charts.SpreadChart:
+    students = [0] * (max(r.assessed for r in board.rows) + 1)
+    flagged = [0] * len(students)
+    for row in board.rows:
+        students[row.assessed] += 1
+        flagged[row.assessed] += row.needs_attention
+    return charts.spread_chart(
+        str(_l("Students by number of competencies assessed")),
+        [(n, students[n], flagged[n]) for n in range(len(students))],
+        board.median_assessed,
+        {
+            "row": str(_l("{n} assessed")),
+            "bar": str(
+                _l("{n} competencies assessed: {students} students, {flagged} need attention.")
+            ),
+            "median": str(_l("The cohort's median is here.")),
         },
     )

@@ -155,10 +155,15 @@ def dashboard(cohort_id: int):
     descending = request.args.get("dir") == "desc"
     attention_only = request.args.get("show") == "attention"
     shown = [r for r in rows if r.needs_attention] if attention_only else rows
+    page = cohort_dashboard.page_of(
+        cohort_dashboard.sort_rows(shown, column, descending),
+        request.args.get("page", 1, type=int) or 1,
+    )
     return render_template(
         "directory/dashboard.html",
         cohort=cohort,
-        rows=cohort_dashboard.sort_rows(shown, column, descending),
+        rows=page.rows,
+        pager=page,
         total=len(rows),
         flagged=len(board.flagged),
         median_assessed=board.median_assessed,

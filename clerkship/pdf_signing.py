@@ -28,6 +28,7 @@ from pyhanko.sign.validation import validate_pdf_signature
 from pyhanko.sign.validation.status import SignatureCoverageLevel
 from pyhanko_certvalidator import ValidationContext
 
+from clerkship import key_files
 from clerkship.clock import utcnow
 from clerkship.config import ConfigError
 
@@ -94,23 +95,24 @@ def create_self_signed(cert_path: Path, key_path: Path, school: str) -> None:
         )
         .sign(key, hashes.SHA256())
     )
-    key_path.parent.mkdir(parents=True, exist_ok=True)
-    key_path.write_bytes(
+    key_files.write_private(
+        key_path,
         key.private_bytes(
             serialization.Encoding.PEM,
             serialization.PrivateFormat.PKCS8,
             serialization.NoEncryption(),
-        )
+        ),
     )
-    key_path.chmod(0o600)
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_files.write_private(cert_path, cert.public_bytes(serialization.Encoding.PEM))
 
 
 def init_app(app: Flask) -> None:
     cert_path, key_path = _paths(app)
     relaxed = app.config["ENV"] in ("development", "testing")
-    if relaxed and not cert_path.exists() and not key_path.exists():
-        create_self_signed(cert_path, key_path, app.config["PROGRAM_NAME"])
+    if relaxed:
+        with key_files.writing(key_path.parent):  # workers starting together make one pair
+            if not cert_path.exists() and not key_path.exists():
+                create_self_signed(cert_path, key_path, app.config["PROGRAM_NAME"])
     try:
         signer = signers.SimpleSigner.load(str(key_path), str(cert_path))
     except (OSError, ValueError) as problem:

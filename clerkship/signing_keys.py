@@ -12,9 +12,9 @@ Create the first production key with ``python -m clerkship.signing_keys PATH``.
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import json
-import os
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -31,6 +31,7 @@ from cryptography.hazmat.primitives.serialization import (
 )
 from flask import Flask, current_app
 
+from clerkship import key_files
 from clerkship.config import ConfigError
 
 EXTENSION = "signing_keys"
@@ -146,20 +147,11 @@ def _to_json(private: Ed25519PrivateKey, retired: list[dict]) -> str:
     return json.dumps(document, indent=2) + "\n"
 
 
-def _write(path: Path, text: str) -> None:
-    """Replace the file atomically, readable by its owner only."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    scratch = path.with_name(path.name + ".new")
-    fd = os.open(scratch, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(text)
-    os.replace(scratch, path)
-
-
 def create(path: Path) -> None:
-    if path.exists():
-        raise FileExistsError(f"{path} already exists; use `flask rotate-signing-key`.")
-    _write(path, _to_json(Ed25519PrivateKey.generate(), []))
+    with key_files.writing(path.parent):
+        if path.exists():
+            raise FileExistsError(f"{path} already exists; use `flask rotate-signing-key`.")
+        key_files.write_private(path, _to_json(Ed25519PrivateKey.generate(), []).encode())
 
 
 def read(path: Path) -> KeyRing:
@@ -182,6 +174,11 @@ def read(path: Path) -> KeyRing:
 
 def rotate(path: Path) -> tuple[str, str]:
     """A new current key; the old one's public half joins the retired list. (old, new) ids."""
+    with key_files.writing(path.parent):  # two rotations at once would lose a retired key
+        return _rotate(path)
+
+
+def _rotate(path: Path) -> tuple[str, str]:
     document = json.loads(path.read_text())
     old = read(path)
     retired = list(document.get("retired", []))
@@ -194,7 +191,7 @@ def rotate(path: Path) -> tuple[str, str]:
         },
     )
     new = Ed25519PrivateKey.generate()
-    _write(path, _to_json(new, retired))
+    key_files.write_private(path, _to_json(new, retired).encode())
     return old.kid, thumbprint(new.public_key())
 
 
@@ -206,8 +203,9 @@ def key_path(app: Flask) -> Path:
 def init_app(app: Flask) -> None:
     """Load the key at start-up; stop with one clear message when it cannot be used."""
     path = key_path(app)
-    if not path.exists() and app.config["ENV"] in ("development", "testing"):
-        create(path)
+    if app.config["ENV"] in ("development", "testing"):
+        with contextlib.suppress(FileExistsError):  # made by a process started with this one
+            create(path)
     try:
         ring = read(path)
     except (OSError, ValueError, KeyError, TypeError) as problem:

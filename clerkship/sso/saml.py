@@ -40,6 +40,7 @@ from saml2.time_util import str_to_time
 from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 
+from clerkship import key_files
 from clerkship.extensions import db
 from clerkship.models import SamlAssertion, utcnow
 
@@ -102,9 +103,9 @@ def key_pair() -> tuple[str, str]:
         raise RuntimeError("SAML_SP_KEY and SAML_SP_CERT must be set for SAML sign-in.")
     folder = Path(current_app.instance_path)
     key, cert = folder / "saml-sp-key.pem", folder / "saml-sp-cert.pem"
-    if not key.exists() or not cert.exists():
-        folder.mkdir(parents=True, exist_ok=True)
-        write_key_pair(key, cert, "Clerkship development SP")
+    with key_files.writing(folder):  # workers signing in together make one pair
+        if not key.exists() or not cert.exists():
+            write_key_pair(key, cert, "Clerkship development SP")
     return str(key), str(cert)
 
 
@@ -129,15 +130,15 @@ def write_key_pair(key_path: Path, cert_path: Path, name: str) -> None:
         .not_valid_after(now + timedelta(days=3650))
         .sign(private, hashes.SHA256())
     )
-    key_path.write_bytes(
+    key_files.write_private(
+        key_path,
         private.private_bytes(
             serialization.Encoding.PEM,
             serialization.PrivateFormat.PKCS8,
             serialization.NoEncryption(),
-        )
+        ),
     )
-    key_path.chmod(0o600)
-    cert_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key_files.write_private(cert_path, certificate.public_bytes(serialization.Encoding.PEM))
 
 
 def _settings(with_idp: bool) -> dict:

@@ -72,29 +72,36 @@ def _send_digests(env: dict) -> subprocess.Popen:
 def test_two_processes_at_once_send_each_person_one_digest():
     with fresh_database("digests") as url, tempfile.TemporaryDirectory() as instance:
         app = create_app(test_config(url))
-        with app.app_context():
-            flask_migrate.upgrade()
-            demo.build_demo_year(students=6)
-            _db.session.commit()
-        env = dict(
-            os.environ,
-            DATABASE_URL=url,
-            CLERKSHIP_ENV="testing",
-            CLERKSHIP_INSTANCE_PATH=instance,
-            CLERKSHIP_MAIL_BACKEND="memory",
-        )
-        runs = [_send_digests(env), _send_digests(env)]
-        outputs = [run.communicate(timeout=120)[0] for run in runs]
-        assert all(run.returncode == 0 for run in runs), outputs
-        sent = [int(out.rsplit("Sent ", 1)[1].split()[0]) for out in outputs]
-        with app.app_context():
-            rows = _db.session.scalar(select(func.count(DigestSent.id)))
-            per_person = Counter(
-                _db.session.scalars(
-                    select(AuditEvent.object_id).where(AuditEvent.action == "digest.sent")
-                )
+        try:
+            _two_runs_send_one_digest_each(app, url, instance)
+        finally:  # a failure here must not leave a connection for a later test to trip on
+            with app.app_context():
+                _db.session.remove()
+                _db.engine.dispose()
+
+
+def _two_runs_send_one_digest_each(app, url: str, instance: str) -> None:
+    with app.app_context():
+        flask_migrate.upgrade()
+        demo.build_demo_year(students=6)
+        _db.session.commit()
+    env = dict(
+        os.environ,
+        DATABASE_URL=url,
+        CLERKSHIP_ENV="testing",
+        CLERKSHIP_INSTANCE_PATH=instance,
+        CLERKSHIP_MAIL_BACKEND="memory",
+    )
+    runs = [_send_digests(env), _send_digests(env)]
+    outputs = [run.communicate(timeout=120)[0] for run in runs]
+    assert all(run.returncode == 0 for run in runs), outputs
+    sent = [int(out.rsplit("Sent ", 1)[1].split()[0]) for out in outputs]
+    with app.app_context():
+        rows = _db.session.scalar(select(func.count(DigestSent.id)))
+        per_person = Counter(
+            _db.session.scalars(
+                select(AuditEvent.object_id).where(AuditEvent.action == "digest.sent")
             )
-            _db.session.remove()
-            _db.engine.dispose()
-        assert rows > 0 and sum(sent) == rows, (sent, rows, outputs)
-        assert set(per_person.values()) == {1}
+        )
+    assert rows > 0 and sum(sent) == rows, (sent, rows, outputs)
+    assert set(per_person.values()) == {1}

@@ -6,9 +6,10 @@ from __future__ import annotations
 import re
 from datetime import date
 
+import pytest
 from flask import render_template_string
 
-from clerkship.charts import level_chart
+from clerkship.charts import level_chart, spread_chart
 from clerkship.portfolios.render import PATIENT_SCALE, charts_for
 
 LEVELS = [(1, "Observe only"), (2, "Direct supervision"), (3, "Indirect supervision")]
@@ -85,3 +86,30 @@ def test_two_frameworks_with_the_same_code_each_get_their_own_chart(app):
     assert sorted(charts) == [0, 1]
     first, second = ([p.y for p in charts[n].series[0].points] for n in (0, 1))
     assert first != second
+
+
+def test_spread_bars_are_as_long_as_their_students_and_mark_the_median(app):
+    labels = {
+        "row": "{n} assessed",
+        "bar": "{n} competencies assessed: {students} students, {flagged} need attention.",
+        "median": "The cohort's median is here.",
+    }
+    chart = spread_chart("Spread", [(0, 10, 4), (1, 40, 0), (2, 20, 2)], 1.2, labels)
+    widths = [bar.width for bar in chart.bars]
+    assert widths[1] == max(widths)
+    assert widths[0] * 4 == pytest.approx(widths[1]) and widths[2] * 2 == pytest.approx(widths[1])
+    assert chart.bars[0].flagged_width * 10 / 4 == pytest.approx(widths[0])
+    assert [bar.median for bar in chart.bars] == [False, True, False]
+    assert chart.bars[1].title.endswith("need attention. The cohort's median is here.")
+    assert chart.bar_left + widths[1] <= chart.width
+    svg = _svg_of(app, "spread_chart", chart)
+    assert svg.count('<g class="bar') == 3 and svg.count('class="bar median"') == 1
+    assert "2 competencies assessed: 20 students, 2 need attention." in svg
+
+
+def _svg_of(app, macro: str, chart) -> str:
+    with app.test_request_context():
+        return render_template_string(
+            f'{{% from "_macros/charts.html" import {macro} %}}{{{{ {macro}(chart) }}}}',
+            chart=chart,
+        )

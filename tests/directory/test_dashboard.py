@@ -3,6 +3,7 @@ filtering, access and query count."""
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 from sqlalchemy import select
@@ -217,3 +218,60 @@ def test_a_student_enrolled_while_the_board_is_read_waits_for_the_next_view(
     )
     rows = {r.student.id: r for r in dashboard.cohort_rows(scaled["mine"]["cohort"])}
     assert student.id not in rows and quiet.id in rows
+
+
+def _enroll(db, cohort, make_user, names: list[str]) -> None:
+    for name in names:
+        person = make_user(Role.STUDENT, name=name, password=None)
+        db.session.add(Enrollment(cohort_id=cohort.id, student_id=person.id))
+    db.session.commit()
+
+
+def _names_shown(html: str) -> list[str]:
+    return re.findall(r'<th scope="row"><a href="[^"]+">([^<]+)</a></th>', html)
+
+
+def test_a_large_cohort_is_paged_and_charted_by_count(client, db, scaled, make_user, monkeypatch):
+    monkeypatch.setattr(dashboard, "ROWS_PER_PAGE", 4)
+    monkeypatch.setattr(dashboard, "CHART_STUDENTS", 5)
+    cohort = scaled["mine"]["cohort"]
+    _enroll(db, cohort, make_user, [f"Pupil {letter}" for letter in "ABCDEFGHI"])
+    everyone = sorted(
+        e.student.name
+        for e in db.session.scalars(select(Enrollment).filter_by(cohort_id=cohort.id))
+    )
+    login(client, scaled["mine"]["director"])
+    url = f"/cohorts/{cohort.id}/dashboard"
+
+    first = _html(client.get(f"{url}?sort=name&dir=desc"))
+    assert _names_shown(first) == sorted(everyone, reverse=True)[:4]  # sorted over all
+    pages = -(-len(everyone) // 4)
+    assert f"Page 1 of {pages}" in first
+    assert f'href="{url}?sort=name&amp;dir=desc&amp;page=2"' in first  # keeps the order
+    assert 'rel="prev"' not in first
+    shown = []
+    for page in range(1, pages + 1):
+        shown += _names_shown(_html(client.get(f"{url}?sort=name&dir=desc&page={page}")))
+    assert shown == sorted(everyone, reverse=True)  # every student once, in order
+
+    last = _html(client.get(f"{url}?sort=name&dir=desc&page=999"))  # past the end: the last
+    assert f"Page {pages} of {pages}" in last and 'rel="next"' not in last
+    for wrong in ("abc", "-3", "0"):
+        response = client.get(f"{url}?page={wrong}")
+        assert response.status_code == 200 and "Page 1 of" in _html(response)
+    sneaky = _html(client.get(f"{url}?cohort_id=999999"))
+    assert f'href="{url}?page=2"' in sneaky  # the address's own cohort, never the query's
+
+    assert '<svg class="chart spread"' in first and '<svg class="chart standing"' not in first
+    (bar,) = re.findall(r"<title>0 competencies assessed: (\d+) students, (\d+) need", first)
+    flagged = int(re.search(r"(\d+) students? needs? attention", first).group(1))
+    assert bar == (str(len(everyone)), str(flagged))  # nobody assessed yet: one bar, at 0
+    assert first.count('<g class="bar') == 1
+
+
+def test_a_small_cohort_has_no_pager(client, db, scaled):
+    cohort = scaled["mine"]["cohort"]
+    login(client, scaled["mine"]["director"])
+    html = _html(client.get(f"/cohorts/{cohort.id}/dashboard"))
+    assert _names_shown(html) and 'class="pager"' not in html
+    assert '<svg class="chart standing"' in html

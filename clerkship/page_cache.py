@@ -14,6 +14,9 @@ to invalidate, on any path (forms, imports, commands, export workers on other ma
 - This process's own writes, committed or not, also change the key (a counter): a test's (or a
   command's) open transaction is seen at once, and a rollback never brings back a page kept
   from data that was never committed.
+- A second token in the row, the **records token**, changes only with rows a portfolio may
+  show (not with exports, digests or API tokens): an export reuses a student's PDF made under
+  the same records token without reading the portfolio again (portfolios/jobs.py).
 - The minute window bounds how long a page may show something that depends on the time of
   day (an invitation that just expired) without any write.
 
@@ -38,7 +41,7 @@ from flask.globals import request_ctx
 from flask_babel import get_locale, get_timezone
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
-from sqlalchemy import event, update
+from sqlalchemy import event, inspect, update
 from sqlalchemy.orm import Session
 
 from clerkship import transactions
@@ -48,9 +51,15 @@ from clerkship.models.versions import DATA_VERSION_ID, DataVersion
 
 # Rows no kept page shows: writing them leaves the data version as it is.
 NOT_SHOWN = frozenset({"audit_event", "sign_in_session", "submitted_form", "saml_assertion"})
+# Rows no portfolio shows: writing them leaves the records token as it is (an export's own
+# rows, above all, so that exporting again finds every portfolio unchanged).
+NOT_IN_PORTFOLIOS = NOT_SHOWN | {"export_job", "export_document", "digest_sent", "api_token"}
+# Columns no portfolio shows, of tables it does: what a sign-in writes on the user's row.
+NOT_IN_PORTFOLIOS_COLUMNS = {"user": frozenset({"last_sign_in_at", "password_hash"})}
 WINDOW_SECONDS = 60
 
 _WROTE = "clerkship_page_cache_wrote"  # session.info: this transaction changed shown rows
+_WROTE_RECORDS = "clerkship_records_wrote"  # session.info: … and rows a portfolio shows
 # session.info: a session that never replaces the token (a migration older than the table).
 NO_DATA_VERSION = "clerkship_no_data_version"
 _VERSION = "clerkship_page_version"  # g: the token read as the request began
@@ -62,12 +71,30 @@ _local_writes = next(_counter)  # this process's writes so far (see the module d
 # --- the data version ------------------------------------------------------------------------
 
 
-def _touches_shown_rows(session: Session) -> bool:
-    for obj in itertools.chain(session.new, session.deleted, session.dirty):
+def _note_objects(session: Session) -> None:
+    new_or_deleted = itertools.chain(session.new, session.deleted)
+    tables = {getattr(obj, "__tablename__", None) for obj in new_or_deleted}
+    records = bool(tables - NOT_IN_PORTFOLIOS)
+    for obj in session.dirty:
+        if not session.is_modified(obj):
+            continue
         table = getattr(obj, "__tablename__", None)
-        if table not in NOT_SHOWN and (obj not in session.dirty or session.is_modified(obj)):
-            return True
-    return False
+        tables.add(table)
+        if not records and table not in NOT_IN_PORTFOLIOS:
+            records = _changed(obj) - NOT_IN_PORTFOLIOS_COLUMNS.get(table, frozenset()) != set()
+    _note_tables(session, tables, records)
+
+
+def _changed(obj) -> set[str]:
+    return {attr.key for attr in inspect(obj).attrs if attr.history.has_changes()}
+
+
+def _note_tables(session: Session, tables: set[str | None], records: bool) -> None:
+    if tables - NOT_SHOWN:
+        session.info[_WROTE] = True
+        _wrote_locally()
+    if records:
+        session.info[_WROTE_RECORDS] = True
 
 
 def _wrote_locally() -> None:
@@ -77,9 +104,7 @@ def _wrote_locally() -> None:
 
 @event.listens_for(Session, "before_flush")
 def _note_flush(session: Session, _context, _instances) -> None:
-    if _touches_shown_rows(session):
-        session.info[_WROTE] = True
-        _wrote_locally()
+    _note_objects(session)
 
 
 @event.listens_for(Session, "do_orm_execute")
@@ -88,25 +113,29 @@ def _note_statement(state) -> None:
     statement = state.statement
     if state.is_update or state.is_delete or state.is_insert:
         table = getattr(getattr(statement, "table", None), "name", None)
-        if table in NOT_SHOWN or table == DataVersion.__tablename__:
-            return
-    elif not (
-        hasattr(statement, "text")
-        and statement.text.lstrip()[:6].upper() in {"INSERT", "UPDATE", "DELETE"}
-    ):
-        return
-    state.session.info[_WROTE] = True
-    _wrote_locally()
+        if table != DataVersion.__tablename__:
+            _note_tables(state.session, {table}, table not in NOT_IN_PORTFOLIOS)
+    elif hasattr(statement, "text") and statement.text.lstrip()[:6].upper() in {
+        "INSERT",
+        "UPDATE",
+        "DELETE",
+    }:
+        _note_tables(state.session, {None}, True)  # which table is unknown: both tokens change
 
 
 @event.listens_for(Session, "before_commit")
 def _new_version(session: Session) -> None:
-    """Last in the transaction, so the row is locked only while the commit itself runs."""
-    if session.info.pop(_WROTE, False) and not session.info.get(NO_DATA_VERSION):
+    """Last in the transaction, so the row is locked only while the commit itself runs.
+    SQLAlchemy calls this before the commit's own flush: flushed now, so that changes still
+    pending are noted too."""
+    session.flush()
+    wrote, records = session.info.pop(_WROTE, False), session.info.pop(_WROTE_RECORDS, False)
+    if (wrote or records) and not session.info.get(NO_DATA_VERSION):
+        tokens = {"token": secrets.token_hex(16)} if wrote else {}
+        if records:
+            tokens["records_token"] = secrets.token_hex(16)
         session.execute(
-            update(DataVersion)
-            .where(DataVersion.id == DATA_VERSION_ID)
-            .values(token=secrets.token_hex(16))
+            update(DataVersion).where(DataVersion.id == DATA_VERSION_ID).values(**tokens)
         )
 
 
@@ -115,8 +144,9 @@ def _rolled_back(session: Session, previous) -> None:
     """Any rollback, a savepoint's too: what this process may have shown from it is gone."""
     if session.info.get(_WROTE):
         _wrote_locally()
-        if previous.parent is None:
-            session.info.pop(_WROTE, None)
+    if previous.parent is None:
+        session.info.pop(_WROTE, None)
+        session.info.pop(_WROTE_RECORDS, None)
 
 
 _READ_VERSION = "SELECT token FROM data_version WHERE id = 1"  # DATA_VERSION_ID
@@ -127,6 +157,15 @@ def data_version() -> str | None:
     Plain SQL: on a kept page this is one of its two queries, and compiling it cost more
     than running it."""
     return db.session.connection().exec_driver_sql(_READ_VERSION).scalar()
+
+
+_READ_RECORDS = "SELECT records_token FROM data_version WHERE id = 1"
+
+
+def records_version() -> str | None:
+    """The records token: the same for as long as nothing a portfolio shows has changed;
+    ``None`` without the row. Read it before the records it stands for."""
+    return db.session.connection().exec_driver_sql(_READ_RECORDS).scalar()
 
 
 # --- the kept pages --------------------------------------------------------------------------

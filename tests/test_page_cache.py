@@ -231,3 +231,35 @@ def _form_fields(html: str) -> dict:
         )
     )
     return fields
+
+
+def _versions(db) -> tuple[str, str | None]:
+    row = db.session.execute(select(DataVersion.token, DataVersion.records_token)).one()
+    return row.token, row.records_token
+
+
+def test_a_change_flushed_only_by_the_commit_replaces_the_tokens(db, world):
+    """SQLAlchemy calls before_commit before the commit's own flush: a change nothing flushed
+    earlier must still give other processes a new token."""
+    before = _versions(db)
+    world["mine"]["program"].name = "Renamed at commit"
+    assert db.session.dirty  # nothing has flushed it yet
+    db.session.commit()
+    after = _versions(db)
+    assert after[0] != before[0] and after[1] != before[1]
+
+
+def test_an_export_of_its_own_keeps_the_records_token(db, world):
+    """Exporting writes jobs, documents and audit rows: pages change, portfolios do not."""
+    from clerkship.portfolios import service
+
+    mine = world["mine"]
+    before = _versions(db)
+    service.start_export(mine["director"], student=mine["student"])
+    db.session.commit()
+    after = _versions(db)
+    assert after[0] != before[0]  # the director's home lists the export
+    assert after[1] == before[1]
+    db.session.add(AuditEvent(actor_id=mine["director"].id, action="test.nothing_shown"))
+    db.session.commit()
+    assert _versions(db) == after

@@ -173,6 +173,9 @@ class ExportDocument(TimestampMixin, Base):
     )
     # sha256 of the canonical portfolio data + template version: same key, same PDF.
     cache_key: Mapped[str | None] = mapped_column(sa.String(64), index=True)
+    # The records token and keys it was made under (portfolios.jobs.records_stamp): a later
+    # export of the student under the same stamp reuses it without reading the portfolio.
+    records_stamp: Mapped[str | None] = mapped_column(sa.String(64))
     content_hash: Mapped[str | None] = mapped_column(sa.String(64))  # printed in the footer
     file_hash: Mapped[str | None] = mapped_column(sa.String(64))
     pages: Mapped[int | None]

@@ -75,6 +75,26 @@ def cache_key(data: dict) -> str:
     ).hexdigest()
 
 
+_code_fingerprints: dict[tuple[str, ...], str] = {}
+
+
+def code_fingerprint() -> str:
+    """A hash of the code, templates and static files that make a portfolio: a PDF reused
+    because no record changed (portfolios.jobs.records_stamp) is never one an older version
+    of Clerkship made. Read once per process."""
+    app = current_app
+    folders = (app.root_path, app.template_folder or "", app.static_folder or "")
+    if folders not in _code_fingerprints:
+        digest = hashlib.sha256(TEMPLATE_VERSION.encode())
+        for folder in folders:
+            for path in sorted(Path(folder).rglob("*")):
+                if path.is_file() and path.suffix != ".pyc":
+                    digest.update(str(path.relative_to(folder)).encode() + b"\0")
+                    digest.update(path.read_bytes())
+        _code_fingerprints[folders] = digest.hexdigest()
+    return _code_fingerprints[folders]
+
+
 PATIENT_SCALE = [(0, "0"), (25, "25"), (50, "50"), (75, "75"), (100, "100")]
 
 

@@ -118,6 +118,50 @@ def test_unchanged_portfolio_is_not_rendered_again(client, db, demo_year, immedi
         render.render_pdf = original
 
 
+def test_an_unchanged_portfolio_is_not_even_read_again(
+    client, db, demo_year, immediate_queue, monkeypatch
+):
+    """No record a portfolio shows changed since the last export (the records token, the
+    keys and the code are the same): the earlier PDF is reused without reading the records."""
+    from clerkship.portfolios import data, files
+
+    student, other = demo_year["student01"], demo_year["student02"]
+    login(client, demo_year["director"])
+    reads, renders = [], []
+    read, make = data.portfolio_data, render.render_pdf
+    monkeypatch.setattr(data, "portfolio_data", lambda *a, **k: reads.append(1) or read(*a, **k))
+    monkeypatch.setattr(render, "render_pdf", lambda *a, **k: renders.append(1) or make(*a, **k))
+
+    def export(**period) -> ExportDocument:
+        assert client.post(f"/portfolios/{student.id}/export", data=period).status_code == 302
+        latest = select(ExportDocument).order_by(ExportDocument.id.desc())
+        return db.session.scalars(latest).first()
+
+    first = export()
+    client.post("/sign-out")
+    login(client, demo_year["director"])  # signing in writes no record a portfolio shows
+    again = export()
+    assert (len(reads), len(renders)) == (1, 1)
+    assert again.reused_id == first.id and again.file_hash == first.file_hash
+    assert again.records_stamp == first.records_stamp is not None
+    third = export()  # reused from a reuse: still the file first made
+    assert third.reused_id == first.id and len(reads) == 1
+
+    export(start="2026-09-01")  # another period is another portfolio
+    assert (len(reads), len(renders)) == (2, 2)
+
+    other.name = other.name + " Jr."  # a record changed, though not this student's
+    db.session.commit()
+    after_change = export()
+    assert (len(reads), len(renders)) == (3, 2)  # read again, same content: same file
+    assert after_change.reused_id == first.id
+    assert after_change.records_stamp != first.records_stamp
+
+    (files.export_dir() / first.path).unlink()  # the file is gone: made again
+    export()
+    assert (len(reads), len(renders)) == (4, 3)
+
+
 def test_a_failed_render_is_retried_once_and_reported(client, db, demo_year, immediate_queue):
     cohort = db.session.scalar(select(Cohort))
     failing = demo_year["student02"]

@@ -1,8 +1,10 @@
 """Alembic environment for Clerkship (driven by Flask-Migrate)."""
 
 import logging
+import secrets
 from logging.config import fileConfig
 
+import sqlalchemy as sa
 from alembic import context
 from flask import current_app
 
@@ -65,9 +67,26 @@ def run_migrations_online():
                     broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
                     if broken:
                         raise RuntimeError(f"foreign keys broken by the migration: {broken}")
+            _new_data_versions(connection)
+            connection.commit()
         finally:
             if sqlite:
                 _sqlite_foreign_keys(connection, on=True)
+
+
+def _new_data_versions(connection):
+    """A migration may change data without the app's sessions (which replace the tokens):
+    no page kept and no portfolio reused from before it (clerkship.page_cache)."""
+    schema = sa.inspect(connection)
+    if not schema.has_table("data_version"):
+        return
+    columns = {column["name"] for column in schema.get_columns("data_version")}
+    tokens = {
+        name: secrets.token_hex(16) for name in ("token", "records_token") if name in columns
+    }
+    if tokens:
+        assignments = ", ".join(f"{name} = :{name}" for name in tokens)
+        connection.execute(sa.text(f"UPDATE data_version SET {assignments}"), tokens)  # noqa: S608
 
 
 def _sqlite_foreign_keys(connection, *, on: bool):

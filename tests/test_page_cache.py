@@ -263,3 +263,18 @@ def test_an_export_of_its_own_keeps_the_records_token(db, world):
     db.session.add(AuditEvent(actor_id=mine["director"].id, action="test.nothing_shown"))
     db.session.commit()
     assert _versions(db) == after
+
+
+def test_a_migration_replaces_both_tokens(app):
+    """A migration changes data outside the app's sessions: nothing kept survives it."""
+    import flask_migrate
+
+    from clerkship.extensions import db as _db
+
+    with app.app_context():
+        before = _versions(_db)
+        _db.session.remove()
+        flask_migrate.upgrade()
+        after = _versions(_db)
+        _db.session.remove()
+    assert before[0] != after[0] and before[1] != after[1]

@@ -15,8 +15,8 @@ Not part of ``make bench`` (building the year takes many minutes): one JSON line
   (``BENCH_SCALE_WORKERS``, "1,2,4"). Four are two consumers of two processes, each in an
   instance folder of its own, sharing only PostgreSQL, Redis and the export folder, as two
   machines would. Every PDF of every run is checked against the school's certificate.
-  Between runs the earlier renderings are forgotten (their cache keys cleared), so each run
-  renders every document.
+  Between runs the earlier renderings are forgotten (their cache keys and records stamps
+  cleared), so each run renders every document.
 
 A finished build is kept (``pg_dump -Fc``, with the signing key it was signed with) in
 ``BENCH_SCALE_CACHE`` (``.bench-cache/`` in the checkout), keyed by the migration head, the
@@ -273,7 +273,7 @@ def _forget_renderings(app) -> None:
     from clerkship.models import ExportDocument
 
     with app.app_context():
-        db.session.execute(update(ExportDocument).values(cache_key=None))
+        db.session.execute(update(ExportDocument).values(cache_key=None, records_stamp=None))
         db.session.commit()
         db.session.remove()
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from flask_babel import gettext as _
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, case, func, select
 from sqlalchemy.orm import selectinload
 from wtforms import SelectChoice
 
@@ -115,12 +115,25 @@ class Waiting:
 
 
 @dataclass
+class NamedStep:
+    """A waiting step as the dashboard names it: what, on whom, for which competency."""
+
+    action: str
+    preceptor: str  # the cycle's preceptor's name
+    competency: str  # the competency's code
+
+    @property
+    def on(self) -> str:
+        return "student" if self.action in STUDENT_STEPS else "preceptor"
+
+
+@dataclass
 class WaitingCounts:
     cycles: int = 0  # cycles waiting (an open cycle waiting on both counts once)
     on_student: int = 0
     on_preceptor: int = 0
     oldest: datetime | None = None
-    oldest_step: Waiting | None = None  # the step that has waited longest: who and what
+    oldest_step: NamedStep | None = None  # the step that has waited longest: who and what
 
 
 # The dashboard names who a wait is on; for an open cycle waiting on both, the preceptor's
@@ -208,8 +221,8 @@ def waiting_by_student(student_ids: Iterable[int] | Select) -> dict[int, Waiting
     """{student id: what waits and on whom} for many students in a fixed number of queries
     (given a query of ids, students with nothing waiting are left out).
 
-    The cycles are read as plain columns (a large cohort has thousands waiting); only each
-    student's oldest waiting cycle is loaded whole, with its preceptor and competency."""
+    Everything is read as plain columns (a large cohort has thousands waiting): the cycles,
+    then the preceptor's name and the competency's code of each student's oldest one."""
     if not isinstance(student_ids, Select):
         student_ids = list(student_ids)
     counts = (
@@ -244,33 +257,38 @@ def waiting_by_student(student_ids: Iterable[int] | Select) -> dict[int, Waiting
         if row.oldest is None or changed_at < row.oldest:
             row.oldest = changed_at
             oldest[student_id] = (cycle_id, min(waiting, key=_NAMED_FIRST.index))
-    loaded = {
-        cycle.id: cycle
-        for cycle in db.session.scalars(
-            select(AssessmentCycle)
+    names = {
+        cycle_id: (preceptor or "", competency or "")
+        for cycle_id, preceptor, competency in db.session.execute(
+            select(AssessmentCycle.id, User.name, Competency.code)
+            .outerjoin(User, User.id == AssessmentCycle.preceptor_id)
+            .outerjoin(Competency, Competency.id == AssessmentCycle.competency_id)
             .where(AssessmentCycle.id.in_([cycle_id for cycle_id, _ in oldest.values()] or [0]))
-            .options(
-                selectinload(AssessmentCycle.preceptor), selectinload(AssessmentCycle.competency)
-            )
         )
     }
     for student_id, (cycle_id, action) in oldest.items():
-        cycle = loaded[cycle_id]
-        counts[student_id].oldest_step = Waiting(cycle, action, cycle.status_changed_at)
+        counts[student_id].oldest_step = NamedStep(action, *names[cycle_id])
     return counts
 
 
 def competencies_assessed(
-    student_ids: Iterable[int] | Select, as_of: datetime | None = None
-) -> dict[int, int]:
-    """{student id: distinct competencies with both ratings in} — the one definition of
-    "competencies assessed". ``as_of`` counts only ratings both submitted by then (the
-    figure a month ago, for the dashboard's trend). Given a query of ids, students with
-    none are left out."""
+    student_ids: Iterable[int] | Select, as_of: datetime
+) -> dict[int, tuple[int, int]]:
+    """{student id: (competencies assessed now, as of ``as_of``)} — the one definition of
+    "competencies assessed": distinct competencies with both ratings in (by ``as_of``: both
+    submitted by then; the dashboard's trend). Given a query of ids, students with none are
+    left out; one query for both figures."""
     ids = student_ids if isinstance(student_ids, Select) else list(student_ids)
+    both_by_then = (SelfAssessment.submitted_at <= as_of) & (
+        PreceptorAssessment.submitted_at <= as_of
+    )
     query = (
         select(
-            AssessmentCycle.student_id, func.count(func.distinct(AssessmentCycle.competency_id))
+            AssessmentCycle.student_id,
+            func.count(func.distinct(AssessmentCycle.competency_id)),
+            func.count(
+                func.distinct(case((both_by_then, AssessmentCycle.competency_id), else_=None))
+            ),
         )
         .join(SelfAssessment, SelfAssessment.cycle_id == AssessmentCycle.id)
         .join(PreceptorAssessment, PreceptorAssessment.cycle_id == AssessmentCycle.id)
@@ -281,14 +299,10 @@ def competencies_assessed(
         )
         .group_by(AssessmentCycle.student_id)
     )
-    if as_of is not None:
-        query = query.where(
-            SelfAssessment.submitted_at <= as_of, PreceptorAssessment.submitted_at <= as_of
-        )
-    found = dict(db.session.execute(query).all())
+    found = {student_id: (now, then) for student_id, now, then in db.session.execute(query)}
     if isinstance(ids, Select):
         return found
-    return {student_id: found.get(student_id, 0) for student_id in ids if student_id}
+    return {student_id: found.get(student_id, (0, 0)) for student_id in ids if student_id}
 
 
 # --- form choices ----------------------------------------------------------------------------

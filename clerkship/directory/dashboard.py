@@ -88,7 +88,7 @@ class Row:
     waiting_on_student: int = 0
     waiting_on_preceptor: int = 0
     oldest_wait: int | None = None
-    oldest_step: assessment_queries.Waiting | None = None
+    oldest_step: assessment_queries.NamedStep | None = None
     last_feedback: date | None = None
     panel_patients: int = 0
     assessed: int = 0
@@ -208,13 +208,10 @@ def cohort_board(cohort: Cohort, now: datetime | None = None) -> Board:
     for row, count in _on_board(rows, panels):
         row.panel_patients = count
 
-    assessed = assessment_queries.competencies_assessed(ids)
-    for row, count in _on_board(rows, assessed.items()):
-        row.assessed = count
     month_ago = now - timedelta(days=TREND_DAYS)
     assessed = assessment_queries.competencies_assessed(ids, month_ago)
-    for row, count in _on_board(rows, assessed.items()):
-        row.assessed_month_ago = count
+    for row, (count, then) in _on_board(rows, assessed.items()):
+        row.assessed, row.assessed_month_ago = count, then
 
     own_level = aliased(EntrustmentLevel)
     their_level = aliased(EntrustmentLevel)
@@ -262,16 +259,16 @@ def cohort_board(cohort: Cohort, now: datetime | None = None) -> Board:
     return Board(list(rows.values()), median_assessed)
 
 
-def _waits_on_step(step: assessment_queries.Waiting) -> str:
+def _waits_on_step(step: assessment_queries.NamedStep) -> str:
     from clerkship.assessments.service import WAITING_LABELS
 
-    who = step.cycle.preceptor.name if step.on == "preceptor" else str(_l("the student"))
+    who = step.preceptor if step.on == "preceptor" else str(_l("the student"))
     return str(
         _l(
             "waits on %(who)s: %(step)s (%(competency)s)",
             who=who,
             step=WAITING_LABELS[step.action],
-            competency=step.cycle.competency.code,
+            competency=step.competency,
         )
     )
 

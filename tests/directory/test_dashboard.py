@@ -275,3 +275,25 @@ def test_a_small_cohort_has_no_pager(client, db, scaled):
     html = _html(client.get(f"/cohorts/{cohort.id}/dashboard"))
     assert _names_shown(html) and 'class="pager"' not in html
     assert '<svg class="chart standing"' in html
+
+
+def test_competencies_assessed_now_and_a_month_ago_count_distinct_competencies(
+    db, scaled, make_cycle
+):
+    """One query gives both figures: a month ago counts only ratings both in by then."""
+    from clerkship.models import PreceptorAssessment, SelfAssessment
+
+    epas = scaled["epa"].framework.competencies
+    early = make_cycle(CycleStatus.AWAITING_SIGNATURE, competency=epas[0])
+    make_cycle(CycleStatus.SIGNED, competency=epas[0])  # the same competency again
+    make_cycle(CycleStatus.SIGNED, competency=epas[1])
+    half = make_cycle(CycleStatus.OPEN, competency=epas[2])  # no ratings: not assessed
+    long_ago = utcnow() - timedelta(days=40)
+    for model in (SelfAssessment, PreceptorAssessment):
+        entry = db.session.scalar(select(model).where(model.cycle_id == early.id))
+        entry.submitted_at = long_ago
+    db.session.commit()
+    student = scaled["mine"]["student"]
+    row = next(r for r in dashboard.cohort_rows(scaled["mine"]["cohort"]) if r.student == student)
+    assert (row.assessed, row.assessed_month_ago, row.trend) == (2, 1, 1)
+    assert half.status is CycleStatus.OPEN

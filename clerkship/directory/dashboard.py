@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from statistics import median
 
+from flask_babel import get_translations
 from flask_babel import lazy_gettext as _l
-from flask_babel import ngettext
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import aliased
 
@@ -64,6 +64,23 @@ COLUMNS = {
     "assessed": _l("Competencies assessed (a month ago)"),
     "gap": _l("Latest self − preceptor gap"),
 }
+
+
+class Wording:
+    """The board's words, looked up in the catalogue it fetched once: flask_babel's gettext
+    looks the catalogue up again on every call, and a 700-student board asks hundreds of
+    times. The same lookups and formatting as flask_babel's gettext and ngettext."""
+
+    def __init__(self) -> None:
+        self.catalogue = get_translations()
+
+    def gettext(self, text: str, **variables) -> str:
+        found = self.catalogue.ugettext(text)
+        return found % variables if variables else found
+
+    def ngettext(self, singular: str, plural: str, num: int, **variables) -> str:
+        variables.setdefault("num", num)
+        return self.catalogue.ungettext(singular, plural, num) % variables
 
 
 @dataclass
@@ -254,91 +271,89 @@ def cohort_board(cohort: Cohort, now: datetime | None = None) -> Board:
         row.gap, row.gap_on, row.gap_with = gap, competency_code, preceptor_name
 
     median_assessed = float(median([r.assessed for r in rows.values()])) if rows else 0.0
+    words = Wording()
     for row in rows.values():
-        row.reasons = _reasons(row, now.date(), median_assessed)
+        row.reasons = _reasons(row, now.date(), median_assessed, words)
     return Board(list(rows.values()), median_assessed)
 
 
-def _waits_on_step(step: assessment_queries.NamedStep) -> str:
+def _waits_on_step(step: assessment_queries.NamedStep, words: Wording) -> str:
     from clerkship.assessments.service import WAITING_LABELS
 
-    who = step.preceptor if step.on == "preceptor" else str(_l("the student"))
-    return str(
-        _l(
-            "waits on %(who)s: %(step)s (%(competency)s)",
-            who=who,
-            step=WAITING_LABELS[step.action],
-            competency=step.competency,
-        )
+    who = step.preceptor if step.on == "preceptor" else words.gettext("the student")
+    return words.gettext(
+        "waits on %(who)s: %(step)s (%(competency)s)",
+        who=who,
+        step=str(WAITING_LABELS[step.action]),
+        competency=step.competency,
     )
 
 
-def _reasons(row: Row, today: date, median_assessed: float) -> list[Reason]:
+def _reasons(
+    row: Row, today: date, median_assessed: float, words: Wording | None = None
+) -> list[Reason]:
+    words = words or Wording()
     reasons = []
     if row.agreed == 0:
         if row.shared_unagreed:
-            waits = ngettext(
+            waits = words.ngettext(
                 "waits on a preceptor to agree the shared goal",
                 "waits on a preceptor to agree one of %(num)d shared goals",
                 row.shared_unagreed,
             )
         else:
-            waits = str(_l("waits on the student to draft and share one"))
-        reasons.append(Reason(str(_l("no agreed learning goal")), waits))
+            waits = words.gettext("waits on the student to draft and share one")
+        reasons.append(Reason(words.gettext("no agreed learning goal"), waits))
     if row.stale:
         reasons.append(
             Reason(
-                ngettext(
+                words.ngettext(
                     "%(num)d goal without progress for 30+ days",
                     "%(num)d goals without progress for 30+ days",
                     row.stale,
                 ),
-                str(_l("waits on the student for a progress note")),
+                words.gettext("waits on the student for a progress note"),
             )
         )
     if row.oldest_wait is not None and row.oldest_wait >= WAITING_DAYS and row.oldest_step:
         reasons.append(
             Reason(
-                str(_l("an assessment waiting %(n)d days", n=row.oldest_wait)),
-                _waits_on_step(row.oldest_step),
+                words.gettext("an assessment waiting %(n)d days", n=row.oldest_wait),
+                _waits_on_step(row.oldest_step, words),
             )
         )
     in_program = (today - row.in_program_since).days if row.in_program_since else FEEDBACK_DAYS
     quiet = row.last_feedback is None or (today - row.last_feedback).days >= FEEDBACK_DAYS
     if quiet and in_program >= FEEDBACK_DAYS:
         if row.panel_patients:
-            waits = ngettext(
+            waits = words.ngettext(
                 "waits on the student to invite their panel patient",
                 "waits on the student to invite one of %(num)d panel patients",
                 row.panel_patients,
             )
         else:
-            waits = str(_l("waits on the program: no continuity patient on the panel yet"))
-        reasons.append(Reason(str(_l("no patient feedback for 60+ days")), waits))
+            waits = words.gettext("waits on the program: no continuity patient on the panel yet")
+        reasons.append(Reason(words.gettext("no patient feedback for 60+ days"), waits))
     if median_assessed - row.assessed >= BEHIND_BY:
         reasons.append(
             Reason(
-                str(
-                    _l(
-                        "%(n)d competencies assessed, the cohort's median is %(median)s",
-                        n=row.assessed,
-                        median=f"{median_assessed:g}",
-                    )
+                words.gettext(
+                    "%(n)d competencies assessed, the cohort's median is %(median)s",
+                    n=row.assessed,
+                    median=f"{median_assessed:g}",
                 ),
-                str(_l("waits on the student to ask for assessments")),
+                words.gettext("waits on the student to ask for assessments"),
             )
         )
     if row.gap is not None and abs(row.gap) >= GAP_LEVELS:
         reasons.append(
             Reason(
-                str(
-                    _l(
-                        "self and preceptor %(n)d levels apart on %(competency)s",
-                        n=abs(row.gap),
-                        competency=row.gap_on,
-                    )
+                words.gettext(
+                    "self and preceptor %(n)d levels apart on %(competency)s",
+                    n=abs(row.gap),
+                    competency=row.gap_on,
                 ),
-                str(_l("worth a talk with %(name)s", name=row.gap_with)),
+                words.gettext("worth a talk with %(name)s", name=row.gap_with),
             )
         )
     return reasons

@@ -297,3 +297,14 @@ def test_competencies_assessed_now_and_a_month_ago_count_distinct_competencies(
     row = next(r for r in dashboard.cohort_rows(scaled["mine"]["cohort"]) if r.student == student)
     assert (row.assessed, row.assessed_month_ago, row.trend) == (2, 1, 1)
     assert half.status is CycleStatus.OPEN
+
+
+def test_the_reasons_are_in_the_directors_language(client, db, scaled):
+    director = scaled["mine"]["director"]
+    director.preferred_language = "es"
+    db.session.commit()
+    login(client, director)
+    html = _html(client.get(f"/cohorts/{scaled['mine']['cohort'].id}/dashboard"))
+    assert "sin meta de aprendizaje aprobada" in html
+    assert "espera a que el estudiante redacte y comparta una" in html
+    assert "no agreed learning goal" not in html

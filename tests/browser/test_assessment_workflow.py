@@ -3,6 +3,7 @@
 import re
 
 import pytest
+from playwright.sync_api import expect
 
 from clerkship import demo
 from tests.browser.conftest import screenshot, sign_in
@@ -36,7 +37,7 @@ def test_self_assessment_rating_gap_plan_goal_and_cosignature(new_page, live_ser
     student.fill("#evidence", "Presented six new patients; my preceptor stopped me less often.")
     student.fill("#interpretation", "I think I am ready to present alone.")
     student.click("button:has-text('Submit my self-assessment')")
-    assert student.locator(".flash", has_text="Self-assessment submitted").count() == 1
+    expect(student.locator(".flash", has_text="Self-assessment submitted")).to_have_count(1)
 
     # The preceptor finds it on their home page and rates — without seeing the self-rating.
     preceptor.goto(f"{live_server}/")
@@ -49,9 +50,9 @@ def test_self_assessment_rating_gap_plan_goal_and_cosignature(new_page, live_ser
     preceptor.click("button:has-text('Submit my rating')")
 
     # Both see both ratings side by side, with the gap named.
-    assert preceptor.locator(".gap", has_text="rated themself one level above").count() == 1
+    expect(preceptor.locator(".gap", has_text="rated themself one level above")).to_have_count(1)
     student.goto(cycle_url)
-    assert student.locator(".gap", has_text="You rated yourself one level above").count() == 1
+    expect(student.locator(".gap", has_text="You rated yourself one level above")).to_have_count(1)
     assert student.locator(".level.preceptor", has_text="Act with indirect supervision").count()
 
     # The student reacts, plans, and turns the plan into a goal in the same step.
@@ -61,9 +62,9 @@ def test_self_assessment_rating_gap_plan_goal_and_cosignature(new_page, live_ser
     student.check("#make_goal")
     student.fill("#goal_title", "Say my assessment before my plan")
     student.click("button:has-text('for signature')")
-    assert student.locator(".flash", has_text="draft learning goal").count() == 1
+    expect(student.locator(".flash", has_text="draft learning goal")).to_have_count(1)
     student.click("a:has-text('Say my assessment before my plan')")
-    assert student.locator("h1", has_text="Say my assessment before my plan").count() == 1
+    expect(student.locator("h1", has_text="Say my assessment before my plan")).to_have_count(1)
 
     # The preceptor co-signs, re-entering their password (a wrong one first).
     preceptor.goto(cycle_url)
@@ -71,21 +72,21 @@ def test_self_assessment_rating_gap_plan_goal_and_cosignature(new_page, live_ser
     preceptor.check("text=Co-signed as supervising preceptor")
     preceptor.fill("#password", "not my password")
     preceptor.get_by_role("button", name="Sign", exact=True).click()
-    assert preceptor.locator(".error", has_text="password is not right").count() == 1
+    expect(preceptor.locator(".error", has_text="password is not right")).to_have_count(1)
     preceptor.check("text=Co-signed as supervising preceptor")
     preceptor.fill("#password", demo.DEMO_PASSWORD)
     preceptor.get_by_role("button", name="Sign", exact=True).click()
-    assert preceptor.locator(".tag.ok", has_text="Signature valid").count() == 1
+    expect(preceptor.locator(".tag.ok", has_text="Signature valid")).to_have_count(1)
     screenshot(preceptor, "assessment-signed-phone")
 
     student.goto(cycle_url)
-    assert student.locator(".status", has_text="signed").count() == 1
+    expect(student.locator(".status", has_text="signed")).to_have_count(1)
     assert student.locator("dd", has_text=preceptor_name).count() >= 1
     screenshot(student, "assessment-signed")
 
     # The calibration view draws the new pair, with a table beside the chart.
     student.click("a:has-text('calibration over time')")
     section = student.locator("section.calibration", has_text=COMPETENCY)
-    assert section.locator("svg.chart").count() == 1
+    expect(section.locator("svg.chart")).to_have_count(1)
     assert section.locator("td", has_text="Act without supervision (practice ready)").count()
     screenshot(student, "calibration")

@@ -57,8 +57,9 @@ def thumbprint(public: Ed25519PublicKey) -> str:
 
 
 CHECKED_LIMIT = 100_000  # signature checks remembered per process (~20 MB at most)
-# Verdicts remembered per process: each holds the stored values it was read from (~1.5 KB for
-# a goal agreement), so ~30 MB at most; a 1,000-student school has ~3,000 agreements in force.
+# Verdicts remembered per process: each under what stands for the stored values it was read
+# from (a goal agreement's: 32 bytes on PostgreSQL, ~1.5 KB of text on SQLite), so ~30 MB at
+# most; a 1,000-student school has ~3,000 agreements in force.
 VERDICTS_LIMIT = 20_000
 
 
@@ -107,13 +108,20 @@ class KeyRing:
         stored values under the same keys always give the same answer; an edited value is a
         new entry, checked afresh. A list that checks thousands of signatures a view (a
         cohort dashboard) then spends its time reading rows, not re-encoding them."""
-        known = self._verdicts.get(stored)
+        known = self.verdict(stored)
         if known is None:
             known = check()
-            if len(self._verdicts) >= VERDICTS_LIMIT:
-                self._verdicts.clear()  # a bound on memory, as for _checked
-            self._verdicts[stored] = known
+            self.remember(stored, known)
         return known
+
+    def verdict(self, stored: tuple) -> bool | None:
+        """The verdict remembered under ``stored`` (see remembered), or None if none is."""
+        return self._verdicts.get(stored)
+
+    def remember(self, stored: tuple, verdict: bool) -> None:
+        if len(self._verdicts) >= VERDICTS_LIMIT:
+            self._verdicts.clear()  # a bound on memory, as for _checked
+        self._verdicts[stored] = verdict
 
     def jwks(self) -> dict:
         """The JWK Set: the current key first, then the retired ones."""

@@ -672,3 +672,75 @@ def test_a_verdict_is_remembered_only_for_the_same_stored_values_and_keys(app, t
         other = signing_keys.read(tmp_path / "other.json")
         assert other.remembered(("signature", 1, "text"), lambda: check(False)) is False
         assert checks == [True, False, False]
+
+
+def test_the_stored_digest_differs_whenever_any_value_does(app, db):
+    """What the key ring remembers a list's verdicts under: two rows that differ in any value
+    never share it, even when their values written one after another are the same text."""
+    import sqlalchemy as sa
+
+    from clerkship.models.base import stored_digest
+
+    def digest(*values):
+        return db.session.scalar(
+            select(
+                stored_digest(
+                    *[sa.literal(v, sa.Text) if v is not None else sa.null() for v in values]
+                )
+            )
+        )
+
+    same = digest("ab", "c", "x")
+    assert digest("ab", "c", "x") == same
+    rows = [
+        ("a", "bc", "x"),  # the same text, split elsewhere
+        ("ab", "c", None),  # a value gone
+        ("ab", "c", "~"),  # the text NULL is written as
+        ("ab", "c", ""),  # empty, not NULL
+        ("ab", "c", "1:x"),  # what a length and ":" look like
+        ("ab", "c", "X"),
+        ("ab", "c", "é"),  # a character of two bytes
+    ]
+    digests = [digest(*row) for row in rows]
+    assert same not in digests
+    assert len(set(digests)) == len(rows)
+
+
+def _agreed_counts(app) -> dict[int, int]:
+    with app.app_context():
+        cohort = _db.session.scalars(select(Cohort).order_by(Cohort.id)).first()
+        return {row.student.id: row.agreed for row in cohort_dashboard.cohort_rows(cohort)}
+
+
+@pytest.mark.parametrize("reread_by_id", [200, 0], ids=["a few read again", "all read again"])
+def test_agreements_are_checked_once_until_one_changes(app, db, monkeypatch, reread_by_id):
+    """A list reads a digest of each agreement's stored values and checks only those it has
+    no verdict for: none when nothing changed, then only the changed one — read again by id
+    (a few) or with all the others (many: the first view of a worker)."""
+    monkeypatch.setattr(goal_queries, "REREAD_BY_ID", reread_by_id)
+    checked = []
+    real_check = goal_queries.agreement_checks_out
+
+    def counting_check(goal, version, signature):
+        checked.append(goal.id)
+        return real_check(goal, version, signature)
+
+    monkeypatch.setattr(goal_queries, "agreement_checks_out", counting_check)
+    monkeypatch.setattr(signing_keys.ring(), "_verdicts", {})
+    before = _agreed_counts(app)
+    in_force = len(checked)
+    assert in_force >= 1 and sum(before.values()) >= 1
+
+    checked.clear()
+    assert _agreed_counts(app) == before
+    assert checked == []  # nothing changed: every verdict remembered
+
+    target = _agreement_in_force()
+    _edit_content(target)
+    db.session.commit()
+    after = _agreed_counts(app)
+    assert checked == [target.goal_id]  # only the edited one checked anew
+    assert after[target.student_id] == before[target.student_id] - 1
+    assert {k: v for k, v in after.items() if k != target.student_id} == {
+        k: v for k, v in before.items() if k != target.student_id
+    }

@@ -3,6 +3,7 @@ with the number of records."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -217,12 +218,28 @@ def preceptor_queue(preceptor_id: int) -> list[Waiting]:
     return [w for w in waiting_in(cycles) if w.on == "preceptor"]
 
 
-def waiting_by_student(student_ids: Iterable[int] | Select) -> dict[int, WaitingCounts]:
-    """{student id: what waits and on whom} for many students in a fixed number of queries
-    (given a query of ids, students with nothing waiting are left out).
+@functools.cache
+def _waiting_summary(
+    status: CycleStatus, self_assessed: bool, rated: bool
+) -> tuple[int, int, str]:
+    """(steps on the student, steps on preceptors, the step named) of a cycle in this state;
+    a few states, asked for by thousands of cycles of a cohort."""
+    waiting = steps_for(status, self_assessed, rated)
+    if not waiting:
+        return 0, 0, ""
+    return (
+        sum(1 for action in waiting if action in STUDENT_STEPS),
+        sum(1 for action in waiting if action in PRECEPTOR_STEPS),
+        min(waiting, key=_NAMED_FIRST.index),
+    )
 
-    Everything is read as plain columns (a large cohort has thousands waiting): the cycles,
-    then the preceptor's name and the competency's code of each student's oldest one."""
+
+def waiting_by_student(student_ids: Iterable[int] | Select) -> dict[int, WaitingCounts]:
+    """{student id: what waits and on whom} for many students in one query (given a query of
+    ids, students with nothing waiting are left out).
+
+    Everything is read as plain columns (a large cohort has thousands waiting), with each
+    cycle's preceptor's name and competency's code for naming the oldest."""
     if not isinstance(student_ids, Select):
         student_ids = list(student_ids)
     counts = (
@@ -230,44 +247,39 @@ def waiting_by_student(student_ids: Iterable[int] | Select) -> dict[int, Waiting
     )
     cycles = db.session.execute(
         select(
-            AssessmentCycle.id,
             AssessmentCycle.student_id,
             AssessmentCycle.status,
             AssessmentCycle.status_changed_at,
             SelfAssessment.submitted_at.is_not(None),
             PreceptorAssessment.submitted_at.is_not(None),
+            User.name,
+            Competency.code,
         )
         .outerjoin(SelfAssessment, SelfAssessment.cycle_id == AssessmentCycle.id)
         .outerjoin(PreceptorAssessment, PreceptorAssessment.cycle_id == AssessmentCycle.id)
+        .outerjoin(User, User.id == AssessmentCycle.preceptor_id)
+        .outerjoin(Competency, Competency.id == AssessmentCycle.competency_id)
         .where(
             among(AssessmentCycle.student_id, student_ids),
             AssessmentCycle.status != CycleStatus.SIGNED,
         )
         .order_by(AssessmentCycle.id)
     )
-    oldest: dict[int, tuple[int, str]] = {}  # student id: (cycle id, the step named)
-    for cycle_id, student_id, status, changed_at, self_assessed, rated in cycles:
-        waiting = steps_for(status, bool(self_assessed), bool(rated))
-        if not waiting:
+    for student_id, status, changed_at, self_assessed, rated, preceptor, competency in cycles:
+        on_student, on_preceptor, named = _waiting_summary(
+            status, bool(self_assessed), bool(rated)
+        )
+        if not named:
             continue
-        row = counts.setdefault(student_id, WaitingCounts())
+        row = counts.get(student_id)
+        if row is None:
+            row = counts[student_id] = WaitingCounts()
         row.cycles += 1
-        row.on_student += sum(1 for action in waiting if action in STUDENT_STEPS)
-        row.on_preceptor += sum(1 for action in waiting if action in PRECEPTOR_STEPS)
+        row.on_student += on_student
+        row.on_preceptor += on_preceptor
         if row.oldest is None or changed_at < row.oldest:
             row.oldest = changed_at
-            oldest[student_id] = (cycle_id, min(waiting, key=_NAMED_FIRST.index))
-    names = {
-        cycle_id: (preceptor or "", competency or "")
-        for cycle_id, preceptor, competency in db.session.execute(
-            select(AssessmentCycle.id, User.name, Competency.code)
-            .outerjoin(User, User.id == AssessmentCycle.preceptor_id)
-            .outerjoin(Competency, Competency.id == AssessmentCycle.competency_id)
-            .where(AssessmentCycle.id.in_([cycle_id for cycle_id, _ in oldest.values()] or [0]))
-        )
-    }
-    for student_id, (cycle_id, action) in oldest.items():
-        counts[student_id].oldest_step = NamedStep(action, *names[cycle_id])
+            row.oldest_step = NamedStep(named, preceptor or "", competency or "")
     return counts
 
 

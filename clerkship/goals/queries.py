@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
-import functools
 import json
 import re
 from collections.abc import Iterable
@@ -34,7 +33,7 @@ from clerkship.models import (
     SuggestionState,
     User,
 )
-from clerkship.models.base import among
+from clerkship.models.base import among, stored_digest
 
 PAGE_OPTIONS = (
     selectinload(LearningGoal.student),
@@ -88,8 +87,10 @@ class Agreements:
 
 # What an agreement's check reads, as stored: plain column bundles, JSON as its text. A
 # dashboard checks every agreement of a cohort (~1,300 in force for 700 students): building
-# ORM objects and re-encoding each snapshot cost more than the checks. The stored values are
-# the key under which the key ring remembers each verdict; JSON is decoded only to check anew.
+# ORM objects and re-encoding each snapshot cost more than the checks, and reading the
+# snapshots (a kilobyte each) more than the rest of the board. So a list first reads a digest
+# of these values (models.base.stored_digest), under which the key ring remembers each
+# verdict; the values themselves are read, and JSON decoded, only to check anew.
 _GOAL: Bundle[Any] = Bundle("goal", LearningGoal.id, LearningGoal.student_id)
 _VERSION: Bundle[Any] = Bundle(
     "version",
@@ -118,6 +119,11 @@ _SIGNATURE: Bundle[Any] = Bundle(
     sa.cast(Signature.authentication, sa.Text).label("authentication"),
 )
 _JSON_TEXT = ("competencies", "snapshot", "authentication")
+# Every value the check reads, but the goal's own (its id and student, read plainly).
+_STORED = stored_digest(*_VERSION.exprs, *_SIGNATURE.exprs).label("stored")
+# Agreements not checked yet in this process are read again with their values: by their ids
+# when a few (one changed since the last view), otherwise all again (the first view).
+REREAD_BY_ID = 200
 
 
 def _decoded(stored) -> Any:
@@ -132,26 +138,11 @@ def _decoded(stored) -> Any:
     return SimpleNamespace(**values)
 
 
-def _agreement_checks_out_as_stored(goal, version, signature) -> bool:
-    return agreement_checks_out(goal, _decoded(version), _decoded(signature))
-
-
-def agreements_checked(
-    student_ids: Iterable[int] | sa.Select, *, counted_only: bool = False
-) -> dict[int, Agreements]:
-    """{student id: their agreements, checked}; students without any are left out.
-
-    The same few queries whatever the number of students, and a signature check per
-    agreement. ``counted_only`` checks only what :func:`goals_agreed` counts: agreements in
-    force, one that checks out per goal (``invalid`` is then not counted)."""
-    # In force: the goal stands as agreed and this agreement is on its current wording.
-    in_force = sa.case(
-        (LearningGoal.status.in_(AGREED_STATUSES) & _agreement_on_current(), True), else_=False
-    )
-    # One query: each agreement with its goal, the version it agreed to and its signature
-    # (not every version of every goal).
+def _agreements(student_ids: Iterable[int] | sa.Select, counted_only: bool, *columns) -> sa.Select:
+    """Each agreement of these students with its goal, the version it agreed to and its
+    signature (not every version of every goal): ``columns`` of them."""
     query = (
-        select(_GOAL, _VERSION, _SIGNATURE, in_force)
+        select(*columns)
         .select_from(GoalContribution)
         .join(LearningGoal, GoalContribution.goal_id == LearningGoal.id)
         .outerjoin(
@@ -167,19 +158,76 @@ def agreements_checked(
     )
     if counted_only:
         query = query.where(LearningGoal.status.in_(AGREED_STATUSES), _agreement_on_current())
+    return query
+
+
+def agreements_checked(
+    student_ids: Iterable[int] | sa.Select, *, counted_only: bool = False
+) -> dict[int, Agreements]:
+    """{student id: their agreements, checked}; students without any are left out.
+
+    The same few queries whatever the number of students, and a signature check per
+    agreement not checked before. ``counted_only`` checks only what :func:`goals_agreed`
+    counts: agreements in force, one that checks out per goal (``invalid`` is then not
+    counted)."""
+    if not isinstance(student_ids, sa.Select):
+        student_ids = list(student_ids)
+    # In force: the goal stands as agreed and this agreement is on its current wording.
+    in_force = sa.case(
+        (LearningGoal.status.in_(AGREED_STATUSES) & _agreement_on_current(), True), else_=False
+    )
     checked: dict[int, Agreements] = {}
     ring = signing_keys.ring()
-    for goal, version, signature, counts in db.session.execute(query):
-        found = checked.setdefault(goal.student_id, Agreements())
-        if counted_only and goal.id in found.goals:
-            continue  # already counted: another agreement changes nothing
-        stored = (goal, version, signature)
-        if not ring.remembered(
-            stored, functools.partial(_agreement_checks_out_as_stored, *stored)
-        ):
+
+    def tally(goal_id: int, student_id: int, valid: bool, counts: bool) -> None:
+        found = checked.setdefault(student_id, Agreements())
+        if not valid:
             found.invalid += 1
         elif counts:
-            found.goals.add(goal.id)
+            found.goals.add(goal_id)
+
+    unchecked: set[int] = set()  # agreement ids
+    for agreement_id, goal_id, student_id, counts, stored in db.session.execute(
+        _agreements(
+            student_ids,
+            counted_only,
+            GoalContribution.id,
+            LearningGoal.id,
+            LearningGoal.student_id,
+            in_force,
+            _STORED,
+        )
+    ):
+        found = checked.setdefault(student_id, Agreements())
+        if counted_only and goal_id in found.goals:
+            continue  # already counted: another agreement changes nothing
+        valid = ring.verdict((goal_id, student_id, stored))
+        if valid is None:
+            unchecked.add(agreement_id)
+        else:
+            tally(goal_id, student_id, valid, counts)
+    if not unchecked:
+        return checked
+    again = _agreements(
+        student_ids,
+        counted_only,
+        GoalContribution.id,
+        _GOAL,
+        _VERSION,
+        _SIGNATURE,
+        in_force,
+        _STORED,
+    )
+    if len(unchecked) <= REREAD_BY_ID:
+        again = again.where(GoalContribution.id.in_(unchecked))
+    for agreement_id, goal, version, signature, counts, stored in db.session.execute(again):
+        if agreement_id not in unchecked:
+            continue  # its verdict was remembered
+        if counted_only and goal.id in checked.get(goal.student_id, Agreements()).goals:
+            continue
+        valid = agreement_checks_out(goal, _decoded(version), _decoded(signature))
+        ring.remember((goal.id, goal.student_id, stored), valid)
+        tally(goal.id, goal.student_id, valid, counts)
     return checked
 
 

@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from clerkship.clock import utcnow
@@ -76,3 +77,42 @@ def among(column, ids: Iterable[int] | sa.Select) -> sa.ColumnElement[bool]:
     if isinstance(ids, sa.Select):
         return column.in_(ids)
     return column.in_(list(ids) or [0])
+
+
+_COLON = sa.literal_column("':'", sa.Text)
+_NULL = sa.literal_column("'~'", sa.Text)
+
+
+class stored_digest(sa.sql.functions.FunctionElement):
+    """SQL: one value standing for every value of ``columns`` as stored, for remembering a
+    check's verdict without reading what it checked (``KeyRing.remembered``). Any edit to any
+    of them gives another value: each is written as its length, ":" and its text (NULL as
+    "~"), so no two different rows write the same. PostgreSQL sends the SHA-256 of that
+    (32 bytes instead of a signed snapshot's kilobyte); SQLite, in the same process, the
+    text itself."""
+
+    type = sa.types.NullType()
+    inherit_cache = True
+    name = "stored_digest"
+
+    def __init__(self, *columns):
+        def written(column):
+            text = sa.cast(column, sa.Text)
+            return sa.func.coalesce(
+                sa.cast(sa.func.length(text), sa.Text) + _COLON + text, _NULL, type_=sa.Text
+            )
+
+        written_all = written(columns[0])
+        for column in columns[1:]:
+            written_all = written_all + written(column)
+        super().__init__(written_all)
+
+
+@compiles(stored_digest)
+def _stored_text(element, compiler, **kw):
+    return compiler.process(element.clauses, **kw)
+
+
+@compiles(stored_digest, "postgresql")
+def _stored_sha256(element, compiler, **kw):
+    return f"sha256(convert_to({compiler.process(element.clauses, **kw)}, 'UTF8'))"

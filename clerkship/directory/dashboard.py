@@ -176,13 +176,15 @@ def cohort_board(cohort: Cohort, now: datetime | None = None) -> Board:
     ):
         row.shared_unagreed = count
 
-    # Each open goal of the cohort with its latest progress note: grouped per goal, so only
-    # the cohort's goals' notes are read (whatever the planner knows of the tables).
-    open_goals = db.session.execute(
+    # Open goals without a progress note (or, with none yet, since they were drafted) for
+    # STALE_DAYS: each open goal's latest note, grouped per goal, so only the cohort's goals'
+    # notes are read (whatever the planner knows of the tables); counted per student.
+    latest = (
         select(
-            LearningGoal.student_id,
-            LearningGoal.created_at,
-            func.max(GoalContribution.created_at),
+            LearningGoal.student_id.label("student_id"),
+            func.coalesce(func.max(GoalContribution.created_at), LearningGoal.created_at).label(
+                "latest"
+            ),
         )
         .outerjoin(
             GoalContribution,
@@ -194,14 +196,15 @@ def cohort_board(cohort: Cohort, now: datetime | None = None) -> Board:
             LearningGoal.status.in_([GoalStatus.SHARED, GoalStatus.AGREED]),
         )
         .group_by(LearningGoal.id, LearningGoal.student_id, LearningGoal.created_at)
+        .subquery()
     )
-    stale_before = now - timedelta(days=STALE_DAYS)
-    for row, created, progressed in _on_board(rows, open_goals):
-        latest = progressed or created
-        if latest.tzinfo is None:  # aggregates come back without the column's type
-            latest = latest.replace(tzinfo=now.tzinfo)
-        if latest < stale_before:
-            row.stale += 1
+    stale = db.session.execute(
+        select(latest.c.student_id, func.count())
+        .where(latest.c.latest < now - timedelta(days=STALE_DAYS))
+        .group_by(latest.c.student_id)
+    )
+    for row, count in _on_board(rows, stale):
+        row.stale = count
 
     for row, waiting in _on_board(rows, assessment_queries.waiting_by_student(ids).items()):
         row.waiting = waiting.cycles

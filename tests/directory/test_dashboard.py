@@ -96,6 +96,32 @@ def test_progress_note_makes_a_goal_fresh_again(db, scaled, make_cycle, make_goa
     assert row.stale == 0
 
 
+def test_a_goal_is_stale_from_its_latest_progress_note(
+    db, scaled, make_cycle, make_goal, make_user
+):
+    """Counted from the latest note (not the oldest, nor the goal's drafting), per goal."""
+    from clerkship.models import ContributionKind, GoalContribution
+
+    student, _quiet = _setup(db, scaled, make_cycle, make_goal, make_user)
+    cohort = scaled["mine"]["cohort"]
+
+    def stale_count() -> int:
+        return next(r for r in dashboard.cohort_rows(cohort) if r.student.id == student.id).stale
+
+    old = make_goal(student, title="Practised long ago", share_with=[scaled["mine"]["preceptor"]])
+    old.created_at = utcnow() - timedelta(days=90)
+    note = goals.add_note(student, old, ContributionKind.PROGRESS_NOTE, "Practised once")
+    db.session.flush()
+    db.session.get(GoalContribution, note.id).created_at = utcnow() - timedelta(days=35)
+    db.session.commit()
+    assert stale_count() == 2  # the forgotten goal and this one, last noted 35 days ago
+    newer = goals.add_note(student, old, ContributionKind.PROGRESS_NOTE, "Practised again")
+    db.session.flush()
+    db.session.get(GoalContribution, newer.id).created_at = utcnow() - timedelta(days=10)
+    db.session.commit()
+    assert stale_count() == 1
+
+
 def test_page_sorts_filters_and_links_to_the_portfolio(
     client, db, scaled, make_cycle, make_goal, make_user
 ):

@@ -58,8 +58,8 @@ def thumbprint(public: Ed25519PublicKey) -> str:
 
 CHECKED_LIMIT = 100_000  # signature checks remembered per process (~20 MB at most)
 # Verdicts remembered per process: each under what stands for the stored values it was read
-# from (a goal agreement's: 32 bytes on PostgreSQL, ~1.5 KB of text on SQLite), so ~30 MB at
-# most; a 1,000-student school has ~3,000 agreements in force.
+# from (a goal agreement's: their SHA-256 and ids), a few MB at most; a 1,000-student school
+# has ~3,000 agreements in force.
 VERDICTS_LIMIT = 20_000
 
 

@@ -677,32 +677,55 @@ def test_a_verdict_is_remembered_only_for_the_same_stored_values_and_keys(app, t
 def test_the_stored_digest_differs_whenever_any_value_does(app, db):
     """What the key ring remembers a list's verdicts under: two rows that differ in any value
     never share it, even when their values written one after another are the same text."""
+    from datetime import UTC, datetime
+
     import sqlalchemy as sa
 
-    from clerkship.models.base import stored_digest
+    from clerkship.models.base import UTCDateTime, stored_digest
+
+    def bound(value):
+        if value is None:
+            return sa.null()
+        if isinstance(value, datetime):
+            return sa.literal(value, UTCDateTime())
+        if isinstance(value, bytes):
+            return sa.literal(value, sa.LargeBinary)
+        if isinstance(value, int):
+            return sa.literal(value, sa.Integer)
+        return sa.literal(value, sa.Text)
 
     def digest(*values):
-        return db.session.scalar(
-            select(
-                stored_digest(
-                    *[sa.literal(v, sa.Text) if v is not None else sa.null() for v in values]
-                )
-            )
-        )
+        return db.session.scalar(select(stored_digest(*[bound(v) for v in values])))
 
-    same = digest("ab", "c", "x")
-    assert digest("ab", "c", "x") == same
+    moment = datetime(2026, 11, 2, 9, 30, tzinfo=UTC)
     rows = [
+        ("ab", "c", "x"),
         ("a", "bc", "x"),  # the same text, split elsewhere
         ("ab", "c", None),  # a value gone
-        ("ab", "c", "~"),  # the text NULL is written as
+        ("ab", None, "cx"),  # ... in the middle
+        (None, "abc", "x"),
+        ("ab", "c", "~"),  # the text NULL is written as on PostgreSQL
         ("ab", "c", ""),  # empty, not NULL
         ("ab", "c", "1:x"),  # what a length and ":" look like
         ("ab", "c", "X"),
         ("ab", "c", "é"),  # a character of two bytes
+        (b"ab", "c", "x"),  # bytes, not text
+        (moment, "c", "x"),
+        (moment.replace(microsecond=1), "c", "x"),
+        (7, "c", "x"),
+        (8, "c", "x"),
     ]
+    if db.session.get_bind().dialect.name == "sqlite":
+        # SQLite stores what it is given whatever the column's type, and text may hold NUL
+        # (PostgreSQL's text may not): neither its type nor where a NUL is may go unseen.
+        rows += [
+            ("7", "c", "x"),
+            ("x\x00", "ab", "y\x001:z"),
+            ("x\x002:ab", "y\x00", "z"),
+            (b"\xff\xfe", "c", "x"),  # not UTF-8: still read without an error
+        ]
     digests = [digest(*row) for row in rows]
-    assert same not in digests
+    assert digest(*rows[0]) == digests[0]
     assert len(set(digests)) == len(rows)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import hashlib
 import json
 import re
 from collections.abc import Iterable
@@ -126,6 +127,14 @@ _STORED = stored_digest(*_VERSION.exprs, *_SIGNATURE.exprs).label("stored")
 REREAD_BY_ID = 200
 
 
+def _verdict_key(goal_id: int, student_id: int, stored: bytes | str) -> tuple:
+    """What an agreement's verdict is remembered under. SQLite sends the stored values
+    themselves (kilobytes of hex): kept as their SHA-256, as PostgreSQL sends it."""
+    if isinstance(stored, str):
+        stored = hashlib.sha256(stored.encode()).digest()
+    return goal_id, student_id, stored
+
+
 def _decoded(stored) -> Any:
     """A bundle's values with its JSON decoded, read by the checks as the ORM row would be;
     None for an outer join that found no row."""
@@ -201,7 +210,7 @@ def agreements_checked(
         found = checked.setdefault(student_id, Agreements())
         if counted_only and goal_id in found.goals:
             continue  # already counted: another agreement changes nothing
-        valid = ring.verdict((goal_id, student_id, stored))
+        valid = ring.verdict(_verdict_key(goal_id, student_id, stored))
         if valid is None:
             unchecked.add(agreement_id)
         else:
@@ -226,7 +235,7 @@ def agreements_checked(
         if counted_only and goal.id in checked.get(goal.student_id, Agreements()).goals:
             continue
         valid = agreement_checks_out(goal, _decoded(version), _decoded(signature))
-        ring.remember((goal.id, goal.student_id, stored), valid)
+        ring.remember(_verdict_key(goal.id, goal.student_id, stored), valid)
         tally(goal.id, goal.student_id, valid, counts)
     return checked
 

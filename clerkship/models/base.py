@@ -79,40 +79,49 @@ def among(column, ids: Iterable[int] | sa.Select) -> sa.ColumnElement[bool]:
     return column.in_(list(ids) or [0])
 
 
-_COLON = sa.literal_column("':'", sa.Text)
-_NULL = sa.literal_column("'~'", sa.Text)
-
-
 class stored_digest(sa.sql.functions.FunctionElement):
     """SQL: one value standing for every value of ``columns`` as stored, for remembering a
     check's verdict without reading what it checked (``KeyRing.remembered``). Any edit to any
-    of them gives another value: each is written as its length, ":" and its text (NULL as
-    "~"), so no two different rows write the same. PostgreSQL sends the SHA-256 of that
-    (32 bytes instead of a signed snapshot's kilobyte); SQLite, in the same process, the
-    text itself."""
+    of them gives another value: no two different rows are written the same. PostgreSQL
+    sends the SHA-256 of each value's length, ":" and text (NULL as "~"): 32 bytes instead of
+    a signed snapshot's kilobyte. SQLite, in the same process, sends each value's storage
+    class and its bytes in hex (a column of SQLite may hold text or bytes alike, and text
+    with a NUL or bytes that are not UTF-8: hex is plain ASCII whatever is stored)."""
 
     type = sa.types.NullType()
     inherit_cache = True
     name = "stored_digest"
 
-    def __init__(self, *columns):
-        def written(column):
-            text = sa.cast(column, sa.Text)
-            return sa.func.coalesce(
-                sa.cast(sa.func.length(text), sa.Text) + _COLON + text, _NULL, type_=sa.Text
-            )
 
-        written_all = written(columns[0])
-        for column in columns[1:]:
-            written_all = written_all + written(column)
-        super().__init__(written_all)
+def _one_after_another(pieces) -> sa.ColumnElement:
+    written = None
+    for piece in pieces:
+        written = piece if written is None else written + piece
+    return written
 
 
 @compiles(stored_digest)
-def _stored_text(element, compiler, **kw):
-    return compiler.process(element.clauses, **kw)
+def _stored_hex(element, compiler, **kw):
+    written = _one_after_another(
+        sa.func.typeof(value, type_=sa.Text)
+        + sa.literal_column("':'", sa.Text)
+        + sa.func.hex(value, type_=sa.Text)
+        + sa.literal_column("';'", sa.Text)
+        for value in element.clauses
+    )
+    return compiler.process(written, **kw)
 
 
 @compiles(stored_digest, "postgresql")
 def _stored_sha256(element, compiler, **kw):
-    return f"sha256(convert_to({compiler.process(element.clauses, **kw)}, 'UTF8'))"
+    # Each column has one type, and text holds no NUL: the length of its text is enough.
+    def written(value):
+        text = sa.cast(value, sa.Text)
+        return sa.func.coalesce(
+            sa.cast(sa.func.length(text), sa.Text) + sa.literal_column("':'", sa.Text) + text,
+            sa.literal_column("'~'", sa.Text),
+            type_=sa.Text,
+        )
+
+    pieces = _one_after_another(written(value) for value in element.clauses)
+    return f"sha256(convert_to({compiler.process(pieces, **kw)}, 'UTF8'))"

@@ -93,11 +93,11 @@ class stored_digest(sa.sql.functions.FunctionElement):
     name = "stored_digest"
 
 
-def _one_after_another(pieces) -> sa.ColumnElement:
-    written = None
-    for piece in pieces:
-        written = piece if written is None else written + piece
-    return written
+def _one_after_another(pieces: Iterable[sa.ColumnElement]) -> sa.ColumnElement:
+    first, *rest = pieces
+    for piece in rest:
+        first = first + piece
+    return first
 
 
 @compiles(stored_digest)

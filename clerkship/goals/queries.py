@@ -215,8 +215,8 @@ def agreements_checked(
             unchecked.add(agreement_id)
         else:
             tally(goal_id, student_id, valid, counts)
-    if not unchecked:
-        return checked
+    # Read again even when every verdict is known (then nothing): a page makes the same
+    # queries whatever this process has checked before.
     again = _agreements(
         student_ids,
         counted_only,
@@ -228,7 +228,7 @@ def agreements_checked(
         _STORED,
     )
     if len(unchecked) <= REREAD_BY_ID:
-        again = again.where(GoalContribution.id.in_(unchecked))
+        again = again.where(GoalContribution.id.in_(unchecked or [0]))
     for agreement_id, goal, version, signature, counts, stored in db.session.execute(again):
         if agreement_id not in unchecked:
             continue  # its verdict was remembered

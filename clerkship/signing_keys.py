@@ -16,7 +16,6 @@ import contextlib
 import hashlib
 import json
 import sys
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -72,7 +71,7 @@ class KeyRing:
     retired_at: dict[str, datetime] = field(default_factory=dict)
     # (kid, signature, SHA-256 of the message) -> whether it verified (see verify)
     _checked: dict[tuple[str, str, bytes], bool] = field(default_factory=dict, repr=False)
-    # every stored value a record's check reads -> whether it checked out (see remembered)
+    # every stored value a record's check reads -> whether it checked out (see remember)
     _verdicts: dict[tuple, bool] = field(default_factory=dict, repr=False)
 
     @property
@@ -102,23 +101,17 @@ class KeyRing:
             self._checked[remembered] = known
         return known
 
-    def remembered(self, stored: tuple, check: Callable[[], bool]) -> bool:
-        """``check()``, remembered under ``stored``: every value, as read from the database,
-        that the check reads (the signature's columns and the signed record's). The same
-        stored values under the same keys always give the same answer; an edited value is a
-        new entry, checked afresh. A list that checks thousands of signatures a view (a
-        cohort dashboard) then spends its time reading rows, not re-encoding them."""
-        known = self.verdict(stored)
-        if known is None:
-            known = check()
-            self.remember(stored, known)
-        return known
-
     def verdict(self, stored: tuple) -> bool | None:
-        """The verdict remembered under ``stored`` (see remembered), or None if none is."""
+        """The verdict remembered under ``stored`` (see remember), or None if none is."""
         return self._verdicts.get(stored)
 
     def remember(self, stored: tuple, verdict: bool) -> None:
+        """Remember a record's check under ``stored``: what stands for every value, as read
+        from the database, that the check reads (the signature's columns and the signed
+        record's; models.base.stored_digest). The same stored values under the same keys
+        always give the same answer; an edited value is a new entry, checked afresh. A list
+        that checks thousands of signatures a view (a cohort dashboard) then reads digests,
+        not records."""
         if len(self._verdicts) >= VERDICTS_LIMIT:
             self._verdicts.clear()  # a bound on memory, as for _checked
         self._verdicts[stored] = verdict

@@ -655,23 +655,18 @@ def test_lists_flag_an_invalid_signature(app, db, client):
 def test_a_verdict_is_remembered_only_for_the_same_stored_values_and_keys(app, tmp_path):
     with app.app_context():
         ring = signing_keys.ring()
-        checks = []
-
-        def check(answer):
-            checks.append(answer)
-            return answer
-
-        assert ring.remembered(("signature", 1, "text"), lambda: check(True)) is True
-        assert ring.remembered(("signature", 1, "text"), lambda: check(False)) is True
-        assert checks == [True]  # the same stored values: not checked again
-        # One value edited: a new entry, checked afresh.
-        assert ring.remembered(("signature", 1, "edited"), lambda: check(False)) is False
-        assert checks == [True, False]
+        assert ring.verdict(("signature", 1, "text")) is None
+        ring.remember(("signature", 1, "text"), True)
+        assert ring.verdict(("signature", 1, "text")) is True
+        # One value edited: a new entry, nothing remembered for it.
+        assert ring.verdict(("signature", 1, "edited")) is None
+        ring.remember(("signature", 1, "edited"), False)
+        assert ring.verdict(("signature", 1, "edited")) is False
+        assert ring.verdict(("signature", 1, "text")) is True
         # Another key ring (a rotation reads the file again) remembers nothing yet.
         signing_keys.create(tmp_path / "other.json")
         other = signing_keys.read(tmp_path / "other.json")
-        assert other.remembered(("signature", 1, "text"), lambda: check(False)) is False
-        assert checks == [True, False, False]
+        assert other.verdict(("signature", 1, "text")) is None
 
 
 def test_the_stored_digest_differs_whenever_any_value_does(app, db):

@@ -81,7 +81,7 @@ def among(column, ids: Iterable[int] | sa.Select) -> sa.ColumnElement[bool]:
 
 class stored_digest(sa.sql.functions.FunctionElement):
     """SQL: one value standing for every value of ``columns`` as stored, for remembering a
-    check's verdict without reading what it checked (``KeyRing.remembered``). Any edit to any
+    check's verdict without reading what it checked (``KeyRing.remember``). Any edit to any
     of them gives another value: no two different rows are written the same. PostgreSQL
     sends the SHA-256 of each value's length, ":" and text (NULL as "~"): 32 bytes instead of
     a signed snapshot's kilobyte. SQLite, in the same process, sends each value's storage

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from flask import Flask
-from flask_babel import get_locale
+from flask_babel import get_locale, get_translations
 from flask_babel import gettext as _
 from flask_login import current_user
+from jinja2 import pass_context
 
 from clerkship import clock, dates, permissions, submissions
 from clerkship.forminput import clean_text
@@ -49,8 +50,50 @@ def init_app(app: Flask) -> None:
 
     app.jinja_env.filters["picker_count"] = picker.count
     app.jinja_env.add_extension("jinja2.ext.do")
+    # After Flask-Babel's own (babel.init_app runs first): the same lookups, the catalogue
+    # found once per render_template instead of through the request context on every string.
+    app.context_processor(lambda: {CATALOGUE: get_translations()})
+    app.jinja_env.install_gettext_callables(
+        gettext=_gettext,
+        ngettext=_ngettext,
+        newstyle=True,
+        pgettext=_pgettext,
+        npgettext=_npgettext,
+    )
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
+
+
+# The template context's catalogue: a page translates hundreds of strings (a dashboard of
+# 100 rows, 200), and Flask-Babel's template callables look the catalogue up through the
+# request context for each (about 7 µs; the catalogue's own lookup takes 0.2). A template
+# rendered without render_template (or a macro imported without context) has none: the
+# catalogue is then looked up as Flask-Babel does.
+CATALOGUE = "_clerkship_catalogue"
+
+
+def _catalogue(context):
+    return context.get(CATALOGUE) or get_translations()
+
+
+@pass_context
+def _gettext(context, text: str) -> str:
+    return _catalogue(context).ugettext(text)
+
+
+@pass_context
+def _ngettext(context, singular: str, plural: str, num: int) -> str:
+    return _catalogue(context).ungettext(singular, plural, num)
+
+
+@pass_context
+def _pgettext(context, message_context: str, text: str) -> str:
+    return _catalogue(context).upgettext(message_context, text)
+
+
+@pass_context
+def _npgettext(context, message_context: str, singular: str, plural: str, num: int) -> str:
+    return _catalogue(context).unpgettext(message_context, singular, plural, num)
 
 
 def name_of(person: User) -> str:

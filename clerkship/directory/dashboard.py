@@ -96,7 +96,7 @@ class Reason:
 
 @dataclass
 class Row:
-    student: User
+    student: cohort_students.ListedStudent
     in_program_since: date | None = None
     agreed: int = 0
     shared_unagreed: int = 0  # goals shared, waiting for a preceptor's agreement
@@ -156,7 +156,7 @@ def cohort_rows(cohort: Cohort, now: datetime | None = None) -> list[Row]:
 
 def cohort_board(cohort: Cohort, now: datetime | None = None) -> Board:
     now = now or utcnow()
-    students = cohort_students.students_of_cohort(cohort)
+    students = cohort_students.students_listed(cohort)
     ids = cohort_students.student_ids_of_cohort(cohort.id)
     rows = {s.id: Row(s) for s in students}
     for row in rows.values():

@@ -7,6 +7,7 @@ from flask_babel import gettext as _
 from flask_login import login_required
 
 from clerkship.directory import dashboard
+from clerkship.directory import queries as cohort_students
 from clerkship.models import Cohort, User
 from clerkship.permissions import can_manage_person, can_view_dashboard, load_or_404
 from clerkship.reminders import bp
@@ -55,6 +56,11 @@ def remind_cohort(cohort_id: int):
     rows = dashboard.cohort_rows(cohort)
     if request.form.get("who") != "all":
         rows = [r for r in rows if r.needs_attention]
-    results = [reminders.send_digest(row.student) for row in rows]
+    accounts = {student.id: student for student in cohort_students.students_of_cohort(cohort)}
+    results = [
+        reminders.send_digest(accounts[row.student.id])
+        for row in rows
+        if row.student.id in accounts
+    ]
     flash(_("Reminders: %(result)s.", result=_summary(results)), "info")
     return redirect(url_for("directory.dashboard", cohort_id=cohort.id, show="attention"))

@@ -236,10 +236,10 @@ def test_a_student_enrolled_while_the_board_is_read_waits_for_the_next_view(
     # The figures are read with the cohort's query: a student enrolled after the board's
     # list of students was read shows up in them. The board is still made, without them.
     student, quiet = _setup(db, scaled, make_cycle, make_goal, make_user)
-    listed = dashboard.cohort_students.students_of_cohort
+    listed = dashboard.cohort_students.students_listed
     monkeypatch.setattr(
         dashboard.cohort_students,
-        "students_of_cohort",
+        "students_listed",
         lambda cohort: [s for s in listed(cohort) if s.id != student.id],
     )
     rows = {r.student.id: r for r in dashboard.cohort_rows(scaled["mine"]["cohort"])}
@@ -320,7 +320,9 @@ def test_competencies_assessed_now_and_a_month_ago_count_distinct_competencies(
         entry.submitted_at = long_ago
     db.session.commit()
     student = scaled["mine"]["student"]
-    row = next(r for r in dashboard.cohort_rows(scaled["mine"]["cohort"]) if r.student == student)
+    row = next(
+        r for r in dashboard.cohort_rows(scaled["mine"]["cohort"]) if r.student.id == student.id
+    )
     assert (row.assessed, row.assessed_month_ago, row.trend) == (2, 1, 1)
     assert half.status is CycleStatus.OPEN
 

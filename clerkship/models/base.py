@@ -151,4 +151,4 @@ def _row_versions_pg(element, compiler, **kw):
             f"coalesce(CAST({name}.id AS TEXT) || '@' || CAST({name}.xmin AS TEXT) || '@' || "
             f"CAST({name}.ctid AS TEXT), '~')"
         )
-    return " || ',' || ".join(pieces)
+    return "(" + " || ',' || ".join(pieces) + ")"

@@ -106,12 +106,13 @@ class KeyRing:
         return self._verdicts.get(stored)
 
     def remember(self, stored: tuple, verdict: bool) -> None:
-        """Remember a record's check under ``stored``: what changes whenever any value the
-        check reads does, as read from the database (the versions of the signature's row and
-        the signed record's, or a digest of their values: models.base.row_versions). The
-        same stored values under the same keys always give the same answer; an edited value
-        is a new entry, checked afresh. A list that checks thousands of signatures a view (a
-        cohort dashboard) then reads row versions, not records."""
+        """Remember a record's check under ``stored``: what stands for every value, as read
+        from the database, that the check reads (a digest of the signature's columns and the
+        signed record's: models.base.stored_digest). The same stored values under the same
+        keys always give the same answer; an edited value is a new entry, checked afresh. A
+        list that checks thousands of signatures a view (a cohort dashboard) then reads
+        digests, not records. Not row versions (PostgreSQL's xmin and ctid): VACUUM FULL or a
+        reused transaction id can give an edited row an earlier version's name."""
         if len(self._verdicts) >= VERDICTS_LIMIT:
             self._verdicts.clear()  # a bound on memory, as for _checked
         self._verdicts[stored] = verdict

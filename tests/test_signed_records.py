@@ -670,17 +670,13 @@ def test_a_verdict_is_remembered_only_for_the_same_stored_values_and_keys(app, t
 
 
 def test_the_stored_digest_differs_whenever_any_value_does(app, db):
-    """What the key ring remembers a list's verdicts under on SQLite: two rows that differ in
-    any value never share it, even when their values written one after another are the same
-    text."""
+    """What the key ring remembers a list's verdicts under: two rows that differ in any value
+    never share it, even when their values written one after another are the same text."""
     from datetime import UTC, datetime
 
     import sqlalchemy as sa
 
     from clerkship.models.base import UTCDateTime, stored_digest
-
-    if db.session.get_bind().dialect.name != "sqlite":
-        pytest.skip("PostgreSQL remembers row versions instead (the test below)")
 
     def bound(value):
         if value is None:
@@ -726,58 +722,6 @@ def test_the_stored_digest_differs_whenever_any_value_does(app, db):
     digests = [digest(*row) for row in rows]
     assert digest(*rows[0]) == digests[0]
     assert len(set(digests)) == len(rows)
-
-
-def test_row_versions_change_with_every_write_of_a_row(app, db):
-    """What the key ring remembers a list's verdicts under on PostgreSQL: every write of a row
-    gives another value — in another transaction, in the same one, in a savepoint, even one
-    that writes the same values — and rows written together, or not found, never share one."""
-    import sqlalchemy as sa
-
-    from clerkship.models.base import row_versions
-
-    if db.session.get_bind().dialect.name != "postgresql":
-        pytest.skip("SQLite keeps no row versions: there it is the stored digest (above)")
-    session = db.session
-    session.execute(sa.text("CREATE TEMP TABLE probe_a (id integer PRIMARY KEY, body text)"))
-    session.execute(sa.text("CREATE TEMP TABLE probe_b (id integer PRIMARY KEY, a_id integer)"))
-    meta = sa.MetaData()
-    a = sa.Table(
-        "probe_a", meta, sa.Column("id", sa.Integer, primary_key=True), sa.Column("body", sa.Text)
-    )
-    b = sa.Table(
-        "probe_b",
-        meta,
-        sa.Column("id", sa.Integer, primary_key=True),
-        sa.Column("a_id", sa.Integer),
-    )
-    session.execute(sa.insert(a), [{"id": 1, "body": "x"}, {"id": 2, "body": "x"}])
-    session.execute(sa.insert(b), [{"id": 1, "a_id": 1}])
-
-    def version(a_id, *columns):
-        query = (
-            select(row_versions(*columns))
-            .select_from(a)
-            .outerjoin(b, b.c.a_id == a.c.id)
-            .where(a.c.id == a_id)
-        )
-        return session.scalar(query)
-
-    seen = [version(1, a.c.body), version(2, a.c.body)]  # written together, same values
-    assert version(1, a.c.body) == seen[0]  # read again: the same
-    session.execute(sa.update(a).where(a.c.id == 1).values(body="y"))
-    seen.append(version(1, a.c.body))  # the same transaction
-    session.execute(sa.update(a).where(a.c.id == 1).values(body="y"))
-    seen.append(version(1, a.c.body))  # the same values written again
-    with session.begin_nested():
-        session.execute(sa.update(a).where(a.c.id == 1).values(body="x"))
-    seen.append(version(1, a.c.body))  # a savepoint: a transaction of its own, back to "x"
-    session.execute(sa.delete(a).where(a.c.id == 2))
-    session.execute(sa.insert(a), [{"id": 2, "body": "x"}])
-    seen.append(version(2, a.c.body))  # deleted and written again
-    both = [version(1, a.c.body, b.c.a_id), version(2, a.c.body, b.c.a_id)]
-    assert "~" not in both[0] and both[1].endswith(",~")  # probe_b has no row for a 2
-    assert len(set(seen + both)) == len(seen) + len(both)
 
 
 def _agreed_counts(app) -> dict[int, int]:

@@ -34,7 +34,7 @@ from clerkship.models import (
     SuggestionState,
     User,
 )
-from clerkship.models.base import among, row_versions
+from clerkship.models.base import among, stored_digest
 
 PAGE_OPTIONS = (
     selectinload(LearningGoal.student),
@@ -89,9 +89,8 @@ class Agreements:
 # What an agreement's check reads, as stored: plain column bundles, JSON as its text. A
 # dashboard checks every agreement of a cohort (~1,300 in force for 700 students): building
 # ORM objects and re-encoding each snapshot cost more than the checks, and reading the
-# snapshots (a kilobyte each) more than the rest of the board. So a list first reads what
-# changes whenever these values do (models.base.row_versions: the rows' versions on
-# PostgreSQL, a digest of the values on SQLite), under which the key ring remembers each
+# snapshots (a kilobyte each) more than the rest of the board. So a list first reads a digest
+# of these values (models.base.stored_digest), under which the key ring remembers each
 # verdict; the values themselves are read, and JSON decoded, only to check anew.
 _GOAL: Bundle[Any] = Bundle("goal", LearningGoal.id, LearningGoal.student_id)
 _VERSION: Bundle[Any] = Bundle(
@@ -121,9 +120,8 @@ _SIGNATURE: Bundle[Any] = Bundle(
     sa.cast(Signature.authentication, sa.Text).label("authentication"),
 )
 _JSON_TEXT = ("competencies", "snapshot", "authentication")
-# Every value the check reads, but the goal's own (its id and student, read plainly): on
-# PostgreSQL the versions of the rows holding them, elsewhere a digest of the values.
-_STORED = row_versions(*_VERSION.exprs, *_SIGNATURE.exprs).label("stored")
+# Every value the check reads, but the goal's own (its id and student, read plainly).
+_STORED = stored_digest(*_VERSION.exprs, *_SIGNATURE.exprs).label("stored")
 # Agreements not checked yet in this process are read again with their values: by their ids
 # when a few (one changed since the last view), otherwise all again (the first view).
 REREAD_BY_ID = 200
@@ -131,9 +129,8 @@ REREAD_BY_ID = 200
 
 def _verdict_key(goal_id: int, student_id: int, stored: bytes | str) -> tuple:
     """What an agreement's verdict is remembered under. SQLite sends the stored values
-    themselves (kilobytes of hex): kept as their SHA-256; PostgreSQL's row versions are a few
-    dozen characters, kept as they are."""
-    if isinstance(stored, str) and len(stored) > 64:
+    themselves (kilobytes of hex): kept as their SHA-256, as PostgreSQL sends it."""
+    if isinstance(stored, str):
         stored = hashlib.sha256(stored.encode()).digest()
     return goal_id, student_id, stored
 

@@ -8,7 +8,6 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
-from sqlalchemy.sql.util import find_tables
 
 from clerkship.clock import utcnow
 
@@ -81,11 +80,13 @@ def among(column, ids: Iterable[int] | sa.Select) -> sa.ColumnElement[bool]:
 
 
 class stored_digest(sa.sql.functions.FunctionElement):
-    """SQL: one value standing for every value of ``columns`` as stored (on a database that
-    keeps no row versions: SQLite; see :class:`row_versions`). Any edit to any of them gives
-    another value: no two different rows are written the same. Each value's storage class and
-    its bytes in hex: a column of SQLite may hold text or bytes alike, and text with a NUL or
-    bytes that are not UTF-8 (hex is plain ASCII whatever is stored)."""
+    """SQL: one value standing for every value of ``columns`` as stored, for remembering a
+    check's verdict without reading what it checked (``KeyRing.remember``). Any edit to any
+    of them gives another value: no two different rows are written the same. PostgreSQL
+    sends the SHA-256 of each value's length, ":" and text (NULL as "~"): 32 bytes instead of
+    a signed snapshot's kilobyte. SQLite, in the same process, sends each value's storage
+    class and its bytes in hex (a column of SQLite may hold text or bytes alike, and text
+    with a NUL or bytes that are not UTF-8: hex is plain ASCII whatever is stored)."""
 
     type = sa.types.NullType()
     inherit_cache = True
@@ -111,44 +112,16 @@ def _stored_hex(element, compiler, **kw):
     return compiler.process(written, **kw)
 
 
-class row_versions(sa.sql.functions.FunctionElement):
-    """SQL: a value that changes whenever a row holding any of ``columns`` is written, for
-    remembering a check's verdict (``KeyRing.remember``) as :class:`stored_digest` does,
-    without hashing what the rows hold: a 700-student dashboard has 1,300 agreements whose
-    signed snapshots (a kilobyte each) took 11 ms to hash on every view.
-
-    PostgreSQL writes a new version of a row on every UPDATE (or DELETE and INSERT): each
-    row's id, ``xmin`` (the transaction that wrote this version) and ``ctid`` (where it lies)
-    name that version; an edit in another transaction changes ``xmin``, one in the same
-    transaction ``ctid`` (the old version still holds its place). A row rewritten by
-    VACUUM FULL only moves: a verdict checked again, never a stale one. Rows an outer join did
-    not find are "~". Every table of ``columns`` needs an ``id``. SQLite keeps no row
-    versions: there it is :class:`stored_digest` of the values."""
-
-    type = sa.types.NullType()
-    inherit_cache = True
-    name = "row_versions"
-
-
-@compiles(row_versions)
-def _row_versions_stored(element, compiler, **kw):
-    return compiler.process(stored_digest(*element.clauses), **kw)
-
-
-@compiles(row_versions, "postgresql")
-def _row_versions_pg(element, compiler, **kw):
-    tables: list[sa.Table] = []
-    for clause in element.clauses:
-        for table in find_tables(clause, check_columns=True):
-            if not isinstance(table, sa.Table):  # an alias would need its own name here
-                raise TypeError(f"row_versions reads tables, not {table!r}")
-            if table not in tables:
-                tables.append(table)
-    pieces = []
-    for table in tables:
-        name = compiler.preparer.format_table(table)
-        pieces.append(
-            f"coalesce(CAST({name}.id AS TEXT) || '@' || CAST({name}.xmin AS TEXT) || '@' || "
-            f"CAST({name}.ctid AS TEXT), '~')"
+@compiles(stored_digest, "postgresql")
+def _stored_sha256(element, compiler, **kw):
+    # Each column has one type, and text holds no NUL: the length of its text is enough.
+    def written(value):
+        text = sa.cast(value, sa.Text)
+        return sa.func.coalesce(
+            sa.cast(sa.func.length(text), sa.Text) + sa.literal_column("':'", sa.Text) + text,
+            sa.literal_column("'~'", sa.Text),
+            type_=sa.Text,
         )
-    return "(" + " || ',' || ".join(pieces) + ")"
+
+    pieces = _one_after_another(written(value) for value in element.clauses)
+    return f"sha256(convert_to({compiler.process(pieces, **kw)}, 'UTF8'))"

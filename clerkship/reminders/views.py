@@ -56,11 +56,7 @@ def remind_cohort(cohort_id: int):
     rows = dashboard.cohort_rows(cohort)
     if request.form.get("who") != "all":
         rows = [r for r in rows if r.needs_attention]
-    accounts = {student.id: student for student in cohort_students.students_of_cohort(cohort)}
-    results = [
-        reminders.send_digest(accounts[row.student.id])
-        for row in rows
-        if row.student.id in accounts
-    ]
+    flagged = cohort_students.students_of_cohort(cohort, only=[row.student.id for row in rows])
+    results = [reminders.send_digest(student) for student in flagged]
     flash(_("Reminders: %(result)s.", result=_summary(results)), "info")
     return redirect(url_for("directory.dashboard", cohort_id=cohort.id, show="attention"))

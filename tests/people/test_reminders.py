@@ -77,3 +77,44 @@ def test_director_sends_reminders_now_to_those_needing_attention(client, db, sca
     assert len(_to(client.application, mine["student"].email)) == 1
     client.post(f"/cohorts/{mine['cohort'].id}/remind")
     assert len(_to(client.application, mine["student"].email)) == 1  # still one today
+
+
+def test_reminders_now_go_to_the_flagged_students_or_to_all_of_them(
+    client, db, scaled, make_cycle, make_user, make_goal
+):
+    from clerkship.goals import service as goals
+    from clerkship.models import Assignment, Enrollment, Role
+
+    mine = scaled["mine"]
+    make_cycle()  # the student has a self-assessment to write: flagged
+    on_track = make_user(Role.STUDENT)  # a goal agreed, new in the program: not flagged
+    db.session.add_all(
+        [
+            Enrollment(cohort_id=mine["cohort"].id, student_id=on_track.id),
+            Assignment(
+                cohort_id=mine["cohort"].id,
+                student_id=on_track.id,
+                preceptor_id=mine["preceptor"].id,
+                discipline="Family medicine",
+                start_date=utcnow().date(),
+            ),
+        ]
+    )
+    db.session.flush()
+    goals.agree(mine["preceptor"], make_goal(on_track, share_with=[mine["preceptor"]]))
+    db.session.commit()
+    login(client, mine["director"])
+
+    def reminded(**form):
+        page = client.post(
+            f"/cohorts/{mine['cohort'].id}/remind", data=form, follow_redirects=True
+        ).get_data(as_text=True)
+        (message,) = re.findall(r"Reminders: ([^<]*)\.", page)
+        return sum(int(n) for n in re.findall(r"(\d+) ", message))
+
+    from clerkship.directory import dashboard
+
+    flagged = [r.student.id for r in dashboard.cohort_rows(mine["cohort"]) if r.needs_attention]
+    assert mine["student"].id in flagged and on_track.id not in flagged
+    assert reminded() == len(flagged)
+    assert reminded(who="all") == len(dashboard.cohort_rows(mine["cohort"])) >= 2

@@ -5,7 +5,7 @@ catalogue in its context (rendered without render_template, or a macro imported 
 from __future__ import annotations
 
 from flask import render_template_string, template_rendered
-from flask_babel import force_locale
+from flask_babel import force_locale, get_translations
 
 from clerkship.jinja import CATALOGUE
 
@@ -40,3 +40,19 @@ def test_a_template_without_the_catalogue_still_translates(app):
         )
         macros = app.jinja_env.from_string("{% macro word() %}{{ _('never') }}{% endmacro %}")
         assert str(macros.module.word()) == "nunca"
+
+
+def test_a_page_looks_its_catalogue_up_once_not_per_string(app, monkeypatch):
+    from clerkship import jinja
+
+    lookups = []
+
+    def counted():
+        lookups.append(1)
+        return get_translations()
+
+    monkeypatch.setattr(jinja, "get_translations", counted)
+    with app.test_request_context(), force_locale("es"):
+        page = render_template_string(PAGE + " · {{ _('never') }} · {{ _('never') }}")
+    assert page.endswith("nunca · nunca")
+    assert len(lookups) == 1  # the render's one lookup; the four strings read it from context

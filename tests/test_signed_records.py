@@ -722,6 +722,14 @@ def test_the_stored_digest_differs_whenever_any_value_does(app, db):
     digests = [digest(*row) for row in rows]
     assert digest(*rows[0]) == digests[0]
     assert len(set(digests)) == len(rows)
+    if db.session.get_bind().dialect.name == "postgresql":
+        # PostgreSQL sends text in the connection's encoding: an edited title read under
+        # LATIN1 is the bytes the original was under UTF-8 ("ó" is "Ã³" there).
+        signed = digest("Sesión clínica")
+        db.session.execute(sa.text("SET LOCAL client_encoding = 'LATIN1'"))
+        edited = digest("SesiÃ³n clÃ\xadnica")
+        db.session.execute(sa.text("SET LOCAL client_encoding = 'UTF8'"))
+        assert edited != signed
 
 
 def _agreed_counts(app) -> dict[int, int]:

@@ -84,9 +84,9 @@ class stored_digest(sa.sql.functions.FunctionElement):
     check's verdict without reading what it checked (``KeyRing.remember``). Any edit to any
     of them gives another value: no two different rows are written the same. PostgreSQL
     sends the SHA-256 of the values' row in binary form: 32 bytes instead of a signed
-    snapshot's kilobyte. SQLite, in the same process, sends each value's storage
-    class and its bytes in hex (a column of SQLite may hold text or bytes alike, and text
-    with a NUL or bytes that are not UTF-8: hex is plain ASCII whatever is stored)."""
+    snapshot's kilobyte. SQLite sends each value's storage class and its bytes in hex (a
+    column of SQLite may hold text or bytes alike, and text with a NUL or bytes that are not
+    UTF-8: hex is plain ASCII whatever is stored)."""
 
     type = sa.types.NullType()
     inherit_cache = True
@@ -115,7 +115,9 @@ def _stored_hex(element, compiler, **kw):
 @compiles(stored_digest, "postgresql")
 def _stored_sha256(element, compiler, **kw):
     # The binary form of a row of the values (record_send: each value's type, length, or -1
-    # for NULL, and bytes) tells any two different rows apart, and costs less than writing
-    # them out as text and joining it (1,300 agreements: the query takes 8 ms, not 11-13).
+    # for NULL, and bytes) costs less than writing them out as text and joining it (1,300
+    # agreements: the query takes 8 ms, not 11-13). Text is sent in the connection's
+    # encoding, under which an edited text can read as the original did under another
+    # (UTF-8's "ó" is LATIN1's "Ã³"): the encoding is part of the row.
     values = ", ".join(compiler.process(value, **kw) for value in element.clauses)
-    return f"sha256(record_send(ROW({values})))"
+    return f"sha256(record_send(ROW(current_setting('client_encoding'), {values})))"

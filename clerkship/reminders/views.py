@@ -53,10 +53,10 @@ def remind_person(user_id: int):
 def remind_cohort(cohort_id: int):
     """Send the digest now to the students the dashboard flags (or to all of them)."""
     cohort = load_or_404(Cohort, cohort_id, can_view_dashboard)
-    rows = dashboard.cohort_rows(cohort)
+    only = None  # everyone in the cohort, or only those the dashboard flags
     if request.form.get("who") != "all":
-        rows = [r for r in rows if r.needs_attention]
-    flagged = cohort_students.students_of_cohort(cohort, only=[row.student.id for row in rows])
-    results = [reminders.send_digest(student) for student in flagged]
+        only = [row.student.id for row in dashboard.cohort_rows(cohort) if row.needs_attention]
+    students = cohort_students.students_of_cohort(cohort, only=only)
+    results = [reminders.send_digest(student) for student in students]
     flash(_("Reminders: %(result)s.", result=_summary(results)), "info")
     return redirect(url_for("directory.dashboard", cohort_id=cohort.id, show="attention"))

@@ -87,6 +87,7 @@ def test_reminders_now_go_to_the_flagged_students_or_to_all_of_them(
 
     mine = scaled["mine"]
     make_cycle()  # the student has a self-assessment to write: flagged
+    make_cycle(side="other")  # so has the other program's: never reminded from this cohort
     on_track = make_user(Role.STUDENT)  # a goal agreed, new in the program: not flagged
     db.session.add_all(
         [
@@ -118,3 +119,5 @@ def test_reminders_now_go_to_the_flagged_students_or_to_all_of_them(
     assert mine["student"].id in flagged and on_track.id not in flagged
     assert reminded() == len(flagged)
     assert reminded(who="all") == len(dashboard.cohort_rows(mine["cohort"])) >= 2
+    assert len(_to(client.application, mine["student"].email)) == 1
+    assert _to(client.application, scaled["other"]["student"].email) == []

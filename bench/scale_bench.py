@@ -332,10 +332,12 @@ def main() -> None:
             _build(app, url, folder)
             if "--build-only" in sys.argv:
                 return
-            # Statistics for the planner, as autovacuum keeps them on a school's server (a
-            # restore or a fresh build has none yet).
+            # The tables as autovacuum keeps them on a school's server: statistics for the
+            # planner, and rows marked visible (hint bits, visibility map). A restore or a fresh
+            # build has neither, and the first reads would pay for marking them: measured on
+            # the 700-student dashboard, p50 108-124 ms after ANALYZE alone, 85 after VACUUM.
             subprocess.run(  # noqa: S603 - PostgreSQL's own client
-                [_tool("psql"), "-q", "-c", "ANALYZE", _libpq(url)], check=True
+                [_tool("psql"), "-q", "-c", "VACUUM ANALYZE", _libpq(url)], check=True
             )
             programs = _programs(app)
             for program in programs:
